@@ -1,0 +1,167 @@
+package helper
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/docker/docker-credential-helpers/credentials"
+
+	"github.com/regcred/regcred/store"
+)
+
+// Name is the helper's binary name; docker finds it as docker-credential-<credsStore>.
+const Name = "docker-credential-regcred"
+
+// MaxInput bounds what a protocol call reads from stdin. Real credentials
+// (cloud tokens included) are a few KiB.
+const MaxInput = 1 << 20
+
+// Opener opens the credential store; it is called only by verbs that need it,
+// so `version` and usage errors never touch the keyring.
+type Opener func() (*store.Store, error)
+
+// Usage is the upstream helpers' usage line for this helper.
+func Usage() string {
+	return fmt.Sprintf("Usage: %s <store|get|erase|list|version>", Name)
+}
+
+// IsProtocolVerb reports whether verb is one of the credsStore protocol's.
+func IsProtocolVerb(verb string) bool {
+	switch verb {
+	case credentials.ActionStore, credentials.ActionGet, credentials.ActionErase,
+		credentials.ActionList, credentials.ActionVersion:
+		return true
+	}
+	return false
+}
+
+// Run executes one protocol call, as credentials.Serve would, and returns
+// the exit code. args are the arguments after the program name. Errors go to
+// stdout with exit code 1, because that is where docker reads them.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, open Opener) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stdout, Usage())
+		return 1
+	}
+	switch args[0] {
+	case "--version", "-v":
+		_ = credentials.PrintVersion(stdout)
+		return 0
+	case "--help", "-h":
+		fmt.Fprintln(stdout, Usage())
+		return 0
+	}
+	if !IsProtocolVerb(args[0]) {
+		fmt.Fprintf(stdout, "%s: unknown action: %s\n%s\n", Name, args[0], Usage())
+		return 1
+	}
+	if len(args) != 1 {
+		fmt.Fprintln(stdout, Usage())
+		return 1
+	}
+	if err := handle(ctx, args[0], stdin, stdout, open); err != nil {
+		fmt.Fprintln(stdout, oneLine(err))
+		return 1
+	}
+	return 0
+}
+
+// handle checks a call's input, then hands it to the credentials package.
+func handle(ctx context.Context, action string, stdin io.Reader, stdout io.Writer, open Opener) error {
+	var in io.Reader = strings.NewReader("")
+	switch action {
+	case credentials.ActionVersion:
+		return credentials.PrintVersion(stdout)
+	case credentials.ActionStore, credentials.ActionGet, credentials.ActionErase:
+		data, err := readInput(stdin)
+		if err != nil {
+			return err
+		}
+		if action == credentials.ActionStore {
+			err = checkStoreInput(data)
+		} else {
+			err = checkServerInput(data)
+		}
+		if err != nil {
+			return err
+		}
+		in = bytes.NewReader(data)
+	}
+	s, err := open()
+	if err != nil {
+		return err
+	}
+	// The answer is buffered so that a failing call prints only its error.
+	var out bytes.Buffer
+	if err := credentials.HandleCommand(New(ctx, s), action, in, &out); err != nil {
+		return err
+	}
+	_, err = stdout.Write(out.Bytes())
+	return err
+}
+
+// readInput reads stdin, refusing oversized, non-UTF-8 and NUL-bearing input.
+func readInput(r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxInput+1))
+	if err != nil {
+		return nil, fmt.Errorf("read input: %w", err)
+	}
+	switch {
+	case len(data) > MaxInput:
+		return nil, fmt.Errorf("invalid input: larger than %d bytes", MaxInput)
+	case !utf8.Valid(data):
+		return nil, errors.New("invalid input: not valid UTF-8")
+	case bytes.IndexByte(data, 0) >= 0:
+		return nil, errors.New("invalid input: contains a NUL byte")
+	}
+	return data, nil
+}
+
+// storeFields are the fields of a store request, as encoding/json matches
+// them (case-insensitively).
+var storeFields = []string{"ServerURL", "Username", "Secret"}
+
+// checkStoreInput requires exactly one JSON object whose known fields, when
+// present, are strings. Missing fields are left to the credentials package,
+// which answers with docker's exact messages.
+func checkStoreInput(data []byte) error {
+	const want = "want one JSON object {\"ServerURL\":…,\"Username\":…,\"Secret\":…}"
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var obj map[string]json.RawMessage
+	if err := dec.Decode(&obj); err != nil || obj == nil {
+		return fmt.Errorf("invalid input: %s", want)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("invalid input: data after the JSON object; %s", want)
+	}
+	for key, raw := range obj {
+		for _, f := range storeFields {
+			if strings.EqualFold(key, f) && (len(raw) == 0 || raw[0] != '"') {
+				return fmt.Errorf("invalid input: %s must be a string", f)
+			}
+		}
+	}
+	return nil
+}
+
+// checkServerInput checks the server address sent to get and erase. An
+// empty one is left to the credentials package's exact message.
+func checkServerInput(data []byte) error {
+	server := strings.TrimSpace(string(data))
+	if server == "" {
+		return nil
+	}
+	return store.ValidateServerURL(server)
+}
+
+// oneLine keeps an error message on a single line: docker shows the first
+// line of a helper's output.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}

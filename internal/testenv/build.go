@@ -1,0 +1,26 @@
+package testenv
+
+import (
+	"fmt"
+	"os/exec"
+	"path/filepath"
+)
+
+// Module is the project's module path.
+const Module = "github.com/regcred/regcred"
+
+// Build compiles the command in cmd/<name> into dir and returns its path.
+// The version is fixed so tests can assert `version` exactly.
+func Build(dir, name string) (string, error) {
+	out := filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-o", out,
+		"-ldflags", "-X "+Module+"/internal/version.Version="+TestVersion,
+		Module+"/cmd/"+name)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s: %v\n%s", name, err, b)
+	}
+	return out, nil
+}
+
+// TestVersion is the version Build stamps into binaries.
+const TestVersion = "v0.0.0-test"

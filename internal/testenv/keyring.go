@@ -1,0 +1,277 @@
+// Package testenv starts the real components regcred's tests run against —
+// a private D-Bus session bus, a gnome-keyring Secret Service on it — and
+// builds the project's binaries. It is imported only by tests.
+//
+// Under CI=true a missing component is a test failure, never a skip.
+package testenv
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// UnlockPassword is the password the test keyrings are created with.
+const UnlockPassword = "regcred-test-keyring"
+
+// InCI reports whether the tests run under CI, where nothing may be skipped.
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+// Require skips the test when a program is missing, or fails it under CI.
+func Require(tb testing.TB, programs ...string) {
+	tb.Helper()
+	for _, p := range programs {
+		if _, err := exec.LookPath(p); err != nil {
+			Unavailable(tb, fmt.Errorf("%s not found on PATH (run `make deps` as root, or install it)", p))
+		}
+	}
+}
+
+// Unavailable reports that a real component could not be had: a failure
+// under CI, a skip elsewhere.
+func Unavailable(tb testing.TB, err error) {
+	tb.Helper()
+	if InCI() {
+		tb.Fatalf("required component unavailable under CI=true: %v", err)
+	}
+	tb.Skipf("component unavailable: %v", err)
+}
+
+// KeyringMode says how the Secret Service is set up.
+type KeyringMode int
+
+const (
+	// Unlocked is a normal desktop keyring: a login collection, unlocked.
+	Unlocked KeyringMode = iota
+	// NoLogin is gnome-keyring started without --unlock, as on a headless
+	// machine: there is no login collection.
+	NoLogin
+	// BusOnly is a session bus with no Secret Service provider on it.
+	BusOnly
+)
+
+// Session is a private session bus, optionally with gnome-keyring on it,
+// living in its own directory (which is also its HOME).
+type Session struct {
+	Dir     string // HOME and XDG dirs of the session
+	Address string // DBUS_SESSION_BUS_ADDRESS
+	bus     *exec.Cmd
+	keyring *exec.Cmd
+}
+
+// busConfig is a session bus with no service activation: nothing starts
+// unless a test starts it, so "no provider" really means no provider.
+const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=%s</listen>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+`
+
+// StartSession starts a private bus and, unless mode is BusOnly,
+// gnome-keyring-daemon on it. dir must be a fresh directory.
+func StartSession(dir string, mode KeyringMode) (*Session, error) {
+	programs := []string{"dbus-daemon"}
+	if mode != BusOnly {
+		programs = append(programs, "gnome-keyring-daemon")
+	}
+	for _, p := range programs {
+		if _, err := exec.LookPath(p); err != nil {
+			return nil, fmt.Errorf("%s not found on PATH (Debian packages: dbus gnome-keyring; `make deps` installs them as root)", p)
+		}
+	}
+	s := &Session{Dir: dir}
+	for _, d := range []string{".local/share/keyrings", ".config", "run"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
+			return nil, err
+		}
+	}
+	cfg := filepath.Join(dir, "bus.conf")
+	sock := filepath.Join(dir, "run", "bus")
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, busConfig, sock), 0o600); err != nil {
+		return nil, err
+	}
+	s.bus = exec.Command("dbus-daemon", "--config-file="+cfg, "--nofork", "--print-address=1")
+	s.bus.Env = s.baseEnv()
+	out, err := s.bus.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.bus.Start(); err != nil {
+		return nil, fmt.Errorf("start dbus-daemon: %w", err)
+	}
+	addr := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		addr <- strings.TrimSpace(line)
+	}()
+	select {
+	case s.Address = <-addr:
+	case <-time.After(10 * time.Second):
+	}
+	if s.Address == "" {
+		s.Stop()
+		return nil, errors.New("dbus-daemon printed no address")
+	}
+	if mode == BusOnly {
+		return s, nil
+	}
+	args := []string{"--foreground", "--components=secrets"}
+	if mode == Unlocked {
+		args = append(args, "--unlock")
+	}
+	s.keyring = exec.Command("gnome-keyring-daemon", args...)
+	s.keyring.Env = s.Env()
+	if mode == Unlocked {
+		s.keyring.Stdin = strings.NewReader(UnlockPassword)
+	}
+	if err := s.keyring.Start(); err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("start gnome-keyring-daemon: %w", err)
+	}
+	if err := s.waitForSecretService(10 * time.Second); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// waitForSecretService waits until org.freedesktop.secrets has an owner.
+func (s *Session) waitForSecretService(limit time.Duration) error {
+	conn, err := dbus.Connect(s.Address)
+	if err != nil {
+		return fmt.Errorf("connect to test bus: %w", err)
+	}
+	defer conn.Close()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		var has bool
+		err := conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, "org.freedesktop.secrets").Store(&has)
+		if err == nil && has {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return errors.New("gnome-keyring-daemon did not claim org.freedesktop.secrets in time")
+}
+
+// baseEnv is a minimal environment rooted in the session directory.
+func (s *Session) baseEnv() []string {
+	return []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + s.Dir,
+		"XDG_CONFIG_HOME=" + filepath.Join(s.Dir, ".config"),
+		"XDG_DATA_HOME=" + filepath.Join(s.Dir, ".local/share"),
+		"XDG_RUNTIME_DIR=" + filepath.Join(s.Dir, "run"),
+		"LANG=C.UTF-8",
+	}
+}
+
+// Env is the environment a process needs to use this session's keyring.
+func (s *Session) Env() []string {
+	return append(s.baseEnv(), "DBUS_SESSION_BUS_ADDRESS="+s.Address)
+}
+
+// EnvMap is Env as a map.
+func (s *Session) EnvMap() map[string]string {
+	m := map[string]string{}
+	for _, kv := range s.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		m[k] = v
+	}
+	return m
+}
+
+// KillKeyring kills gnome-keyring-daemon, leaving the bus up.
+func (s *Session) KillKeyring() {
+	if s.keyring != nil && s.keyring.Process != nil {
+		_ = s.keyring.Process.Kill()
+		_ = s.keyring.Wait()
+		s.keyring = nil
+	}
+}
+
+// Stop ends the session's processes.
+func (s *Session) Stop() {
+	s.KillKeyring()
+	if s.bus != nil && s.bus.Process != nil {
+		_ = s.bus.Process.Kill()
+		_ = s.bus.Wait()
+	}
+}
+
+// Lock locks the login collection through the Secret Service API, as a
+// screen locker would.
+func (s *Session) Lock() error {
+	conn, err := dbus.Connect(s.Address)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var locked []dbus.ObjectPath
+	var prompt dbus.ObjectPath
+	return conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets").
+		Call("org.freedesktop.Secret.Service.Lock", 0,
+			[]dbus.ObjectPath{"/org/freedesktop/secrets/collection/login"}).Store(&locked, &prompt)
+}
+
+// StartSessionT is StartSession for a test: the session is stopped at the
+// end of the test, and an unavailable keyring skips it (fails it under CI).
+func StartSessionT(tb testing.TB, mode KeyringMode) *Session {
+	tb.Helper()
+	// Not tb.TempDir(): a unix socket path must stay under 108 bytes.
+	dir, err := os.MkdirTemp("", "regcred-session-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(dir) })
+	s, err := StartSession(dir, mode)
+	if err != nil {
+		Unavailable(tb, err)
+	}
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// Items returns the account ("username" attribute) of every item the
+// session's keyring holds for service, read straight from the Secret
+// Service, so tests see what is really stored, orphans included.
+func (s *Session) Items(service string) ([]string, error) {
+	conn, err := dbus.Connect(s.Address)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	svc := conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets")
+	var unlocked, locked []dbus.ObjectPath
+	if err := svc.Call("org.freedesktop.Secret.Service.SearchItems", 0,
+		map[string]string{"service": service}).Store(&unlocked, &locked); err != nil {
+		return nil, err
+	}
+	var accounts []string
+	for _, p := range append(unlocked, locked...) {
+		v, err := conn.Object("org.freedesktop.secrets", p).GetProperty("org.freedesktop.Secret.Item.Attributes")
+		if err != nil {
+			return nil, err
+		}
+		attrs, _ := v.Value().(map[string]string)
+		accounts = append(accounts, attrs["username"])
+	}
+	sort.Strings(accounts)
+	return accounts, nil
+}

@@ -1,0 +1,118 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	gokeyring "github.com/zalando/go-keyring"
+)
+
+// Service is the keyring service name every regcred item is stored under.
+// It has no colon: Windows Credential Manager target names are service:user.
+const Service = "docker-credential-regcred"
+
+// DefaultTimeout bounds each keyring call unless REGCRED_TIMEOUT says otherwise.
+const DefaultTimeout = 30 * time.Second
+
+// Sentinel errors for the ways the OS keyring can be unusable. Each carries
+// the one-line explanation a user needs; callers compare with errors.Is.
+var (
+	ErrNotFound       = errors.New("credentials not found")
+	ErrNoSessionBus   = errors.New("no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset): the Secret Service keyring needs a desktop session; on a headless machine run `dbus-run-session -- sh` and start gnome-keyring-daemon --unlock inside it")
+	ErrNoProvider     = errors.New("no Secret Service provider on the D-Bus session bus: install and start one (gnome-keyring, KeePassXC with Secret Service integration, or KWallet)")
+	ErrNoCollection   = errors.New("the keyring has no login or default collection: create or unlock one, e.g. `printf PASSWORD | gnome-keyring-daemon --unlock --replace`")
+	ErrLocked         = errors.New("the keyring is locked and could not be unlocked (no unlock prompt could be shown): unlock it, e.g. `printf PASSWORD | gnome-keyring-daemon --unlock --replace`")
+	ErrKeyringTimeout = errors.New("the keyring did not answer in time (it may be waiting on an unlock prompt); raise REGCRED_TIMEOUT or unlock the keyring")
+)
+
+// Keyring is the small set of keyring operations the store needs. The OS
+// implementation wraps go-keyring; tests of pure logic may substitute a map.
+type Keyring interface {
+	Get(ctx context.Context, account string) (string, error)
+	Set(ctx context.Context, account, data string) error
+	Delete(ctx context.Context, account string) error
+}
+
+// OSKeyring is the operating system's keyring (Secret Service, macOS
+// Keychain, Windows Credential Manager) through go-keyring, under Service.
+// Every call is bounded by Timeout and its errors are translated into the
+// sentinels above.
+type OSKeyring struct {
+	Timeout time.Duration
+}
+
+// Get returns the data stored under account, or ErrNotFound.
+func (k OSKeyring) Get(ctx context.Context, account string) (string, error) {
+	var data string
+	err := k.call(ctx, func() (err error) {
+		data, err = gokeyring.Get(Service, account)
+		return err
+	})
+	return data, err
+}
+
+// Set stores data under account, replacing what was there.
+func (k OSKeyring) Set(ctx context.Context, account, data string) error {
+	return k.call(ctx, func() error { return gokeyring.Set(Service, account, data) })
+}
+
+// Delete removes account; a missing account is ErrNotFound.
+func (k OSKeyring) Delete(ctx context.Context, account string) error {
+	return k.call(ctx, func() error { return gokeyring.Delete(Service, account) })
+}
+
+// call runs one go-keyring call with the time bound. go-keyring calls cannot
+// be cancelled; on time-out the call is abandoned (the process is about to
+// report the error and exit).
+func (k OSKeyring) call(ctx context.Context, fn func() error) error {
+	if err := checkBackend(); err != nil {
+		return err
+	}
+	timeout := k.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	select {
+	case err := <-done:
+		return translate(err)
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("%w (waited %s)", ErrKeyringTimeout, timeout)
+		}
+		return ctx.Err()
+	}
+}
+
+// translate maps go-keyring's and D-Bus's errors to this package's sentinels.
+// The D-Bus errors only exist as text, so they are matched by their names.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, gokeyring.ErrNotFound) {
+		return ErrNotFound
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "org.freedesktop.secrets was not provided"),
+		strings.Contains(msg, "ServiceUnknown"):
+		return ErrNoProvider
+	case strings.Contains(msg, "Object does not exist at path") && strings.Contains(msg, "/org/freedesktop/secrets/"):
+		return ErrNoCollection
+	case strings.Contains(msg, "failed to unlock correct collection"),
+		strings.Contains(msg, "IsLocked"):
+		return ErrLocked
+	case strings.Contains(msg, "dbus: couldn't determine address"),
+		strings.Contains(msg, "connect: no such file or directory"),
+		strings.Contains(msg, "connect: connection refused"):
+		return fmt.Errorf("%w: %v", ErrNoSessionBus, err)
+	}
+	return fmt.Errorf("keyring: %w", err)
+}
