@@ -3,22 +3,57 @@
 package store
 
 import (
+	"errors"
+	"fmt"
 	"os"
-	"path/filepath"
+	"slices"
+
+	"github.com/godbus/dbus/v5"
 )
 
 // checkBackend refuses to talk to the Secret Service when there is no
 // session bus to reach it on. Without this check godbus would autolaunch a
-// private bus with dbus-launch, which holds no keyring and outlives us.
-// It reads the same environment godbus reads, for the same fact.
+// private bus with dbus-launch, which holds no keyring and outlives us. It
+// looks where godbus looks (the environment, then /run/user/UID), and no
+// further: every other case is one godbus would autolaunch for.
 func checkBackend() error {
-	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") != "" {
+	if a := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); a != "" && a != "autolaunch:" {
 		return nil
 	}
-	if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
-		if _, err := os.Stat(filepath.Join(dir, "bus")); err == nil {
+	run := fmt.Sprintf("/run/user/%d/", os.Getuid())
+	for _, f := range []string{"bus", "dbus-session"} {
+		if _, err := os.Stat(run + f); err == nil {
 			return nil
 		}
 	}
 	return ErrNoSessionBus
+}
+
+// diagnose tells a missing collection from a locked one. go-keyring falls
+// back from the login collection to the "default" alias; when neither
+// exists (gnome-keyring started without a password, as on a headless
+// machine) its unlock fails exactly as for a locked collection. Only called
+// on that error path, so a working keyring pays nothing for it.
+func diagnose(err error) error {
+	if !errors.Is(err, ErrLocked) {
+		return err
+	}
+	conn, cerr := dbus.SessionBus()
+	if cerr != nil {
+		return err
+	}
+	svc := conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets")
+	v, perr := svc.GetProperty("org.freedesktop.Secret.Service.Collections")
+	if perr != nil {
+		return err
+	}
+	paths, _ := v.Value().([]dbus.ObjectPath)
+	if slices.Contains(paths, "/org/freedesktop/secrets/collection/login") {
+		return err
+	}
+	var alias dbus.ObjectPath
+	if svc.Call("org.freedesktop.Secret.Service.ReadAlias", 0, "default").Store(&alias) == nil && alias == "/" {
+		return ErrNoCollection
+	}
+	return err
 }

@@ -122,18 +122,11 @@ func (idx *Index) Equivalents(query string) []string {
 
 // loadIndex reads the index file; a missing file is an empty index.
 func loadIndex(path string) (*Index, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return newIndex(), nil
-	}
+	snap, err := takeSnapshot(path)
 	if err != nil {
-		return nil, fmt.Errorf("read index: %w", err)
+		return nil, err
 	}
-	idx, err := DecodeIndex(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w (run `docker-credential-regcred doctor --fix`)", path, err)
-	}
-	return idx, nil
+	return snap.decode(path)
 }
 
 // saveIndex replaces the index file atomically: readers see the old or the
@@ -173,4 +166,42 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("replace index: %w", err)
 	}
 	return nil
+}
+
+// snapshot is the index file as a writer found it.
+type snapshot struct {
+	data   []byte
+	exists bool
+}
+
+// takeSnapshot reads the index file's bytes, if it exists.
+func takeSnapshot(path string) (snapshot, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return snapshot{}, nil
+	}
+	if err != nil {
+		return snapshot{}, fmt.Errorf("read index: %w", err)
+	}
+	return snapshot{data: data, exists: true}, nil
+}
+
+// restore puts the index file back as it was in the snapshot.
+func (sn snapshot) restore(path string) error {
+	if !sn.exists {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	return writeFileAtomic(path, sn.data)
+}
+
+// decode parses the snapshot; path names the file in errors.
+func (sn snapshot) decode(path string) (*Index, error) {
+	idx, err := DecodeIndex(sn.data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (repair or remove the file; it holds no secrets)", path, err)
+	}
+	return idx, nil
 }

@@ -78,10 +78,10 @@ func (k OSKeyring) call(ctx context.Context, fn func() error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- fn() }()
+	go func() { done <- diagnose(translate(fn())) }()
 	select {
 	case err := <-done:
-		return translate(err)
+		return err
 	case <-ctx.Done():
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return fmt.Errorf("%w (waited %s)", ErrKeyringTimeout, timeout)

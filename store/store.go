@@ -16,7 +16,7 @@
 //	store, large secret:  index: record the new chunk set → keyring: chunk items
 //	                      → keyring: head item (the switch-over) → keyring: delete
 //	                      older chunk sets → index: username, only the new set
-//	erase:                keyring: chunk items → keyring: credential item → index: drop entry
+//	erase:                keyring: credential item → keyring: chunk items → index: drop entry
 //
 // A crash leaves at worst an index entry whose item is gone (`get` answers
 // not found, `doctor --fix` drops it) or chunk sets the index still records
@@ -207,12 +207,12 @@ func (s *Store) Put(ctx context.Context, c Credential) error {
 			return fmt.Errorf("credential for %s is too large (%d bytes)", c.ServerURL, len(data))
 		}
 	}
-	return s.withLock(ctx, func(idx *Index) error {
-		return s.put(ctx, idx, c, data, parts)
+	return s.withLock(ctx, func(idx *Index, snap snapshot) error {
+		return s.put(ctx, idx, snap, c, data, parts)
 	})
 }
 
-func (s *Store) put(ctx context.Context, idx *Index, c Credential, data []byte, parts [][]byte) (err error) {
+func (s *Store) put(ctx context.Context, idx *Index, snap snapshot, c Credential, data []byte, parts [][]byte) (err error) {
 	server := c.ServerURL
 	entry, exists := idx.Entries[server]
 	if !exists {
@@ -224,7 +224,7 @@ func (s *Store) put(ctx context.Context, idx *Index, c Credential, data []byte, 
 	live := false
 	defer func() {
 		if err != nil && !live {
-			s.rollback(ctx, idx, server, !exists, head)
+			s.rollback(ctx, idx, snap, server, head)
 		}
 	}()
 	itemData := string(data)
@@ -298,27 +298,21 @@ func (s *Store) put(ctx context.Context, idx *Index, c Credential, data []byte, 
 }
 
 // rollback undoes a failed put's index changes: it deletes the new chunk
-// set's items (best effort) and, when the entry was new and no chunk may be
-// left, drops the entry, so a failed store leaves the index as it found it.
-// A chunk set that could not be deleted stays recorded for a later clean-up.
-func (s *Store) rollback(ctx context.Context, idx *Index, server string, created bool, head *chunkHead) {
-	e := idx.Entries[server]
-	if head != nil {
-		set := map[string]int{head.G: head.N}
-		if s.deleteSets(ctx, set) == nil {
-			delete(e.Chunks, head.G)
-		}
+// set's items (best effort) and puts the index file back as it was, byte
+// for byte (or absent). Only a chunk set whose items could not be deleted
+// stays recorded, for the next store or erase of the entry to delete.
+func (s *Store) rollback(ctx context.Context, idx *Index, snap snapshot, server string, head *chunkHead) {
+	if head != nil && s.deleteSets(ctx, map[string]int{head.G: head.N}) != nil {
+		_ = s.save(idx)
+		return
 	}
-	if created && len(e.Chunks) == 0 {
-		delete(idx.Entries, server)
-	}
-	_ = s.save(idx)
+	_ = snap.restore(s.IndexPath())
 }
 
 // Erase removes every entry naming the same registry as query. Erasing a
 // registry that is not stored succeeds and touches nothing.
 func (s *Store) Erase(ctx context.Context, query string) error {
-	return s.withLock(ctx, func(idx *Index) error {
+	return s.withLock(ctx, func(idx *Index, _ snapshot) error {
 		targets := idx.Equivalents(query)
 		if _, ok := idx.Entries[query]; ok && !slices.Contains(targets, query) {
 			targets = append(targets, query)
@@ -340,11 +334,13 @@ func (s *Store) Erase(ctx context.Context, query string) error {
 // memory; the caller saves). Items already gone are not an error.
 func (s *Store) eraseEntry(ctx context.Context, idx *Index, server string) error {
 	entry := idx.Entries[server]
-	if err := s.deleteSets(ctx, entry.Chunks); err != nil {
-		return err
-	}
+	// The credential item goes first: from then on get answers not found,
+	// whatever else an interruption leaves for the next erase to delete.
 	s.fault("erase:item")
 	if err := s.cfg.Keyring.Delete(ctx, server); err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if err := s.deleteSets(ctx, entry.Chunks); err != nil {
 		return err
 	}
 	delete(idx.Entries, server)
@@ -374,7 +370,7 @@ func (s *Store) save(idx *Index) error { return saveIndex(s.IndexPath(), idx) }
 
 // withLock runs fn on a freshly loaded index while holding the writers'
 // lock. fn saves the index itself, at the points the write order requires.
-func (s *Store) withLock(ctx context.Context, fn func(*Index) error) error {
+func (s *Store) withLock(ctx context.Context, fn func(*Index, snapshot) error) error {
 	if err := os.MkdirAll(s.cfg.Dir, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", s.cfg.Dir, err)
 	}
@@ -383,11 +379,15 @@ func (s *Store) withLock(ctx context.Context, fn func(*Index) error) error {
 		return err
 	}
 	defer unlock()
-	idx, err := s.Index()
+	snap, err := takeSnapshot(s.IndexPath())
 	if err != nil {
 		return err
 	}
-	return fn(idx)
+	idx, err := snap.decode(s.IndexPath())
+	if err != nil {
+		return err
+	}
+	return fn(idx, snap)
 }
 
 // lock takes the exclusive writers' lock, waiting at most Timeout.

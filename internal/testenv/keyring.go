@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -274,4 +275,28 @@ func (s *Session) Items(service string) ([]string, error) {
 	}
 	sort.Strings(accounts)
 	return accounts, nil
+}
+
+// Pause stops gnome-keyring-daemon (SIGSTOP): it stays on the bus but
+// answers nothing, as a keyring waiting on a prompt does. Resume undoes it.
+func (s *Session) Pause() error { return s.keyring.Process.Signal(syscall.SIGSTOP) }
+
+// Resume continues a paused gnome-keyring-daemon.
+func (s *Session) Resume() error { return s.keyring.Process.Signal(syscall.SIGCONT) }
+
+// FilesContaining lists the files under the session's directory whose
+// content includes needle: a secret found here was written in plaintext.
+func (s *Session) FilesContaining(needle string) ([]string, error) {
+	var hits []string
+	err := filepath.WalkDir(s.Dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err == nil && strings.Contains(string(b), needle) {
+			hits = append(hits, p)
+		}
+		return nil
+	})
+	return hits, err
 }

@@ -1,0 +1,339 @@
+package helper_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/docker/docker-credential-helpers/client"
+	"github.com/docker/docker-credential-helpers/credentials"
+
+	"github.com/regcred/regcred/internal/testenv"
+	"github.com/regcred/regcred/store"
+)
+
+// helperBin is the built docker-credential-regcred.
+var helperBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "regcred-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	helperBin, err = testenv.Build(dir, "docker-credential-regcred")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// env runs the helper binary against one private keyring.
+type env struct {
+	t       *testing.T
+	session *testenv.Session
+	vars    map[string]string
+}
+
+func newEnv(t *testing.T, mode testenv.KeyringMode) *env {
+	t.Helper()
+	s := testenv.StartSessionT(t, mode)
+	return &env{t: t, session: s, vars: s.EnvMap()}
+}
+
+// result is what one helper process did.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (e *env) run(stdin string, args ...string) result {
+	e.t.Helper()
+	cmd := exec.Command(helperBin, args...)
+	for k, v := range e.vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else if err != nil {
+		e.t.Fatal(err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+// program drives the binary through docker-credential-helpers' client
+// package, the code docker's CLI uses to call helpers.
+func (e *env) program() client.ProgramFunc {
+	return client.NewShellProgramFuncWithEnv(helperBin, &e.vars)
+}
+
+func (e *env) mustStore(server, user, secret string) {
+	e.t.Helper()
+	if err := client.Store(e.program(), &credentials.Credentials{ServerURL: server, Username: user, Secret: secret}); err != nil {
+		e.t.Fatalf("store %s: %v", server, err)
+	}
+}
+
+func (e *env) list() map[string]string {
+	e.t.Helper()
+	l, err := client.List(e.program())
+	if err != nil {
+		e.t.Fatalf("list: %v", err)
+	}
+	return l
+}
+
+func (e *env) indexBytes() string {
+	b, _ := os.ReadFile(filepath.Join(e.vars["XDG_CONFIG_HOME"], "regcred", "index.json"))
+	return string(b)
+}
+
+func storeJSON(server, user, secret string) string {
+	b, _ := json.Marshal(credentials.Credentials{ServerURL: server, Username: user, Secret: secret})
+	return string(b)
+}
+
+func TestProtocolStore(t *testing.T) {
+	e := newEnv(t, testenv.Unlocked)
+	const server = "registry.example:5000"
+
+	e.mustStore(server, "alice", "first")
+	e.mustStore(server, "alice", "second") // silent overwrite
+	if r := e.run(server, "get"); r.stdout != `{"ServerURL":"registry.example:5000","Username":"alice","Secret":"second"}`+"\n" {
+		t.Errorf("after overwrite get printed %q", r.stdout)
+	}
+	e.mustStore(server, "bob", "third") // overwrite with another username
+	got, err := client.Get(e.program(), server)
+	if err != nil || got.Username != "bob" || got.Secret != "third" {
+		t.Errorf("after overwrite with another username: %+v, %v", got, err)
+	}
+	e.mustStore("empty.example", "carol", "") // empty secret is accepted
+	got, err = client.Get(e.program(), "empty.example")
+	if err != nil || got.Username != "carol" || got.Secret != "" {
+		t.Errorf("empty secret: %+v, %v", got, err)
+	}
+
+	before, beforeIndex := e.list(), e.indexBytes()
+	bad := []struct {
+		name, in, want string
+	}{
+		{"missing ServerURL", `{"Username":"u","Secret":"s"}`, "no credentials server URL"},
+		{"missing Username", `{"ServerURL":"x.example","Secret":"s"}`, "no credentials username"},
+		{"invalid JSON", `{"ServerURL":`, "invalid input: want one JSON object"},
+		{"not an object", `["x.example","u","s"]`, "invalid input: want one JSON object"},
+		{"number field", `{"ServerURL":"x.example","Username":1,"Secret":"s"}`, "invalid input: Username must be a string"},
+		{"null secret", `{"ServerURL":"x.example","Username":"u","Secret":null}`, "invalid input: Secret must be a string"},
+		{"trailing data", storeJSON("x.example", "u", "s") + `{}`, "invalid input: data after the JSON object"},
+		{"newline in server", storeJSON("x.example\nevil", "u", "s"), "invalid server URL: contains white space or a control character"},
+		{"userinfo in server", storeJSON("https://u:hunter2@x.example", "u", "s"), "invalid server URL: credentials inside the address"},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.run(tt.in, "store")
+			if r.code != 1 || !strings.HasPrefix(r.stdout, tt.want) || strings.Count(r.stdout, "\n") != 1 {
+				t.Errorf("store %s: exit %d, stdout %q; want exit 1 and one line starting %q", tt.name, r.code, r.stdout, tt.want)
+			}
+			if r.stderr != "" || strings.Contains(r.stdout, "hunter2") {
+				t.Errorf("stderr %q / stdout %q", r.stderr, r.stdout)
+			}
+		})
+	}
+	if after := e.list(); fmt.Sprint(after) != fmt.Sprint(before) || e.indexBytes() != beforeIndex {
+		t.Errorf("failed stores changed the store: %v -> %v", before, after)
+	}
+	if items, _ := e.session.Items(store.Service); len(items) != 2 {
+		t.Errorf("keyring holds %q, want the two stored entries", items)
+	}
+}
+
+func TestProtocolGet(t *testing.T) {
+	e := newEnv(t, testenv.Unlocked)
+	e.mustStore("get.example", "alice", `p"a:ss\wörd`)
+	tests := []struct {
+		name, in, stdout string
+		code             int
+	}{
+		{"exact", "get.example", `{"ServerURL":"get.example","Username":"alice","Secret":"p\"a:ss\\wörd"}` + "\n", 0},
+		{"trimmed", "  get.example \n", `{"ServerURL":"get.example","Username":"alice","Secret":"p\"a:ss\\wörd"}` + "\n", 0},
+		{"echoes the query", "https://get.example/", `{"ServerURL":"https://get.example/","Username":"alice","Secret":"p\"a:ss\\wörd"}` + "\n", 0},
+		{"unknown", "nothing.example", "credentials not found in native keychain\n", 1},
+		{"other port", "get.example:5000", "credentials not found in native keychain\n", 1},
+		{"empty", "", "no credentials server URL\n", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.run(tt.in, "get")
+			if r.stdout != tt.stdout || r.code != tt.code || r.stderr != "" {
+				t.Errorf("get %q: exit %d stdout %q stderr %q; want exit %d stdout %q", tt.in, r.code, r.stdout, r.stderr, tt.code, tt.stdout)
+			}
+		})
+	}
+	// The client package recognises our not-found answer as docker does.
+	if _, err := client.Get(e.program(), "nothing.example"); !credentials.IsErrCredentialsNotFound(err) {
+		t.Errorf("client.Get of unknown server = %v, want a credentials-not-found error", err)
+	}
+}
+
+func TestProtocolErase(t *testing.T) {
+	e := newEnv(t, testenv.Unlocked)
+	e.mustStore("erase.example", "alice", "s")
+	e.mustStore("keep.example", "bob", "s")
+	if err := client.Erase(e.program(), "erase.example"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Get(e.program(), "erase.example"); !credentials.IsErrCredentialsNotFound(err) {
+		t.Errorf("after erase get = %v", err)
+	}
+	// docker logout erases several spellings; unknown ones succeed.
+	for _, s := range []string{"erase.example", "https://erase.example", "http://erase.example", "never.example"} {
+		if r := e.run(s, "erase"); r.code != 0 || r.stdout != "" {
+			t.Errorf("erase %q: exit %d stdout %q", s, r.code, r.stdout)
+		}
+	}
+	if l := e.list(); len(l) != 1 || l["keep.example"] != "bob" {
+		t.Errorf("list after erases = %v", l)
+	}
+}
+
+func TestProtocolList(t *testing.T) {
+	e := newEnv(t, testenv.Unlocked)
+	if r := e.run("", "list"); r.stdout != "{}\n" || r.code != 0 {
+		t.Errorf("empty list printed %q (exit %d), want {}", r.stdout, r.code)
+	}
+	servers := map[string]string{
+		"https://index.docker.io/v1/":              "alice",
+		"https://index.docker.io/v1/access-token":  "alice",
+		"https://index.docker.io/v1/refresh-token": "alice",
+		"127.0.0.1:5000":                           "bob",
+		"[::1]:5000":                               "<token>",
+		"ghcr.io":                                  "carol",
+	}
+	for s, u := range servers {
+		e.mustStore(s, u, "secret-for-"+s)
+	}
+	l := e.list()
+	if fmt.Sprint(l) != fmt.Sprint(servers) {
+		t.Errorf("list = %v, want %v", l, servers)
+	}
+	for key, user := range l {
+		c, err := client.Get(e.program(), key)
+		if err != nil || c.Username != user || c.Secret != "secret-for-"+key {
+			t.Errorf("list key %q fed to get: %+v, %v", key, c, err)
+		}
+	}
+}
+
+func TestProtocolIdentityTokenAndDockerHub(t *testing.T) {
+	e := newEnv(t, testenv.Unlocked)
+	e.mustStore("https://index.docker.io/v1/", "<token>", "identity-token")
+	e.mustStore("https://index.docker.io/v1/access-token", "alice", "access")
+	e.mustStore("https://index.docker.io/v1/refresh-token", "alice", "refresh")
+	for _, q := range []string{"https://index.docker.io/v1/", "docker.io", "index.docker.io", "registry-1.docker.io"} {
+		c, err := client.Get(e.program(), q)
+		if err != nil || c.Username != "<token>" || c.Secret != "identity-token" || c.ServerURL != q {
+			t.Errorf("get %q = %+v, %v", q, c, err)
+		}
+	}
+	for _, sib := range []string{"access-token", "refresh-token"} {
+		c, err := client.Get(e.program(), "https://index.docker.io/v1/"+sib)
+		if err != nil || c.Secret != strings.TrimSuffix(sib, "-token") {
+			t.Errorf("sibling %s = %+v, %v", sib, c, err)
+		}
+	}
+	if err := client.Erase(e.program(), "https://index.docker.io/v1/"); err != nil {
+		t.Fatal(err)
+	}
+	if l := e.list(); len(l) != 2 {
+		t.Errorf("erasing the Hub entry touched its siblings: %v", l)
+	}
+}
+
+func TestProtocolVersionAndUsage(t *testing.T) {
+	e := &env{t: t, vars: map[string]string{"PATH": os.Getenv("PATH")}} // needs no keyring
+	usage := "Usage: docker-credential-regcred <store|get|erase|list|version>\n"
+	version := "docker-credential-regcred (github.com/regcred/regcred) " + testenv.TestVersion + "\n"
+	tests := []struct {
+		args   []string
+		stdout string
+		code   int
+	}{
+		{[]string{"version"}, version, 0},
+		{[]string{"--version"}, version, 0},
+		{[]string{"-v"}, version, 0},
+		{[]string{"--help"}, usage, 0},
+		{nil, usage, 1},
+		{[]string{"frobnicate"}, "docker-credential-regcred: unknown action: frobnicate\n" + usage, 1},
+		{[]string{"get", "extra"}, usage, 1},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			r := e.run("", tt.args...)
+			if r.stdout != tt.stdout || r.code != tt.code || r.stderr != "" {
+				t.Errorf("%v: exit %d stdout %q stderr %q; want exit %d stdout %q", tt.args, r.code, r.stdout, r.stderr, tt.code, tt.stdout)
+			}
+		})
+	}
+}
+
+func TestProtocolChunkedThroughBinary(t *testing.T) {
+	e := newEnv(t, testenv.Unlocked)
+	e.vars["REGCRED_ITEM_LIMIT"] = "512"
+	big := strings.Repeat("ecr-token-", 615) // 6150 bytes
+	e.mustStore("123456789012.dkr.ecr.us-east-1.amazonaws.com", "AWS", big)
+	c, err := client.Get(e.program(), "123456789012.dkr.ecr.us-east-1.amazonaws.com")
+	if err != nil || c.Secret != big {
+		t.Fatalf("chunked get: %d bytes, %v", len(c.Secret), err)
+	}
+	items, _ := e.session.Items(store.Service)
+	if len(items) < 13 {
+		t.Errorf("a 6 KiB secret at a 512-byte limit is in %d items, want at least 13", len(items))
+	}
+	e.mustStore("123456789012.dkr.ecr.us-east-1.amazonaws.com", "AWS", "short")
+	if items, _ := e.session.Items(store.Service); len(items) != 1 {
+		t.Errorf("overwrite with a small value left %d items: %q", len(items), items)
+	}
+	e.vars["REGCRED_ITEM_LIMIT"] = "12"
+	if r := e.run("", "list"); r.code != 1 || !strings.Contains(r.stdout, "REGCRED_ITEM_LIMIT") {
+		t.Errorf("bad REGCRED_ITEM_LIMIT: exit %d stdout %q", r.code, r.stdout)
+	}
+}
+
+// TestProtocolNoSecretOutsideGet stores and reads a credential and checks
+// the secret appears on no stream but get's answer.
+func TestProtocolNoSecretOutsideGet(t *testing.T) {
+	e := newEnv(t, testenv.Unlocked)
+	const secret = "SECRET-b3c9d2e1"
+	for _, step := range []struct {
+		in   string
+		args []string
+	}{
+		{storeJSON("hyg.example", "alice", secret), []string{"store"}},
+		{"", []string{"list"}},
+		{"hyg.example", []string{"erase"}},
+		{storeJSON("hyg.example", "alice", secret) + "x", []string{"store"}},
+		{storeJSON("https://alice:"+secret+"@hyg.example", "alice", secret), []string{"store"}},
+	} {
+		r := e.run(step.in, step.args...)
+		if strings.Contains(r.stdout+r.stderr, secret) {
+			t.Errorf("%v leaked the secret: stdout %q stderr %q", step.args, r.stdout, r.stderr)
+		}
+	}
+	if b := e.indexBytes(); strings.Contains(b, secret) {
+		t.Errorf("index file holds the secret: %s", b)
+	}
+}
