@@ -1,0 +1,33 @@
+#!/bin/sh
+# deps.sh — make sure the real components the tests start are installed.
+# As root on Debian it installs the missing packages; otherwise it names them
+# and fails, so a missing component is never silently skipped.
+set -eu
+
+# command:package pairs.
+need="dbus-daemon:dbus gnome-keyring-daemon:gnome-keyring secret-tool:libsecret-tools
+docker-registry:docker-registry htpasswd:apache2-utils etcd:etcd-server
+pkg-config:pkg-config pass:pass gpg:gnupg"
+# Headers for building the upstream secretservice helper (benchmarks, import tests).
+headers="/usr/include/libsecret-1/libsecret/secret.h:libsecret-1-dev"
+
+missing=""
+for pair in $need $headers; do
+	thing=${pair%%:*} pkg=${pair##*:}
+	case $thing in
+	/*) [ -e "$thing" ] || missing="$missing $pkg" ;;
+	*) command -v "$thing" >/dev/null 2>&1 || missing="$missing $pkg" ;;
+	esac
+done
+command -v docker >/dev/null 2>&1 || missing="$missing docker.io"
+
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	echo "deps: installing$missing" >&2
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$missing >/dev/null
+	exit 0
+fi
+echo "deps: missing Debian packages:$missing" >&2
+echo "deps: install them with: sudo apt-get install$missing" >&2
+exit 1
