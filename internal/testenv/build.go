@@ -24,3 +24,12 @@ func Build(dir, name string) (string, error) {
 
 // TestVersion is the version Build stamps into binaries.
 const TestVersion = "v0.0.0-test"
+
+// BuildTool compiles a tool the project's go.mod pins (a `tool` line) into dir.
+func BuildTool(dir, pkg string) error {
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, filepath.Base(pkg)), pkg)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+	}
+	return nil
+}

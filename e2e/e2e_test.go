@@ -1,0 +1,252 @@
+// Package e2e_test drives docker-credential-regcred with real clients — the
+// docker CLI, crane and go-containerregistry's keychain — against a real
+// registry and a real gnome-keyring, all started by the tests.
+package e2e_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/docker/docker-credential-helpers/client"
+	"github.com/docker/docker-credential-helpers/credentials"
+
+	"github.com/regcred/regcred/internal/testenv"
+	"github.com/regcred/regcred/store"
+)
+
+// binDir holds the built helper and crane, first on every client's PATH.
+var binDir string
+
+func TestMain(m *testing.M) {
+	code, err := run(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func run(m *testing.M) (int, error) {
+	dir, err := os.MkdirTemp("", "regcred-e2e-bin-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	binDir = dir
+	if _, err := testenv.Build(dir, "docker-credential-regcred"); err != nil {
+		return 0, err
+	}
+	if err := testenv.BuildTool(dir, "github.com/google/go-containerregistry/cmd/crane"); err != nil {
+		return 0, err
+	}
+	return m.Run(), nil
+}
+
+// world is one user's machine: a keyring session, a docker config that
+// points at regcred, and a private registry.
+type world struct {
+	t         *testing.T
+	session   *testenv.Session
+	registry  *testenv.Registry
+	dockerCfg string
+	env       map[string]string
+}
+
+const (
+	user     = "alice"
+	password = "wonder:land-Ünïcode-9c2f" // a colon and non-ASCII, as real passwords have
+)
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	testenv.Require(t, "docker")
+	s := testenv.StartSessionT(t, testenv.Unlocked)
+	r := testenv.StartRegistry(t, map[string]string{user: password})
+	w := &world{t: t, session: s, registry: r, dockerCfg: filepath.Join(s.Dir, ".docker"), env: s.EnvMap()}
+	if err := os.MkdirAll(w.dockerCfg, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	w.writeConfig(`{"credsStore":"regcred"}`)
+	w.env["DOCKER_CONFIG"] = w.dockerCfg
+	w.env["PATH"] = binDir + string(os.PathListSeparator) + w.env["PATH"]
+	return w
+}
+
+func (w *world) writeConfig(content string) {
+	w.t.Helper()
+	if err := os.WriteFile(filepath.Join(w.dockerCfg, "config.json"), []byte(content), 0o600); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) config() string {
+	w.t.Helper()
+	b, err := os.ReadFile(filepath.Join(w.dockerCfg, "config.json"))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return string(b)
+}
+
+// exec runs a client program in this world and returns its combined output.
+func (w *world) exec(stdin string, name string, args ...string) (string, int) {
+	w.t.Helper()
+	if p := filepath.Join(binDir, name); fileExists(p) {
+		name = p // exec resolves names on the test's PATH, not cmd.Env's
+	}
+	cmd := exec.Command(name, args...)
+	for k, v := range w.env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Dir = w.session.Dir
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return string(out), exit.ExitCode()
+	}
+	if err != nil {
+		w.t.Fatalf("%s: %v", name, err)
+	}
+	return string(out), 0
+}
+
+func (w *world) helper() client.ProgramFunc {
+	return client.NewShellProgramFuncWithEnv(filepath.Join(binDir, "docker-credential-regcred"), &w.env)
+}
+
+func (w *world) login(pass string) (string, int) {
+	return w.exec(pass+"\n", "docker", "login", w.registry.Host, "-u", user, "--password-stdin")
+}
+
+// auths decodes config.json's "auths".
+func (w *world) auths() map[string]map[string]any {
+	w.t.Helper()
+	var cfg struct {
+		Auths map[string]map[string]any `json:"auths"`
+	}
+	if err := json.Unmarshal([]byte(w.config()), &cfg); err != nil {
+		w.t.Fatalf("config.json: %v", err)
+	}
+	return cfg.Auths
+}
+
+func TestDockerLoginLogout(t *testing.T) {
+	w := newWorld(t)
+	host := w.registry.Host
+
+	out, code := w.login(password)
+	if code != 0 || !strings.Contains(out, "Login Succeeded") {
+		t.Fatalf("docker login: exit %d\n%s", code, out)
+	}
+	if auths := w.auths(); len(auths) != 1 || auths[host] == nil || len(auths[host]) != 0 {
+		t.Errorf("config.json auths = %v, want only %q: {}", auths, host)
+	}
+	if strings.Contains(w.config(), password) || strings.Contains(w.config(), `"auth"`) {
+		t.Errorf("config.json holds a secret:\n%s", w.config())
+	}
+	c, err := client.Get(w.helper(), host)
+	if err != nil || c.Username != user || c.Secret != password {
+		t.Fatalf("keyring after login: %+v, %v", c, err)
+	}
+
+	// A wrong password fails and changes nothing.
+	before, _ := w.session.Items(store.Service)
+	cfgBefore := w.config()
+	out, code = w.login("not-the-password")
+	if code == 0 {
+		t.Errorf("docker login with a wrong password succeeded:\n%s", out)
+	}
+	c, err = client.Get(w.helper(), host)
+	if err != nil || c.Secret != password {
+		t.Errorf("after a failed login the keyring has %+v, %v", c, err)
+	}
+	if after, _ := w.session.Items(store.Service); fmt.Sprint(after) != fmt.Sprint(before) || w.config() != cfgBefore {
+		t.Errorf("failed login changed the keyring (%v -> %v) or config", before, after)
+	}
+
+	out, code = w.exec("", "docker", "logout", host)
+	if code != 0 {
+		t.Fatalf("docker logout: exit %d\n%s", code, out)
+	}
+	if _, err := client.Get(w.helper(), host); !credentials.IsErrCredentialsNotFound(err) {
+		t.Errorf("after logout get = %v, want not found", err)
+	}
+	if items, _ := w.session.Items(store.Service); len(items) != 0 {
+		t.Errorf("after logout the keyring still holds %q", items)
+	}
+	if auths := w.auths(); len(auths) != 0 {
+		t.Errorf("after logout config.json auths = %v", auths)
+	}
+	if hits, _ := w.session.FilesContaining(password); len(hits) != 0 {
+		t.Errorf("the password is in plaintext in %v", hits)
+	}
+}
+
+func TestDockerLoginWrongPasswordStoresNothing(t *testing.T) {
+	w := newWorld(t)
+	if out, code := w.login("not-the-password"); code == 0 {
+		t.Fatalf("login with a wrong password succeeded:\n%s", out)
+	}
+	if l, err := client.List(w.helper()); err != nil || len(l) != 0 {
+		t.Errorf("list after a failed first login = %v, %v", l, err)
+	}
+}
+
+// layerTar makes a one-file tar to push as an image layer.
+func layerTar(t *testing.T, dir string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	body := []byte("hello from a private image\n")
+	if err := tw.WriteHeader(&tar.Header{Name: "hello.txt", Mode: 0o644, Size: int64(len(body))}); err != nil {
+		t.Fatal(err)
+	}
+	tw.Write(body)
+	tw.Close()
+	p := filepath.Join(dir, "layer.tar")
+	if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestCranePushPullThroughHelper(t *testing.T) {
+	w := newWorld(t)
+	image := w.registry.Host + "/janedoe/private:v1"
+	if out, code := w.login(password); code != 0 {
+		t.Fatalf("docker login: %s", out)
+	}
+	layer := layerTar(t, w.session.Dir)
+	if out, code := w.exec("", "crane", "append", "--insecure", "-f", layer, "-t", image); code != 0 {
+		t.Fatalf("crane push with the helper's credentials: exit %d\n%s", code, out)
+	}
+	if out, code := w.exec("", "crane", "pull", "--insecure", image, filepath.Join(w.session.Dir, "out.tar")); code != 0 {
+		t.Fatalf("crane pull with the helper's credentials: exit %d\n%s", code, out)
+	}
+	if out, code := w.exec("", "crane", "auth", "get", w.registry.Host); code != 0 || !strings.Contains(out, `"Secret":"`+password+`"`) {
+		t.Errorf("crane auth get: exit %d", code)
+	}
+
+	// Without credentials the registry refuses the pull.
+	if out, code := w.exec("", "docker", "logout", w.registry.Host); code != 0 {
+		t.Fatalf("docker logout: %s", out)
+	}
+	out, code := w.exec("", "crane", "pull", "--insecure", image, filepath.Join(w.session.Dir, "out2.tar"))
+	if code == 0 || !strings.Contains(out, "UNAUTHORIZED") {
+		t.Errorf("crane pull without credentials: exit %d\n%s", code, out)
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

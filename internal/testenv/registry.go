@@ -1,0 +1,110 @@
+package testenv
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Registry is a private distribution registry on loopback with htpasswd auth.
+type Registry struct {
+	Host string // 127.0.0.1:PORT
+	Dir  string
+	cmd  *exec.Cmd
+}
+
+// registryConfig is docker-registry's (distribution 2.x) configuration.
+const registryConfig = `version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: %s
+  delete:
+    enabled: true
+http:
+  addr: %s
+auth:
+  htpasswd:
+    realm: regcred-test
+    path: %s
+`
+
+// StartRegistry starts docker-registry with the given users (name →
+// password) on a free loopback port and stops it when the test ends.
+// Passwords reach htpasswd on stdin, never in argv.
+func StartRegistry(tb testing.TB, users map[string]string) *Registry {
+	tb.Helper()
+	Require(tb, "docker-registry", "htpasswd")
+	dir := tb.TempDir()
+	var htpasswd bytes.Buffer
+	for user, pass := range users {
+		cmd := exec.Command("htpasswd", "-niB", user)
+		cmd.Stdin = strings.NewReader(pass)
+		out, err := cmd.Output()
+		if err != nil {
+			tb.Fatalf("htpasswd: %v", err)
+		}
+		htpasswd.Write(bytes.TrimSpace(out))
+		htpasswd.WriteByte('\n')
+	}
+	pwfile := filepath.Join(dir, "htpasswd")
+	if err := os.WriteFile(pwfile, htpasswd.Bytes(), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	host := FreeAddr(tb)
+	cfg := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, registryConfig, filepath.Join(dir, "data"), host, pwfile), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	r := &Registry{Host: host, Dir: dir}
+	r.cmd = exec.Command("docker-registry", "serve", cfg)
+	logf, err := os.Create(filepath.Join(dir, "registry.log"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r.cmd.Stdout, r.cmd.Stderr = logf, logf
+	if err := r.cmd.Start(); err != nil {
+		tb.Fatalf("start docker-registry: %v", err)
+	}
+	tb.Cleanup(func() {
+		_ = r.cmd.Process.Kill()
+		_ = r.cmd.Wait()
+		logf.Close()
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get("http://" + host + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusUnauthorized {
+				return r
+			}
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(logf.Name())
+			tb.Fatalf("docker-registry on %s did not come up: %v\n%s", host, err, log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// FreeAddr returns a loopback address with a port nothing listens on.
+func FreeAddr(tb testing.TB) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
