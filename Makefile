@@ -29,6 +29,12 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 	$(GO) vet ./...
 
+## bench: docs/BENCHMARKS.md — regcred vs the upstream helpers on one gnome-keyring
+bench: deps
+	@mkdir -p bin
+	$(GO) test -run '^$$' -bench . -benchmem ./store/ | tee bin/micro-bench.txt
+	$(GO) run ./internal/benchtool -micro bin/micro-bench.txt -out docs/BENCHMARKS.md
+
 ## cross: CGO_ENABLED=0 builds of every command for every supported OS/arch
 cross:
 	@for p in $(PLATFORMS); do for b in $(BINARIES); do \

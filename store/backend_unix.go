@@ -57,3 +57,21 @@ func diagnose(err error) error {
 	}
 	return err
 }
+
+// beforeSet works around a gnome-keyring bug (GNOME/gnome-keyring#190,
+// #194): the daemon registers a new D-Bus client asynchronously, and when a
+// client's very first request is OpenSession — as in go-keyring's Set — it
+// can find no client record and abort, taking every stored secret offline
+// until it restarts. A credential helper is a stream of short-lived clients,
+// so it hits this within a few hundred stores. Reading a property first
+// (as go-keyring's Get and libsecret do) lets the daemon register us before
+// OpenSession arrives. It shares go-keyring's connection, so we are the same
+// client, and costs one round trip.
+func beforeSet() {
+	conn, err := dbus.SessionBus()
+	if err != nil {
+		return // go-keyring will report it
+	}
+	_, _ = conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets").
+		GetProperty("org.freedesktop.Secret.Service.Collections")
+}

@@ -56,7 +56,10 @@ func (k OSKeyring) Get(ctx context.Context, account string) (string, error) {
 
 // Set stores data under account, replacing what was there.
 func (k OSKeyring) Set(ctx context.Context, account, data string) error {
-	return k.call(ctx, func() error { return gokeyring.Set(Service, account, data) })
+	return k.call(ctx, func() error {
+		beforeSet()
+		return gokeyring.Set(Service, account, data)
+	})
 }
 
 // Delete removes account; a missing account is ErrNotFound.

@@ -7,6 +7,7 @@ package testenv
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -81,6 +83,17 @@ const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Con
     <allow eavesdrop="true"/>
     <allow own="*"/>
   </policy>
+  <!-- The stock session bus's limits (session.conf): with dbus-daemon's
+       built-in defaults gnome-keyring aborts after ~1500 client processes. -->
+  <limit name="max_incoming_bytes">1000000000</limit>
+  <limit name="max_outgoing_bytes">1000000000</limit>
+  <limit name="max_message_size">1000000000</limit>
+  <limit name="max_completed_connections">100000</limit>
+  <limit name="max_incomplete_connections">10000</limit>
+  <limit name="max_connections_per_user">100000</limit>
+  <limit name="max_names_per_connection">50000</limit>
+  <limit name="max_match_rules_per_connection">50000</limit>
+  <limit name="max_replies_per_connection">50000</limit>
 </busconfig>
 `
 
@@ -140,6 +153,10 @@ func StartSession(dir string, mode KeyringMode) (*Session, error) {
 	s.keyring.Env = s.Env()
 	if mode == Unlocked {
 		s.keyring.Stdin = strings.NewReader(UnlockPassword)
+	}
+	if logf, err := os.Create(filepath.Join(dir, "gnome-keyring.log")); err == nil {
+		s.keyring.Stdout, s.keyring.Stderr = logf, logf
+		defer logf.Close() // the child keeps its own descriptor
 	}
 	if err := s.keyring.Start(); err != nil {
 		s.Stop()
@@ -299,4 +316,77 @@ func (s *Session) FilesContaining(needle string) ([]string, error) {
 		return nil
 	})
 	return hits, err
+}
+
+// Monitor records the method calls sent to the Secret Service on the
+// session's bus (dbus-monitor; the test bus allows eavesdropping).
+type Monitor struct {
+	cmd *exec.Cmd
+	out *bytes.Buffer
+	mu  *sync.Mutex
+}
+
+// lockedBuffer is written by the monitor process and read by the test.
+type lockedBuffer struct {
+	mu  *sync.Mutex
+	buf *bytes.Buffer
+}
+
+func (w lockedBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+// MonitorSecretService starts dbus-monitor on the session's bus and waits
+// until it is listening.
+func (s *Session) MonitorSecretService() (*Monitor, error) {
+	m := &Monitor{out: &bytes.Buffer{}, mu: &sync.Mutex{}}
+	m.cmd = exec.Command("dbus-monitor", "--address", s.Address,
+		"type='method_call',destination='org.freedesktop.secrets'")
+	m.cmd.Stdout = lockedBuffer{m.mu, m.out}
+	if err := m.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start dbus-monitor: %w", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		m.mu.Lock()
+		ready := m.out.Len() > 0 // it reports acquiring its name first
+		m.mu.Unlock()
+		if ready {
+			return m, nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	m.Stop()
+	return nil, errors.New("dbus-monitor printed nothing")
+}
+
+// Call is one method call seen on the bus.
+type Call struct{ Sender, Member string }
+
+// Stop ends the monitor and returns the method calls it saw, in order.
+func (m *Monitor) Stop() []Call {
+	time.Sleep(50 * time.Millisecond) // let the last messages arrive
+	_ = m.cmd.Process.Kill()
+	_ = m.cmd.Wait()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var calls []Call
+	for _, line := range strings.Split(m.out.String(), "\n") {
+		if !strings.HasPrefix(line, "method call ") || !strings.Contains(line, "destination=org.freedesktop.secrets") {
+			continue
+		}
+		var c Call
+		for _, f := range strings.Fields(line) {
+			if v, ok := strings.CutPrefix(f, "sender="); ok {
+				c.Sender = v
+			}
+			if v, ok := strings.CutPrefix(f, "member="); ok {
+				c.Member = v
+			}
+		}
+		calls = append(calls, c)
+	}
+	return calls
 }
