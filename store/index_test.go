@@ -30,7 +30,7 @@ func TestIndexEncodeDecode(t *testing.T) {
 }
 
 func TestDecodeIndexEmpty(t *testing.T) {
-	for _, in := range []string{"", "  \n", `{"version":1}`, `{"version":1,"entries":{}}`} {
+	for _, in := range []string{"", "  \n", "regcred-index 1\n", "regcred-index 1\n\n"} {
 		idx, err := DecodeIndex([]byte(in))
 		if err != nil || idx.Entries == nil || len(idx.Entries) != 0 {
 			t.Errorf("DecodeIndex(%q) = %+v, %v; want empty", in, idx, err)
@@ -38,18 +38,35 @@ func TestDecodeIndexEmpty(t *testing.T) {
 	}
 }
 
+func TestIndexFormat(t *testing.T) {
+	idx := newIndex()
+	idx.Entries["b.example"] = &Entry{Username: "has \"quotes\" and space\ttab"}
+	idx.Entries["a.example:5000"] = &Entry{Username: "<token>", Chunks: map[string]int{"0123456789abcdef0123456789abcdef": 3}}
+	got, err := idx.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "regcred-index 1\n" +
+		"a.example:5000 \"<token>\" 0123456789abcdef0123456789abcdef:3\n" +
+		"b.example \"has \\\"quotes\\\" and space\\ttab\"\n"
+	if string(got) != want {
+		t.Errorf("Encode =\n%s\nwant\n%s", got, want)
+	}
+}
+
 func TestDecodeIndexCorrupt(t *testing.T) {
 	for _, in := range []string{
-		`{`,
-		`null x`,
-		`[]`,
-		`{"version":2,"entries":{}}`,
-		`{"version":1,"entries":{"a.example":null}}`,
-		`{"version":1,"entries":{"bad host":{"username":"u"}}}`,
-		`{"version":1,"entries":{"a.example":{"username":"u","chunks":{"xyz":1}}}}`,
-		`{"version":1,"entries":{"a.example":{"username":"u","chunks":{"0123456789abcdef0123456789abcdef":0}}}}`,
-		`{"version":1,"entries":{},"extra":1}`,
-		`{"version":1,"entries":{}} {}`,
+		`{"version":1,"entries":{}}`,
+		"regcred-index 2\n",
+		"regcred-index 1\na.example\n",
+		"regcred-index 1\na.example alice\n",
+		"regcred-index 1\na.example \"alice\n",
+		"regcred-index 1\n \"alice\"\n",
+		"regcred-index 1\na.example \"u\" xyz:1\n",
+		"regcred-index 1\na.example \"u\" 0123456789abcdef0123456789abcdef:0\n",
+		"regcred-index 1\na.example \"u\" 0123456789abcdef0123456789abcdef\n",
+		"regcred-index 1\na.example \"u\"\na.example \"v\"\n",
+		"regcred-index 1\na\x01.example \"u\"\n",
 	} {
 		if _, err := DecodeIndex([]byte(in)); !errors.Is(err, ErrCorruptIndex) {
 			t.Errorf("DecodeIndex(%q) = %v, want ErrCorruptIndex", in, err)
