@@ -5,7 +5,7 @@ LDFLAGS  := -s -w -X github.com/regcred/regcred/internal/version.Version=$(VERSI
 BINARIES := $(notdir $(wildcard cmd/*))
 PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
 
-.PHONY: all build test deps bench cross lint clean
+.PHONY: all build test deps k8s-tools bench cross lint clean
 
 all: build
 
@@ -20,9 +20,13 @@ build:
 deps:
 	@sh scripts/deps.sh
 
+## k8s-tools: build (once, cached in ~/.cache/regcred) the test-only kube-apiserver and kubelet resolver
+k8s-tools:
+	@sh scripts/k8s-tools.sh >/dev/null
+
 ## test: the full suite against real components (the README's test command)
-test: deps lint
-	$(GO) test -race -count=1 ./...
+test: deps lint k8s-tools
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 ## lint: gofmt and go vet
 lint:
@@ -30,7 +34,7 @@ lint:
 	$(GO) vet ./...
 
 ## bench: docs/BENCHMARKS.md — regcred vs the upstream helpers on one gnome-keyring
-bench: deps
+bench: deps k8s-tools
 	@mkdir -p bin
 	$(GO) test -run '^$$' -bench . -benchmem ./store/ | tee bin/micro-bench.txt
 	$(GO) run ./internal/benchtool -micro bin/micro-bench.txt -out docs/BENCHMARKS.md

@@ -4,8 +4,6 @@
 package e2e_test
 
 import (
-	"archive/tar"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -201,31 +199,14 @@ func TestDockerLoginWrongPasswordStoresNothing(t *testing.T) {
 	}
 }
 
-// layerTar makes a one-file tar to push as an image layer.
-func layerTar(t *testing.T, dir string) string {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	body := []byte("hello from a private image\n")
-	if err := tw.WriteHeader(&tar.Header{Name: "hello.txt", Mode: 0o644, Size: int64(len(body))}); err != nil {
-		t.Fatal(err)
-	}
-	tw.Write(body)
-	tw.Close()
-	p := filepath.Join(dir, "layer.tar")
-	if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func TestCranePushPullThroughHelper(t *testing.T) {
 	w := newWorld(t)
 	image := w.registry.Host + "/janedoe/private:v1"
 	if out, code := w.login(password); code != 0 {
 		t.Fatalf("docker login: %s", out)
 	}
-	layer := layerTar(t, w.session.Dir)
+	layer := filepath.Join(w.session.Dir, "layer.tar")
+	testenv.WriteLayer(t, layer)
 	if out, code := w.exec("", "crane", "append", "--insecure", "-f", layer, "-t", image); code != 0 {
 		t.Fatalf("crane push with the helper's credentials: exit %d\n%s", code, out)
 	}

@@ -141,6 +141,8 @@ func TestProtocolStore(t *testing.T) {
 		{"trailing data", storeJSON("x.example", "u", "s") + `{}`, "invalid input: data after the JSON object"},
 		{"newline in server", storeJSON("x.example\nevil", "u", "s"), "invalid server URL: contains white space or a control character"},
 		{"userinfo in server", storeJSON("https://u:hunter2@x.example", "u", "s"), "invalid server URL: credentials inside the address"},
+		{"line over 64 KiB", storeJSON("x.example", "u", strings.Repeat("s", 70<<10)), "invalid input: a line longer than 65536 bytes"},
+		{"over 1 MiB", strings.Repeat(" ", 1<<20) + storeJSON("x.example", "u", "s"), "invalid input: larger than 1048576 bytes"},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package helper
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -119,6 +120,13 @@ func readInput(r io.Reader) ([]byte, error) {
 		return nil, errors.New("invalid input: not valid UTF-8")
 	case bytes.IndexByte(data, 0) >= 0:
 		return nil, errors.New("invalid input: contains a NUL byte")
+	}
+	// The credentials package reads input with a bufio.Scanner, which
+	// fails on a line over its token limit with a cryptic message.
+	for line := range bytes.Lines(data) {
+		if len(line) > bufio.MaxScanTokenSize {
+			return nil, fmt.Errorf("invalid input: a line longer than %d bytes (the credential-helper protocol's limit)", bufio.MaxScanTokenSize)
+		}
 	}
 	return data, nil
 }

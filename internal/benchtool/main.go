@@ -39,7 +39,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	runs := fs.Int("runs", 21, "paired runs per operation and size")
 	out := fs.String("out", "docs/BENCHMARKS.md", "report to write")
 	micro := fs.String("micro", "", "file holding `go test -bench` output to include")
-	extra := fs.String("extra", "", "markdown file with further sections to include (export benchmark)")
+	extra := fs.String("extra", "", "markdown file with further sections to include")
+	skipExport := fs.Bool("skip-export", false, "skip the export benchmark (it starts a kube-apiserver)")
+	exportRuns := fs.Int("export-runs", 9, "runs of the export benchmark")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -63,7 +65,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "benchtool:", err)
 		return 1
 	}
-	report := b.report(ns, *runs, res, readOptional(*micro), readOptional(*extra))
+	exportSection := readOptional(*extra)
+	if !*skipExport {
+		exportSection, err = b.exportBench(*exportRuns, stderr)
+		if err != nil {
+			fmt.Fprintln(stderr, "benchtool: export benchmark:", err)
+			return 1
+		}
+	}
+	report := b.report(ns, *runs, res, readOptional(*micro), exportSection)
 	if err := os.WriteFile(*out, []byte(report), 0o644); err != nil {
 		fmt.Fprintln(stderr, "benchtool:", err)
 		return 1

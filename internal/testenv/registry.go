@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"archive/tar"
 	"bytes"
 	"fmt"
 	"net"
@@ -101,10 +102,39 @@ func StartRegistry(tb testing.TB, users map[string]string) *Registry {
 // FreeAddr returns a loopback address with a port nothing listens on.
 func FreeAddr(tb testing.TB) string {
 	tb.Helper()
+	a := freeAddr()
+	if a == "" {
+		tb.Fatal("no free loopback port")
+	}
+	return a
+}
+
+// freeAddr is FreeAddr outside a test; "" when no port could be had.
+func freeAddr() string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		tb.Fatal(err)
+		return ""
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// WriteLayer writes a one-file tar, to push as a private image's layer.
+func WriteLayer(tb testing.TB, path string) {
+	tb.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	body := []byte("hello from a private image\n")
+	if err := tw.WriteHeader(&tar.Header{Name: "hello.txt", Mode: 0o644, Size: int64(len(body))}); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := tw.Write(body); err != nil {
+		tb.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		tb.Fatal(err)
+	}
 }

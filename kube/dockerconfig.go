@@ -1,0 +1,103 @@
+// Package kube owns what regcred writes to Kubernetes: the content of
+// kubernetes.io/dockerconfigjson Secrets built from keyring credentials,
+// their server-side apply under the field manager "kubectl-regcred", and
+// the ServiceAccount imagePullSecrets that reference them. It takes a
+// kubernetes.Interface and knows nothing of flags or output.
+package kube
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/regcred/regcred/store"
+)
+
+// Registry is one registry's credential as it goes into a Secret.
+type Registry struct {
+	Server   string
+	Username string
+	Password string
+	Email    string
+}
+
+// dockerConfigJSON and dockerConfigEntry mirror kubectl's own types for
+// `kubectl create secret docker-registry` field for field and in order, so
+// that what we write is byte-identical to what kubectl writes.
+type dockerConfigJSON struct {
+	Auths map[string]dockerConfigEntry `json:"auths"`
+}
+
+type dockerConfigEntry struct {
+	Username string `json:"username,omitempty"`
+	Password string `json:"password,omitempty"`
+	Email    string `json:"email,omitempty"`
+	Auth     string `json:"auth,omitempty"`
+}
+
+// DockerConfigJSON builds the .dockerconfigjson content for regs:
+// {"auths":{"<server>":{"username","password","auth":base64(user:pass)}}}.
+// Several registries go into one document; two with the same server are an error.
+func DockerConfigJSON(regs []Registry) ([]byte, error) {
+	cfg := dockerConfigJSON{Auths: map[string]dockerConfigEntry{}}
+	for _, r := range regs {
+		if r.Server == "" {
+			return nil, errors.New("dockerconfigjson: empty registry server")
+		}
+		if _, dup := cfg.Auths[r.Server]; dup {
+			return nil, fmt.Errorf("dockerconfigjson: registry %s given twice", r.Server)
+		}
+		cfg.Auths[r.Server] = dockerConfigEntry{
+			Username: r.Username,
+			Password: r.Password,
+			Email:    r.Email,
+			Auth:     base64.StdEncoding.EncodeToString([]byte(r.Username + ":" + r.Password)),
+		}
+	}
+	return json.Marshal(cfg)
+}
+
+// ParseDockerConfigJSON reads .dockerconfigjson content back into
+// registries, sorted by server. An entry with only "auth" is decoded as
+// the kubelet decodes it (user:pass, split at the first colon).
+func ParseDockerConfigJSON(data []byte) ([]Registry, error) {
+	var cfg dockerConfigJSON
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		return nil, fmt.Errorf("parse .dockerconfigjson: %w", err)
+	}
+	if cfg.Auths == nil {
+		return nil, errors.New(`parse .dockerconfigjson: no "auths" object (a config.json from a credential store holds no credentials)`)
+	}
+	out := make([]Registry, 0, len(cfg.Auths))
+	for server, e := range cfg.Auths {
+		r := Registry{Server: server, Username: e.Username, Password: e.Password, Email: e.Email}
+		if r.Username == "" && r.Password == "" && e.Auth != "" {
+			raw, err := base64.StdEncoding.DecodeString(e.Auth)
+			if err != nil {
+				return nil, fmt.Errorf("parse .dockerconfigjson: %s: auth is not base64", server)
+			}
+			r.Username, r.Password, _ = strings.Cut(string(raw), ":")
+		}
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Server < out[j].Server })
+	return out, nil
+}
+
+// Unusable says why the kubelet cannot use a stored entry, or "" when it can.
+// The kubelet reads only username, password and auth from a pull secret, so
+// identity tokens are useless to it, as are docker's Docker Hub access- and
+// refresh-token entries (OAuth tokens for docker's own use).
+func Unusable(server, username string) string {
+	if username == "<token>" {
+		return "an identity token (the kubelet reads only username and password)"
+	}
+	canon := store.CanonicalServer(server)
+	if strings.HasPrefix(canon, "docker.io/") && (strings.HasSuffix(canon, "/access-token") || strings.HasSuffix(canon, "/refresh-token")) {
+		return "docker's Docker Hub token entry (for docker's own use)"
+	}
+	return ""
+}

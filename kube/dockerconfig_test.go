@@ -1,0 +1,99 @@
+package kube
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestDockerConfigJSON(t *testing.T) {
+	tests := []struct {
+		name string
+		regs []Registry
+		want string
+	}{
+		{"one", []Registry{{Server: "r.example", Username: "u", Password: "p"}},
+			`{"auths":{"r.example":{"username":"u","password":"p","auth":"dTpw"}}}`},
+		{"email", []Registry{{Server: "r.example", Username: "u", Password: "p", Email: "e@x"}},
+			`{"auths":{"r.example":{"username":"u","password":"p","email":"e@x","auth":"dTpw"}}}`},
+		{"colon and unicode", []Registry{{Server: "[::1]:5000", Username: "u", Password: "a:ü"}},
+			`{"auths":{"[::1]:5000":{"username":"u","password":"a:ü","auth":"dTphOsO8"}}}`},
+		{"sorted", []Registry{{Server: "b", Username: "u", Password: "p"}, {Server: "a", Username: "u", Password: "p"}},
+			`{"auths":{"a":{"username":"u","password":"p","auth":"dTpw"},"b":{"username":"u","password":"p","auth":"dTpw"}}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := DockerConfigJSON(tt.regs)
+			if err != nil || string(got) != tt.want {
+				t.Fatalf("got %s, %v\nwant %s", got, err, tt.want)
+			}
+			back, err := ParseDockerConfigJSON(got)
+			if err != nil || len(back) != len(tt.regs) {
+				t.Fatalf("parse back: %+v, %v", back, err)
+			}
+		})
+	}
+	if _, err := DockerConfigJSON([]Registry{{Server: "a"}, {Server: "a"}}); err == nil {
+		t.Error("duplicate server accepted")
+	}
+}
+
+func TestParseDockerConfigJSON(t *testing.T) {
+	got, err := ParseDockerConfigJSON([]byte(`{"auths":{"r":{"auth":"dTphOmI="}}}`))
+	if err != nil || !reflect.DeepEqual(got, []Registry{{Server: "r", Username: "u", Password: "a:b"}}) {
+		t.Errorf("auth-only entry: %+v, %v", got, err)
+	}
+	for _, bad := range []string{`{}`, `{"credsStore":"regcred"}`, `[]`, `{"auths":{"r":{"auth":"%%%"}}}`} {
+		if _, err := ParseDockerConfigJSON([]byte(bad)); err == nil {
+			t.Errorf("ParseDockerConfigJSON(%s) accepted", bad)
+		}
+	}
+}
+
+func TestUnusable(t *testing.T) {
+	for _, tt := range []struct {
+		server, user string
+		unusable     bool
+	}{
+		{"r.example", "u", false},
+		{"r.example", "<token>", true},
+		{"https://index.docker.io/v1/", "u", false},
+		{"https://index.docker.io/v1/access-token", "u", true},
+		{"https://index.docker.io/v1/refresh-token", "u", true},
+		{"r.example/access-token", "u", false},
+	} {
+		if got := Unusable(tt.server, tt.user) != ""; got != tt.unusable {
+			t.Errorf("Unusable(%q, %q) = %v, want %v", tt.server, tt.user, got, tt.unusable)
+		}
+	}
+}
+
+func TestCompare(t *testing.T) {
+	keyring := map[string]Registry{
+		"same.example": {Server: "same.example", Username: "u", Password: "p"},
+		"pw.example":   {Server: "pw.example", Username: "u", Password: "new"},
+		"user.example": {Server: "user.example", Username: "v", Password: "p"},
+		"only.example": {Server: "only.example", Username: "o", Password: "p"},
+	}
+	lookup := func(s string) (Registry, bool, error) { r, ok := keyring[s]; return r, ok, nil }
+	secret := []Registry{
+		{Server: "same.example", Username: "u", Password: "p"},
+		{Server: "pw.example", Username: "u", Password: "old"},
+		{Server: "user.example", Username: "u", Password: "p"},
+		{Server: "gone.example", Username: "u", Password: "p"},
+	}
+	rows, err := Compare(secret, lookup, []Registry{keyring["only.example"], keyring["same.example"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range rows {
+		got[r.Server] = string(r.Status) + "/" + r.Detail
+	}
+	want := map[string]string{
+		"same.example": "in sync/", "pw.example": "differs/password differs", "user.example": "differs/username differs",
+		"gone.example": "not in keyring/", "only.example": "missing from Secret/",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Compare = %v\nwant %v", got, want)
+	}
+}

@@ -1,0 +1,219 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/regcred/regcred/kube"
+)
+
+type exportOptions struct {
+	*options
+	serviceAccounts []string
+	email           string
+	force           bool
+	dryRun          string
+	output          string
+}
+
+func newExportCommand(o *options) *cobra.Command {
+	e := &exportOptions{options: o}
+	cmd := &cobra.Command{
+		Use:   "export [REGISTRY...]",
+		Short: "Write keyring credentials to a dockerconfigjson Secret",
+		Long: `Export writes the registry credentials stored in the OS keyring into one
+kubernetes.io/dockerconfigjson Secret per namespace, with server-side apply
+(field manager kubectl-regcred). Without REGISTRY arguments it exports every
+stored registry the kubelet can use; identity tokens and docker's Docker Hub
+token entries are skipped and named on stderr.`,
+		Example: `  kubectl regcred export
+  kubectl regcred export ghcr.io registry.example.com:5000 -n dev -n prod --service-account default
+  kubectl regcred export --context kind-a --context kind-b
+  kubectl regcred export --dry-run=client -o yaml`,
+		RunE: func(cmd *cobra.Command, args []string) error { return e.run(cmd.Context(), args) },
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&e.serviceAccounts, "service-account", nil, "also add the Secret to this ServiceAccount's imagePullSecrets; repeatable")
+	f.StringVar(&e.email, "email", "", "email to record with each registry (as kubectl create secret docker-registry --docker-email)")
+	f.BoolVar(&e.force, "force", false, "take over a Secret another field manager owns, or replace one of another type")
+	f.StringVar(&e.dryRun, "dry-run", "none", `"none", "client" (print, contact no server) or "server" (server-side dry run)`)
+	f.StringVarP(&e.output, "output", "o", "", "print the Secret(s): yaml or json")
+	return cmd
+}
+
+func (e *exportOptions) run(ctx context.Context, args []string) error {
+	switch e.dryRun {
+	case "none", "client", "server":
+	default:
+		return fmt.Errorf(`--dry-run must be "none", "client" or "server", not %q`, e.dryRun)
+	}
+	printer, err := newPrinter(e.output)
+	if err != nil {
+		return err
+	}
+	if e.dryRun == "client" && printer == nil {
+		printer = &printers.YAMLPrinter{}
+	}
+	data, count, err := e.content(ctx, args)
+	if err != nil {
+		return err
+	}
+	targets, err := e.targets()
+	if err != nil {
+		return err
+	}
+	if e.dryRun == "client" {
+		return printObjects(printer, e.env.Stdout, func(add func(runtime.Object)) {
+			for _, t := range targets {
+				add(kube.Secret(e.name, t.namespace, data))
+			}
+		})
+	}
+
+	// Progress goes to stdout as kubectl's does, unless stdout carries manifests.
+	progress := e.env.Stdout
+	if printer != nil {
+		progress = e.env.Stderr
+	}
+	suffix := ""
+	if e.dryRun == "server" {
+		suffix = " (server dry run)"
+	}
+	clients := map[string]kubernetes.Interface{}
+	var written []runtime.Object
+	var failed []string
+	for _, t := range targets {
+		c, ok := clients[t.context]
+		if !ok {
+			if c, err = e.client(t.context); err != nil {
+				failed = append(failed, fmt.Sprintf("%s: %s", t, oneLine(err)))
+				fmt.Fprintf(e.env.Stderr, "%s: error: %s\n", t, oneLine(err))
+				continue
+			}
+			clients[t.context] = c
+		}
+		obj, err := e.exportTo(ctx, c, t, data, progress, suffix)
+		if err != nil {
+			failed = append(failed, fmt.Sprintf("%s: %s", t, oneLine(err)))
+			fmt.Fprintf(e.env.Stderr, "%s: error: %s\n", t, oneLine(err))
+			continue
+		}
+		written = append(written, obj)
+	}
+	if printer != nil && len(written) > 0 {
+		if err := printObjects(printer, e.env.Stdout, func(add func(runtime.Object)) {
+			for _, o := range written {
+				add(o)
+			}
+		}); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(e.env.Stderr, "exported %d %s to %d of %d %s%s\n", count, plural(count, "registry", "registries"),
+		len(targets)-len(failed), len(targets), plural(len(targets), "target", "targets"), suffix)
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d targets failed (re-run to complete them): %s", len(failed), len(targets), strings.Join(failed, "; "))
+	}
+	return nil
+}
+
+// content reads the selected credentials from the keyring and builds the
+// .dockerconfigjson bytes.
+func (e *exportOptions) content(ctx context.Context, args []string) ([]byte, int, error) {
+	k, err := e.openKeyring()
+	if err != nil {
+		return nil, 0, err
+	}
+	servers, err := k.selectRegistries(args, func(server, why string) {
+		fmt.Fprintf(e.env.Stderr, "skipping %s: %s\n", server, why)
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	lookup := k.lookup(ctx)
+	regs := make([]kube.Registry, 0, len(servers))
+	for _, s := range servers {
+		r, ok, err := lookup(s)
+		if err != nil {
+			return nil, 0, err
+		}
+		if !ok {
+			return nil, 0, fmt.Errorf("registry %s is listed but its keyring item is missing (run docker-credential-regcred doctor)", s)
+		}
+		r.Email = e.email
+		regs = append(regs, r)
+	}
+	data, err := kube.DockerConfigJSON(regs)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(data) > kube.MaxSecretSize {
+		return nil, 0, fmt.Errorf("%w (%d bytes for %d registries); export fewer registries per Secret", kube.ErrTooLarge, len(data), len(regs))
+	}
+	return data, len(regs), nil
+}
+
+// exportTo applies the Secret in one target and links the ServiceAccounts.
+func (e *exportOptions) exportTo(ctx context.Context, c kubernetes.Interface, t target, data []byte, progress io.Writer, suffix string) (runtime.Object, error) {
+	obj, outcome, err := kube.Apply(ctx, c, t.namespace, e.name, data, kube.ApplyOptions{Force: e.force, DryRun: e.dryRun == "server"})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(progress, "%s: secret/%s %s%s\n", t, e.name, outcome, suffix)
+	for _, sa := range e.serviceAccounts {
+		changed, err := kube.AddImagePullSecret(ctx, c, t.namespace, sa, e.name, e.dryRun == "server")
+		if err != nil {
+			return nil, fmt.Errorf("serviceaccount %s: %w", sa, err)
+		}
+		what := "already lists"
+		if changed {
+			what = "now lists"
+		}
+		fmt.Fprintf(progress, "%s: serviceaccount/%s %s secret/%s in imagePullSecrets%s\n", t, sa, what, e.name, suffix)
+	}
+	obj.TypeMeta.APIVersion, obj.TypeMeta.Kind = "v1", "Secret"
+	return obj, nil
+}
+
+// newPrinter returns the printer for -o, or nil when none was asked for.
+func newPrinter(output string) (printers.ResourcePrinter, error) {
+	switch output {
+	case "":
+		return nil, nil
+	case "yaml":
+		return &printers.YAMLPrinter{}, nil
+	case "json":
+		return &printers.JSONPrinter{}, nil
+	}
+	return nil, fmt.Errorf(`-o must be "yaml" or "json", not %q`, output)
+}
+
+// printObjects prints one object as itself, several as a v1 List (as kubectl does).
+func printObjects(p printers.ResourcePrinter, w io.Writer, each func(add func(runtime.Object))) error {
+	var objs []runtime.Object
+	each(func(o runtime.Object) { objs = append(objs, o) })
+	if len(objs) == 1 {
+		return p.PrintObj(objs[0], w)
+	}
+	list := &corev1.List{}
+	list.APIVersion, list.Kind = "v1", "List"
+	for _, o := range objs {
+		list.Items = append(list.Items, runtime.RawExtension{Object: o})
+	}
+	return p.PrintObj(list, w)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

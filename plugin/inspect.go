@@ -1,0 +1,161 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/regcred/regcred/kube"
+	"github.com/regcred/regcred/store"
+)
+
+// redacted stands in for a password unless --show-secrets is given.
+const redacted = "********"
+
+func newInspectCommand(o *options) *cobra.Command {
+	var showSecrets bool
+	cmd := &cobra.Command{
+		Use:   "inspect",
+		Short: "Show what a pull Secret holds and whether it matches the keyring",
+		Long: `Inspect decodes the Secret's .dockerconfigjson (what "kubectl get secret … | base64 --decode"
+shows) as a table of registry, username and password (redacted unless --show-secrets), and
+says for each registry whether it matches the local keyring.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rows, _, err := o.compare(cmd.Context(), nil)
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(o.env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "REGISTRY\tUSERNAME\tPASSWORD\tKEYRING")
+			for _, r := range rows {
+				pw := redacted
+				if showSecrets {
+					pw = r.Password
+				}
+				status := string(r.Status)
+				if r.Detail != "" {
+					status += " (" + r.Detail + ")"
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", r.Server, r.Username, pw, status)
+			}
+			return w.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&showSecrets, "show-secrets", false, "print passwords instead of "+redacted)
+	return cmd
+}
+
+// errDrift is verify's failure: the difference is already printed.
+type errDrift struct{ n int }
+
+func (e errDrift) Error() string { return fmt.Sprintf("%d registries differ", e.n) }
+
+func newVerifyCommand(o *options) *cobra.Command {
+	return &cobra.Command{
+		Use:   "verify [REGISTRY...]",
+		Short: "Exit 0 when the cluster's Secret matches the keyring, 1 when it drifted",
+		Long: `Verify compares the Secret with the local keyring, for the given registries or,
+without arguments, for every registry in either the Secret or the keyring (that the
+kubelet can use). It prints nothing and exits 0 when they match; otherwise it prints
+a redacted difference and exits 1.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rows, selected, err := o.compare(cmd.Context(), args)
+			if err != nil {
+				return err
+			}
+			drift := 0
+			for _, r := range rows {
+				if selected != nil && !selected[store.CanonicalServer(r.Server)] {
+					continue
+				}
+				if r.Status != kube.InSync {
+					drift++
+					detail := string(r.Status)
+					if r.Detail != "" {
+						detail = r.Detail
+					}
+					fmt.Fprintf(o.env.Stdout, "%s: %s\n", r.Server, detail)
+				}
+			}
+			if drift > 0 {
+				fmt.Fprintf(o.env.Stderr, "drift: %d of the Secret's registries differ from the keyring\n", drift)
+				return errDrift{drift}
+			}
+			return nil
+		},
+	}
+}
+
+// compare reads the Secret of the first target and compares it with the
+// keyring. With registry arguments it returns the set of canonical
+// addresses to report on; otherwise every usable keyring registry counts.
+func (o *options) compare(ctx context.Context, args []string) ([]kube.Row, map[string]bool, error) {
+	targets, err := o.targets()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(targets) != 1 {
+		return nil, nil, errors.New("give one --context and one --namespace")
+	}
+	t := targets[0]
+	c, err := o.client(t.context)
+	if err != nil {
+		return nil, nil, err
+	}
+	secret, err := c.CoreV1().Secrets(t.namespace).Get(ctx, o.name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil, fmt.Errorf("secret %s/%s not found (create it with kubectl regcred export)", t.namespace, o.name)
+	}
+	if err != nil {
+		return nil, nil, kube.Explain(err, "get", "secrets", t.namespace)
+	}
+	if secret.Type != corev1.SecretTypeDockerConfigJson {
+		return nil, nil, fmt.Errorf("secret %s/%s has type %q, not %q", t.namespace, o.name, secret.Type, corev1.SecretTypeDockerConfigJson)
+	}
+	inSecret, err := kube.ParseDockerConfigJSON(secret.Data[corev1.DockerConfigJsonKey])
+	if err != nil {
+		return nil, nil, fmt.Errorf("secret %s/%s: %w", t.namespace, o.name, err)
+	}
+	k, err := o.openKeyring()
+	if err != nil {
+		return nil, nil, err
+	}
+	var selected map[string]bool
+	var servers []string
+	if len(args) > 0 {
+		selected = map[string]bool{}
+		for _, a := range args {
+			selected[store.CanonicalServer(a)] = true
+			if s, ok := k.idx.Resolve(a); ok {
+				servers = append(servers, s)
+			} else if !inSecretHas(inSecret, a) {
+				return nil, nil, fmt.Errorf("registry %q is in neither the keyring nor the Secret", a)
+			}
+		}
+	} else if servers, err = k.selectRegistries(nil, func(string, string) {}); err != nil {
+		servers = nil
+	}
+	var extra []kube.Registry
+	for _, s := range servers {
+		extra = append(extra, kube.Registry{Server: s, Username: k.idx.Entries[s].Username})
+	}
+	rows, err := kube.Compare(inSecret, k.lookup(ctx), extra)
+	return rows, selected, err
+}
+
+func inSecretHas(regs []kube.Registry, query string) bool {
+	want := store.CanonicalServer(query)
+	for _, r := range regs {
+		if store.CanonicalServer(r.Server) == want {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,226 @@
+// Package plugin is kubectl-regcred's command line: kubectl's own flags
+// (k8s.io/cli-runtime ConfigFlags), the export, inspect and verify
+// commands, and their output. What is written to clusters is package kube's.
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/regcred/regcred/internal/version"
+	"github.com/regcred/regcred/kube"
+	"github.com/regcred/regcred/store"
+)
+
+// Name is the plugin's binary name; kubectl finds it as `kubectl regcred`.
+const Name = "kubectl-regcred"
+
+// DefaultRequestTimeout bounds each API request unless --request-timeout
+// says otherwise. kubectl's default is no bound; a plugin that writes to
+// several clusters in one run should not hang on one of them.
+const DefaultRequestTimeout = "30s"
+
+// Env is what the plugin needs from its process.
+type Env struct {
+	Stdout, Stderr io.Writer
+	// OpenStore opens the keyring store (docker-credential-regcred's).
+	OpenStore func() (*store.Store, error)
+}
+
+// Run executes the plugin with args (without the program name) and
+// returns the exit code.
+func Run(ctx context.Context, args []string, env Env) int {
+	cmd := NewCommand(env)
+	cmd.SetArgs(args)
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		var drift errDrift
+		if !errors.As(err, &drift) {
+			fmt.Fprintf(env.Stderr, "error: %s\n", oneLine(err))
+		}
+		return 1
+	}
+	return 0
+}
+
+// options holds the flags shared by every command.
+type options struct {
+	env        Env
+	config     *genericclioptions.ConfigFlags
+	contexts   []string
+	namespaces []string
+	name       string
+}
+
+// NewCommand builds the command tree.
+func NewCommand(env Env) *cobra.Command {
+	o := &options{env: env}
+	root := &cobra.Command{
+		Use:           "kubectl regcred",
+		Short:         "Deliver keyring registry credentials to clusters as image pull Secrets",
+		Long:          "kubectl regcred reads the registry credentials docker-credential-regcred keeps in the OS keyring and\nwrites them to clusters as kubernetes.io/dockerconfigjson Secrets, never through disk or argv.",
+		Version:       version.String(),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	// kubectl's connection flags, except --context and --namespace, which
+	// this plugin takes more than once.
+	o.config = genericclioptions.NewConfigFlags(true)
+	o.config.Context, o.config.Namespace = nil, nil
+	timeout := DefaultRequestTimeout
+	o.config.Timeout = &timeout
+	o.config.AddFlags(root.PersistentFlags())
+	pf := root.PersistentFlags()
+	pf.StringSliceVar(&o.contexts, "context", nil, "kubeconfig context to use; repeat (or separate with commas) to write to several clusters")
+	pf.StringSliceVarP(&o.namespaces, "namespace", "n", nil, "namespace; repeat (or separate with commas) for several (default: the context's namespace)")
+	pf.StringVar(&o.name, "name", kube.DefaultSecretName, "name of the Secret")
+	root.AddCommand(newExportCommand(o), newInspectCommand(o), newVerifyCommand(o))
+	return root
+}
+
+// target is one cluster namespace to write to.
+type target struct {
+	context   string // "" is the kubeconfig's current context
+	namespace string
+}
+
+func (t target) String() string {
+	ctx := t.context
+	if ctx == "" {
+		ctx = "current context"
+	}
+	return fmt.Sprintf("[%s] namespace %s", ctx, t.namespace)
+}
+
+// flagsFor returns connection flags for one context, copying every
+// connection flag the user gave.
+func (o *options) flagsFor(context string) *genericclioptions.ConfigFlags {
+	b := o.config
+	f := genericclioptions.NewConfigFlags(true)
+	f.KubeConfig, f.ClusterName, f.AuthInfoName = b.KubeConfig, b.ClusterName, b.AuthInfoName
+	f.APIServer, f.TLSServerName, f.Insecure = b.APIServer, b.TLSServerName, b.Insecure
+	f.CertFile, f.KeyFile, f.CAFile, f.BearerToken = b.CertFile, b.KeyFile, b.CAFile, b.BearerToken
+	f.Impersonate, f.ImpersonateUID, f.ImpersonateGroup = b.Impersonate, b.ImpersonateUID, b.ImpersonateGroup
+	f.Username, f.Password, f.Timeout, f.DisableCompression = b.Username, b.Password, b.Timeout, b.DisableCompression
+	f.CacheDir = b.CacheDir
+	c := context
+	f.Context = &c
+	return f
+}
+
+// targets expands --context × --namespace. It reads kubeconfig files only.
+func (o *options) targets() ([]target, error) {
+	contexts := o.contexts
+	if len(contexts) == 0 {
+		contexts = []string{""}
+	}
+	var out []target
+	for _, c := range contexts {
+		namespaces := o.namespaces
+		if len(namespaces) == 0 {
+			ns, _, err := o.flagsFor(c).ToRawKubeConfigLoader().Namespace()
+			if err != nil {
+				return nil, fmt.Errorf("context %q: %w", c, err)
+			}
+			namespaces = []string{ns}
+		}
+		for _, ns := range namespaces {
+			out = append(out, target{context: c, namespace: ns})
+		}
+	}
+	return out, nil
+}
+
+// client returns a clientset for a context.
+func (o *options) client(context string) (kubernetes.Interface, error) {
+	cfg, err := o.flagsFor(context).ToRESTConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	return kubernetes.NewForConfig(cfg)
+}
+
+// keyring is the local keyring's view for the plugin.
+type keyring struct {
+	st  *store.Store
+	idx *store.Index
+}
+
+func (o *options) openKeyring() (*keyring, error) {
+	st, err := o.env.OpenStore()
+	if err != nil {
+		return nil, err
+	}
+	idx, err := st.Index()
+	if err != nil {
+		return nil, err
+	}
+	return &keyring{st: st, idx: idx}, nil
+}
+
+// lookup is a kube.Lookup on the keyring, with docker's address matching.
+func (k *keyring) lookup(ctx context.Context) kube.Lookup {
+	return func(server string) (kube.Registry, bool, error) {
+		stored, ok := k.idx.Resolve(server)
+		if !ok {
+			return kube.Registry{}, false, nil
+		}
+		c, err := k.st.Get(ctx, stored)
+		if errors.Is(err, store.ErrNotFound) {
+			return kube.Registry{}, false, nil
+		}
+		if err != nil {
+			return kube.Registry{}, false, err
+		}
+		return kube.Registry{Server: stored, Username: c.Username, Password: c.Secret}, true, nil
+	}
+}
+
+// selectRegistries resolves REGISTRY arguments (or, with none, every
+// stored registry) to the usable stored addresses, reporting each skipped
+// entry through skip.
+func (k *keyring) selectRegistries(args []string, skip func(server, why string)) ([]string, error) {
+	var servers []string
+	if len(args) == 0 {
+		for s, e := range k.idx.Entries {
+			if why := kube.Unusable(s, e.Username); why != "" {
+				skip(s, why)
+				continue
+			}
+			servers = append(servers, s)
+		}
+		sort.Strings(servers)
+		if len(servers) == 0 {
+			return nil, errors.New("the keyring holds no credentials the kubelet can use (store some with docker login)")
+		}
+		return servers, nil
+	}
+	for _, a := range args {
+		s, ok := k.idx.Resolve(a)
+		if !ok {
+			return nil, fmt.Errorf("registry %q is not in the keyring (docker-credential-regcred list shows what is)", a)
+		}
+		if why := kube.Unusable(s, k.idx.Entries[s].Username); why != "" {
+			return nil, fmt.Errorf("registry %q cannot go into a pull Secret: it is %s", a, why)
+		}
+		if !slices.Contains(servers, s) {
+			servers = append(servers, s)
+		}
+	}
+	return servers, nil
+}
+
+// oneLine folds an error onto one line.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
