@@ -3,6 +3,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -74,4 +75,34 @@ func beforeSet() {
 	}
 	_, _ = conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets").
 		GetProperty("org.freedesktop.Secret.Service.Collections")
+}
+
+// Accounts lists the account of every item stored under Service, straight
+// from the Secret Service (go-keyring cannot enumerate), for doctor.
+func (k OSKeyring) Accounts(ctx context.Context) ([]string, error) {
+	var accounts []string
+	err := k.call(ctx, func() error {
+		conn, err := dbus.SessionBus()
+		if err != nil {
+			return err
+		}
+		var unlocked, locked []dbus.ObjectPath
+		svc := conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets")
+		if err := svc.Call("org.freedesktop.Secret.Service.SearchItems", 0, map[string]string{"service": Service}).Store(&unlocked, &locked); err != nil {
+			return err
+		}
+		if len(locked) > 0 {
+			return ErrLocked
+		}
+		for _, p := range unlocked {
+			v, err := conn.Object("org.freedesktop.secrets", p).GetProperty("org.freedesktop.Secret.Item.Attributes")
+			if err != nil {
+				return err
+			}
+			attrs, _ := v.Value().(map[string]string)
+			accounts = append(accounts, attrs["username"])
+		}
+		return nil
+	})
+	return accounts, err
 }

@@ -119,3 +119,13 @@ func translate(err error) error {
 	}
 	return fmt.Errorf("keyring: %w", err)
 }
+
+// Probe checks the keyring answers, by looking up an account that never
+// exists: nil means it works; otherwise one of the sentinel errors says why.
+func (k OSKeyring) Probe(ctx context.Context) error {
+	_, err := k.Get(ctx, "regcred-probe")
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}

@@ -16,7 +16,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -294,12 +293,6 @@ func (s *Session) Items(service string) ([]string, error) {
 	return accounts, nil
 }
 
-// Pause stops gnome-keyring-daemon (SIGSTOP): it stays on the bus but
-// answers nothing, as a keyring waiting on a prompt does. Resume undoes it.
-func (s *Session) Pause() error { return s.keyring.Process.Signal(syscall.SIGSTOP) }
-
-// Resume continues a paused gnome-keyring-daemon.
-func (s *Session) Resume() error { return s.keyring.Process.Signal(syscall.SIGCONT) }
 
 // FilesContaining lists the files under the session's directory whose
 // content includes needle: a secret found here was written in plaintext.

@@ -1,0 +1,162 @@
+package manage
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"runtime"
+	"strings"
+
+	"github.com/regcred/regcred/store"
+)
+
+// errChecksFailed is doctor's failure: the checks are already printed.
+type errChecksFailed struct{ n int }
+
+func (e errChecksFailed) Error() string { return fmt.Sprintf("%d checks failed", e.n) }
+
+// check is one doctor line.
+type check struct {
+	name string
+	err  error // nil: passed
+	skip bool  // not run, because an earlier check failed
+}
+
+// doctor checks, in order: the binary on PATH, docker's config, the
+// keyring (session bus, provider, collection), and the index against the
+// keyring's items. Each prints ✓ or ✗ with a one-line fix.
+func (r *runner) doctor(args []string) error {
+	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
+	fs.SetOutput(r.stderr)
+	fix := fs.Bool("fix", false, "repair the index: drop entries whose item is gone, delete leftover chunks, list hidden items again")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	var checks []check
+	add := func(name string, err error) { checks = append(checks, check{name: name, err: err}) }
+
+	_, err := r.lookPath("docker-credential-" + HelperSuffix)
+	if err != nil {
+		err = errors.New("not found on PATH: install it (./install.sh) or add its directory to PATH")
+	}
+	add("docker-credential-regcred is on PATH", err)
+	r.checkDockerConfig(add)
+
+	keyringOK := r.checkKeyring(&checks)
+	if keyringOK {
+		add("index matches the keyring", r.checkIndex(*fix))
+	} else {
+		checks = append(checks, check{name: "index matches the keyring", skip: true})
+	}
+
+	failed := 0
+	for _, c := range checks {
+		switch {
+		case c.skip:
+			fmt.Fprintf(r.stdout, "- %s (not checked)\n", c.name)
+		case c.err == nil:
+			fmt.Fprintf(r.stdout, "✓ %s\n", c.name)
+		default:
+			failed++
+			fmt.Fprintf(r.stdout, "✗ %s: %s\n", c.name, strings.Join(strings.Fields(c.err.Error()), " "))
+		}
+	}
+	if failed > 0 {
+		return errChecksFailed{failed}
+	}
+	return nil
+}
+
+// checkDockerConfig checks config.json points at regcred and holds no plaintext secret.
+func (r *runner) checkDockerConfig(add func(string, error)) {
+	path, err := ConfigPath(r.getenv)
+	if err != nil {
+		add("docker config points at regcred", err)
+		return
+	}
+	cfg, err := loadDockerConfig(path)
+	if err != nil {
+		add("docker config points at regcred", err)
+		return
+	}
+	var store string
+	var helpers map[string]string
+	_ = cfg.get("credsStore", &store)
+	_ = cfg.get("credHelpers", &helpers)
+	pointed := store == HelperSuffix
+	for _, h := range helpers {
+		pointed = pointed || h == HelperSuffix
+	}
+	err = nil
+	if !pointed {
+		err = fmt.Errorf("%s does not use regcred: run `docker-credential-regcred configure`", path)
+	}
+	add("docker config points at regcred", err)
+	err = nil
+	if n := len(plaintextAuths(cfg)); n > 0 {
+		err = fmt.Errorf("%s holds %d plaintext credential(s): run `docker-credential-regcred import --from-config`", path, n)
+	}
+	add("docker config holds no plaintext secret", err)
+}
+
+// checkKeyring probes the keyring once and reports each layer of it.
+func (r *runner) checkKeyring(checks *[]check) bool {
+	err := r.keyring.Probe(r.ctx)
+	type layer struct {
+		name string
+		errs []error
+	}
+	layers := []layer{
+		{"keyring service answers", []error{store.ErrNoProvider, store.ErrKeyringTimeout}},
+		{"keyring collection present and unlocked", []error{store.ErrNoCollection, store.ErrLocked}},
+	}
+	if runtime.GOOS == "linux" {
+		layers = append([]layer{{"D-Bus session bus", []error{store.ErrNoSessionBus}}}, layers...)
+		layers[1].name = "Secret Service provider on the bus"
+	}
+	failedAt := -1
+	if err != nil {
+		failedAt = len(layers) - 1 // an unexpected error: blame the last layer
+		for i, l := range layers {
+			for _, e := range l.errs {
+				if errors.Is(err, e) {
+					failedAt = i
+				}
+			}
+		}
+	}
+	for i, l := range layers {
+		switch {
+		case failedAt < 0 || i < failedAt:
+			*checks = append(*checks, check{name: l.name})
+		case i == failedAt:
+			*checks = append(*checks, check{name: l.name, err: err})
+		default:
+			*checks = append(*checks, check{name: l.name, skip: true})
+		}
+	}
+	return failedAt < 0
+}
+
+// checkIndex compares the index with the keyring, repairing with fix.
+func (r *runner) checkIndex(fix bool) error {
+	st, err := r.open()
+	if err != nil {
+		return err
+	}
+	rep, err := st.Check(r.ctx)
+	if err != nil {
+		return err
+	}
+	if rep.OK() {
+		return nil
+	}
+	if !fix {
+		return fmt.Errorf("%s; run `docker-credential-regcred doctor --fix`", strings.Join(rep.Problems(), "; "))
+	}
+	if _, err := st.Repair(r.ctx); err != nil {
+		return fmt.Errorf("repair: %w", err)
+	}
+	fmt.Fprintf(r.stderr, "repaired: %s\n", strings.Join(rep.Problems(), "; "))
+	return nil
+}

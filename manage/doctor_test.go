@@ -1,0 +1,132 @@
+package manage_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/docker/docker-credential-helpers/client"
+	"github.com/docker/docker-credential-helpers/credentials"
+
+	"github.com/regcred/regcred/internal/testenv"
+)
+
+// doctorLine returns doctor's line for a check.
+func doctorLine(out, check string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, check) {
+			return l
+		}
+	}
+	return ""
+}
+
+func TestDoctorFailurePaths(t *testing.T) {
+	good := `{"credsStore": "regcred"}`
+	tests := []struct {
+		name   string
+		mode   testenv.KeyringMode
+		setup  func(e *env)
+		check  string // the failing check
+		reason string // in its message
+	}{
+		{"binary not on PATH", testenv.Unlocked, func(e *env) { e.vars["PATH"] = "/usr/bin:/bin" },
+			"docker-credential-regcred is on PATH", "install it"},
+		{"docker not pointed at regcred", testenv.Unlocked, func(e *env) { e.writeConfig(`{"credsStore": "desktop"}`, 0o600) },
+			"docker config points at regcred", "configure"},
+		{"plaintext secret in config", testenv.Unlocked, func(e *env) {
+			e.writeConfig(`{"credsStore": "regcred", "auths": {"r.example": {"auth": "dTpw"}}}`, 0o600)
+		}, "docker config holds no plaintext secret", "import --from-config"},
+		{"no session bus", testenv.BusOnly, func(e *env) { delete(e.vars, "DBUS_SESSION_BUS_ADDRESS") },
+			"D-Bus session bus", "no D-Bus session bus"},
+		{"no provider", testenv.BusOnly, nil, "Secret Service provider on the bus", "no Secret Service provider"},
+		{"no login collection", testenv.NoLogin, nil, "keyring collection present and unlocked", "no login or default collection"},
+		{"locked", testenv.Unlocked, func(e *env) {
+			if err := e.session.Lock(); err != nil {
+				t.Fatal(err)
+			}
+		}, "keyring collection present and unlocked", "locked"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, tt.mode)
+			e.vars["REGCRED_TIMEOUT"] = "2s"
+			e.writeConfig(good, 0o600)
+			if tt.setup != nil {
+				tt.setup(e)
+			}
+			r := e.run("doctor")
+			line := doctorLine(r.stdout, tt.check)
+			if r.code != 1 || !strings.HasPrefix(line, "✗ ") || !strings.Contains(line, tt.reason) {
+				t.Errorf("doctor: exit %d, line %q; want exit 1 and ✗ with %q\n%s", r.code, line, tt.reason, r.stdout)
+			}
+			if n := strings.Count(r.stdout, "✗"); n != 1 {
+				t.Errorf("%d checks failed, want only %q:\n%s", n, tt.check, r.stdout)
+			}
+		})
+	}
+}
+
+func TestDoctorIndexRepair(t *testing.T) {
+	testenv.Require(t, "secret-tool")
+	e := newEnv(t, testenv.Unlocked)
+	e.writeConfig(`{"credsStore": "regcred"}`, 0o600)
+	if r := e.run("doctor"); r.code != 0 || strings.Count(r.stdout, "✓") != 7 {
+		t.Fatalf("doctor on a healthy set-up: exit %d\n%s", r.code, r.stdout)
+	}
+	for _, s := range []string{"gone.example", "hidden.example", "kept.example"} {
+		if err := client.Store(e.program(), &credentials.Credentials{ServerURL: s, Username: "u-" + s, Secret: "s"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	secretTool := func(stdin string, args ...string) {
+		cmd := exec.Command("secret-tool", args...)
+		for k, v := range e.vars {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		cmd.Stdin = strings.NewReader(stdin)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("secret-tool %v: %v %s", args, err, out)
+		}
+	}
+	// A registry whose item vanished, one the index lost, an orphan chunk.
+	secretTool("", "clear", "service", "docker-credential-regcred", "username", "gone.example")
+	idxPath := filepath.Join(e.vars["XDG_CONFIG_HOME"], "regcred", "index.json")
+	idx, _ := os.ReadFile(idxPath)
+	var kept []string
+	for _, l := range strings.Split(string(idx), "\n") {
+		if !strings.HasPrefix(l, "hidden.example ") {
+			kept = append(kept, l)
+		}
+	}
+	os.WriteFile(idxPath, []byte(strings.Join(kept, "\n")), 0o600)
+	secretTool("orphan-bytes", "store", "--label=x", "service", "docker-credential-regcred", "username", "regcred-chunk:0123456789abcdef0123456789abcdef:1")
+
+	r := e.run("doctor")
+	line := doctorLine(r.stdout, "index matches the keyring")
+	for _, want := range []string{"gone.example", "hidden.example", "1 chunk items", "doctor --fix"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("doctor index line %q lacks %q", line, want)
+		}
+	}
+	if r.code != 1 {
+		t.Errorf("doctor exit %d with an inconsistent index", r.code)
+	}
+	if r := e.run("doctor", "--fix"); r.code != 0 {
+		t.Errorf("doctor --fix: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if r := e.run("doctor"); r.code != 0 {
+		t.Errorf("doctor after --fix: exit %d\n%s", r.code, r.stdout)
+	}
+	list, _ := client.List(e.program())
+	if fmt.Sprint(list) != "map[hidden.example:u-hidden.example kept.example:u-kept.example]" {
+		t.Errorf("after repair list = %v", list)
+	}
+	items, _ := e.session.Items("docker-credential-regcred")
+	if len(items) != 2 {
+		t.Errorf("after repair the keyring holds %q", items)
+	}
+}
