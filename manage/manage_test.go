@@ -327,7 +327,7 @@ func TestImportFromHelpers(t *testing.T) {
 			t.Fatalf("import --from-helper %s: exit %d\n%s\n%s", helper, r.code, r.stdout, r.stderr)
 		}
 		for server, want := range map[string][2]string{
-			helper + "-a.example":                 {"alice", "pw-" + helper},
+			helper + "-a.example":                   {"alice", "pw-" + helper},
 			"https://" + helper + "-b.example:5000": {"<token>", "tok-" + helper},
 		} {
 			c, err := client.Get(e.program(), server)

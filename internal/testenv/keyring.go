@@ -293,7 +293,6 @@ func (s *Session) Items(service string) ([]string, error) {
 	return accounts, nil
 }
 
-
 // FilesContaining lists the files under the session's directory whose
 // content includes needle: a secret found here was written in plaintext.
 func (s *Session) FilesContaining(needle string) ([]string, error) {
