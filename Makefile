@@ -5,7 +5,7 @@ LDFLAGS  := -s -w -X github.com/regcred/regcred/internal/version.Version=$(VERSI
 BINARIES := $(notdir $(wildcard cmd/*))
 PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
 
-.PHONY: all build test deps k8s-tools bench cross lint clean
+.PHONY: all build test deps k8s-tools bench cross lint clean demo
 
 all: build
 
@@ -38,6 +38,10 @@ bench: deps k8s-tools
 	@mkdir -p bin
 	$(GO) test -run '^$$' -bench . -benchmem ./store/ | tee bin/micro-bench.txt
 	$(GO) run ./internal/benchtool -micro bin/micro-bench.txt -out docs/BENCHMARKS.md
+
+## demo: the Kubernetes private-registry task, the regcred way, in a throw-away sandbox
+demo: deps build k8s-tools
+	$(GO) run ./internal/demo
 
 ## cross: CGO_ENABLED=0 builds of every command for every supported OS/arch
 cross:

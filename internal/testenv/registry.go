@@ -46,56 +46,71 @@ auth:
 func StartRegistry(tb testing.TB, users map[string]string) *Registry {
 	tb.Helper()
 	Require(tb, "docker-registry", "htpasswd")
-	dir := tb.TempDir()
+	r, err := NewRegistry(tb.TempDir(), users)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(r.Stop)
+	return r
+}
+
+// NewRegistry is StartRegistry outside a test: dir must be private to it;
+// the caller stops it.
+func NewRegistry(dir string, users map[string]string) (*Registry, error) {
 	var htpasswd bytes.Buffer
 	for user, pass := range users {
 		cmd := exec.Command("htpasswd", "-niB", user)
 		cmd.Stdin = strings.NewReader(pass)
 		out, err := cmd.Output()
 		if err != nil {
-			tb.Fatalf("htpasswd: %v", err)
+			return nil, fmt.Errorf("htpasswd: %w", err)
 		}
 		htpasswd.Write(bytes.TrimSpace(out))
 		htpasswd.WriteByte('\n')
 	}
 	pwfile := filepath.Join(dir, "htpasswd")
 	if err := os.WriteFile(pwfile, htpasswd.Bytes(), 0o600); err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
-	host := FreeAddr(tb)
+	host := freeAddr()
 	cfg := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(cfg, fmt.Appendf(nil, registryConfig, filepath.Join(dir, "data"), host, pwfile), 0o600); err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	r := &Registry{Host: host, Dir: dir}
 	r.cmd = exec.Command("docker-registry", "serve", cfg)
 	logf, err := os.Create(filepath.Join(dir, "registry.log"))
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
+	defer logf.Close() // the child keeps its own descriptor
 	r.cmd.Stdout, r.cmd.Stderr = logf, logf
 	if err := r.cmd.Start(); err != nil {
-		tb.Fatalf("start docker-registry: %v", err)
+		return nil, fmt.Errorf("start docker-registry: %w", err)
 	}
-	tb.Cleanup(func() {
-		_ = r.cmd.Process.Kill()
-		_ = r.cmd.Wait()
-		logf.Close()
-	})
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		resp, err := http.Get("http://" + host + "/v2/")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusUnauthorized {
-				return r
+				return r, nil
 			}
 		}
 		if time.Now().After(deadline) {
 			log, _ := os.ReadFile(logf.Name())
-			tb.Fatalf("docker-registry on %s did not come up: %v\n%s", host, err, log)
+			r.Stop()
+			return nil, fmt.Errorf("docker-registry on %s did not come up: %v\n%s", host, err, log)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Stop ends the registry.
+func (r *Registry) Stop() {
+	if r.cmd != nil && r.cmd.Process != nil {
+		_ = r.cmd.Process.Kill()
+		_ = r.cmd.Wait()
 	}
 }
 

@@ -1,0 +1,110 @@
+package e2e_test
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/regcred/regcred/internal/testenv"
+)
+
+// TestInstallScript runs install.sh into a temporary PREFIX and HOME: docker
+// login then works through the keyring, kubectl sees the plugin, a second
+// run changes nothing, and --uninstall restores docker's previous set-up.
+func TestInstallScript(t *testing.T) {
+	testenv.Require(t, "sh", "docker", "kubectl")
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorld(t)
+	prefix := filepath.Join(w.session.Dir, "prefix")
+	bindir := filepath.Join(prefix, "bin")
+	// No DOCKER_CONFIG: install.sh must configure ~/.docker, as for a user.
+	delete(w.env, "DOCKER_CONFIG")
+	dockerCfg := filepath.Join(w.session.Dir, ".docker", "config.json")
+	os.MkdirAll(filepath.Dir(dockerCfg), 0o700)
+	os.WriteFile(dockerCfg, []byte(`{"credsStore":"secretservice","auths":{}}`), 0o600)
+	// Reuse this machine's Go caches under the temporary HOME.
+	for _, v := range []string{"GOCACHE", "GOMODCACHE", "GOPATH"} {
+		out, _ := exec.Command("go", "env", v).Output()
+		w.env[v] = strings.TrimSpace(string(out))
+	}
+	w.env["PATH"] = strings.Join(withoutDir(filepath.SplitList(os.Getenv("PATH")), binDir), string(os.PathListSeparator))
+
+	install := func(args ...string) (string, int) {
+		return w.exec("", "sh", append([]string{filepath.Join(root, "install.sh"), "--prefix", prefix}, args...)...)
+	}
+	out, code := install()
+	if code != 0 {
+		t.Fatalf("install.sh: exit %d\n%s", code, out)
+	}
+	if !strings.Contains(out, "is not on PATH") {
+		t.Errorf("install.sh did not warn that %s is not on PATH:\n%s", bindir, out)
+	}
+	for _, b := range []string{"docker-credential-regcred", "kubectl-regcred"} {
+		if fi, err := os.Stat(filepath.Join(bindir, b)); err != nil || fi.Mode().Perm() != 0o755 {
+			t.Errorf("%s: %v %v", b, fi, err)
+		}
+	}
+	var cfg map[string]any
+	b, _ := os.ReadFile(dockerCfg)
+	if json.Unmarshal(b, &cfg) != nil || cfg["credsStore"] != "regcred" {
+		t.Fatalf("config.json after install: %s", b)
+	}
+
+	// With PREFIX/bin on PATH, docker logs in through the keyring and kubectl sees the plugin.
+	w.env["PATH"] = bindir + string(os.PathListSeparator) + w.env["PATH"]
+	if out, code := w.login(password); code != 0 {
+		t.Fatalf("docker login after install: %s", out)
+	}
+	if out, code := w.exec("", filepath.Join(bindir, "docker-credential-regcred"), "ls"); code != 0 || !strings.Contains(out, w.registry.Host) {
+		t.Errorf("ls after login: %s", out)
+	}
+	if out, _ := w.exec("", "kubectl", "plugin", "list"); !strings.Contains(out, filepath.Join(bindir, "kubectl-regcred")) {
+		t.Errorf("kubectl plugin list does not show kubectl-regcred:\n%s", out)
+	}
+
+	// A second run is a no-op.
+	stamp := func() string {
+		var s []string
+		for _, f := range []string{filepath.Join(bindir, "docker-credential-regcred"), filepath.Join(bindir, "kubectl-regcred"), dockerCfg} {
+			fi, _ := os.Stat(f)
+			s = append(s, fi.ModTime().String())
+		}
+		return strings.Join(s, ",")
+	}
+	before := stamp()
+	if out, code := install(); code != 0 || strings.Count(out, "is up to date") != 2 || !strings.Contains(out, "nothing changed") {
+		t.Errorf("second install.sh: exit %d\n%s", code, out)
+	}
+	if stamp() != before {
+		t.Error("the second install.sh touched the binaries or config.json")
+	}
+
+	if out, code := install("--uninstall"); code != 0 {
+		t.Fatalf("install.sh --uninstall: %s", out)
+	}
+	for _, b := range []string{"docker-credential-regcred", "kubectl-regcred"} {
+		if _, err := os.Stat(filepath.Join(bindir, b)); err == nil {
+			t.Errorf("%s still installed", b)
+		}
+	}
+	b, _ = os.ReadFile(dockerCfg)
+	if json.Unmarshal(b, &cfg) != nil || cfg["credsStore"] != "secretservice" {
+		t.Errorf("config.json after uninstall: %s", b)
+	}
+}
+
+func withoutDir(dirs []string, drop string) []string {
+	var out []string
+	for _, d := range dirs {
+		if d != drop {
+			out = append(out, d)
+		}
+	}
+	return out
+}

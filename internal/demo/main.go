@@ -1,0 +1,202 @@
+// Command demo walks through the Kubernetes task "Pull an Image from a
+// Private Registry" the regcred way, on a machine with no desktop, in a
+// sandbox it creates and removes: a private D-Bus session with
+// gnome-keyring, a private registry on loopback, docker login through the
+// keyring, and kubectl regcred — against a local kube-apiserver when one
+// can be started. Run it with `make demo`.
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/regcred/regcred/internal/testenv"
+)
+
+func main() {
+	bin := ""
+	if len(os.Args) > 1 {
+		bin = os.Args[1] // where the binaries are; default <repo>/bin
+	}
+	if err := run(os.Stdout, bin); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+// demo is the sandbox and the environment its commands run in.
+type demo struct {
+	out io.Writer
+	env []string
+}
+
+func run(out io.Writer, bin string) error {
+	if bin == "" {
+		root, err := testenv.RepoRoot()
+		if err != nil {
+			return err
+		}
+		bin = filepath.Join(root, "bin")
+	}
+	for _, b := range []string{"docker-credential-regcred", "kubectl-regcred"} {
+		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
+			return fmt.Errorf("%s/%s is missing: run make build first", bin, b)
+		}
+	}
+	sandbox, err := os.MkdirTemp("", "regcred-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(sandbox)
+	d := &demo{out: out}
+	d.say("Sandbox %s: its own HOME, D-Bus session and keyring; removed at the end.", sandbox)
+
+	session, err := testenv.StartSession(filepath.Join(sandbox, "home"), testenv.Unlocked)
+	if err != nil {
+		return err
+	}
+	defer session.Stop()
+	d.env = setEnv(session.Env(), "PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	d.env = setEnv(d.env, "DOCKER_CONFIG", filepath.Join(sandbox, "home", ".docker"))
+	d.say("Started a private D-Bus session bus and gnome-keyring-daemon (unlocked): the OS keyring.")
+
+	password := "demo-" + randomHex(6)
+	regDir := filepath.Join(sandbox, "registry")
+	os.MkdirAll(regDir, 0o700)
+	reg, err := testenv.NewRegistry(regDir, map[string]string{"janedoe": password})
+	if err != nil {
+		return err
+	}
+	defer reg.Stop()
+	d.say("Started a private registry at %s (user janedoe, htpasswd auth).", reg.Host)
+
+	steps := []struct {
+		say   string
+		stdin string
+		cmd   []string
+	}{
+		{"Point docker at the keyring:", "", []string{"docker-credential-regcred", "configure"}},
+		{"Log in; the password goes to the keyring, never to config.json:", password + "\n", []string{"docker", "login", reg.Host, "-u", "janedoe", "--password-stdin"}},
+		{"config.json now holds no secret:", "", []string{"cat", filepath.Join(sandbox, "home", ".docker", "config.json")}},
+		{"What the keyring holds (never secrets):", "", []string{"docker-credential-regcred", "ls"}},
+		{"Check the set-up:", "", []string{"docker-credential-regcred", "doctor"}},
+		{"The Secret the task page wants, straight from the keyring (nothing sent anywhere):", "", []string{"kubectl-regcred", "export", "--dry-run=client", "-o", "yaml", "-n", "demo", "--kubeconfig", filepath.Join(sandbox, "none")}},
+	}
+	for _, s := range steps {
+		if err := d.step(s.say, s.stdin, s.cmd...); err != nil {
+			return err
+		}
+	}
+
+	if err := d.cluster(sandbox); err != nil {
+		d.say("Skipping the live-cluster part: %v", err)
+	}
+	d.say("Done. Removing the sandbox.")
+	return nil
+}
+
+// cluster exports to a real local kube-apiserver and inspects the result.
+func (d *demo) cluster(sandbox string) error {
+	if _, err := exec.LookPath("etcd"); err != nil {
+		return fmt.Errorf("etcd is not installed (make deps)")
+	}
+	dir := filepath.Join(sandbox, "cluster")
+	os.MkdirAll(dir, 0o700)
+	d.say("Starting etcd and a kube-apiserver on loopback…")
+	c, err := testenv.StartCluster(dir, "demo")
+	if err != nil {
+		return err
+	}
+	defer c.Stop()
+	kubeconfig, err := testenv.Kubeconfig(dir, c)
+	if err != nil {
+		return err
+	}
+	d.env = setEnv(d.env, "KUBECONFIG", kubeconfig)
+	for _, s := range []struct {
+		say string
+		cmd []string
+	}{
+		{"A namespace and its default ServiceAccount (no controller-manager runs here):", []string{"kubectl", "create", "namespace", "demo"}},
+		{"", []string{"kubectl", "create", "serviceaccount", "default", "-n", "demo"}},
+		{"Export the keyring's credentials as the pull Secret, and attach it to the ServiceAccount:", []string{"kubectl-regcred", "export", "-n", "demo", "--service-account", "default"}},
+		{"What the Secret holds, compared with the keyring:", []string{"kubectl-regcred", "inspect", "-n", "demo"}},
+		{"Verify for CI (exit 0 = in sync):", []string{"kubectl-regcred", "verify", "-n", "demo"}},
+		{"Pods in this namespace now pull with it:", []string{"kubectl", "get", "serviceaccount", "default", "-n", "demo", "-o", "jsonpath={.imagePullSecrets}"}},
+	} {
+		if err := d.step(s.say, "", s.cmd...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// step prints what it runs and its output, as a terminal session would.
+func (d *demo) step(say, stdin string, args ...string) error {
+	if say != "" {
+		d.say(say)
+	}
+	fmt.Fprintf(d.out, "$ %s\n", strings.Join(args, " "))
+	path, err := lookPath(args[0], d.env)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(path, args[1:]...)
+	cmd.Env = d.env
+	cmd.Stdin = strings.NewReader(stdin)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err = cmd.Run()
+	text := out.String()
+	if text != "" && !strings.HasSuffix(text, "\n") {
+		text += "\n"
+	}
+	fmt.Fprint(d.out, text)
+	if err != nil {
+		return fmt.Errorf("%s: %w", strings.Join(args, " "), err)
+	}
+	return nil
+}
+
+func (d *demo) say(format string, args ...any) {
+	fmt.Fprintf(d.out, "\n# "+format+"\n", args...)
+}
+
+// setEnv returns env with key set to value, replacing any earlier value.
+func setEnv(env []string, key, value string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, key+"=") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, key+"="+value)
+}
+
+// lookPath finds a program on the PATH of env (exec.Command would search
+// this process's PATH instead).
+func lookPath(name string, env []string) (string, error) {
+	for _, kv := range env {
+		if p, ok := strings.CutPrefix(kv, "PATH="); ok {
+			for _, dir := range filepath.SplitList(p) {
+				if fi, err := os.Stat(filepath.Join(dir, name)); err == nil && !fi.IsDir() {
+					return filepath.Join(dir, name), nil
+				}
+			}
+		}
+	}
+	return "", fmt.Errorf("%s not found on PATH", name)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

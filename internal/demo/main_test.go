@@ -1,0 +1,41 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/regcred/regcred/internal/testenv"
+)
+
+// TestDemoRunsToTheEnd runs `make demo`'s program on freshly built
+// binaries and checks the story's milestones appear in order.
+func TestDemoRunsToTheEnd(t *testing.T) {
+	testenv.Require(t, "dbus-daemon", "gnome-keyring-daemon", "docker-registry", "docker", "etcd", "kubectl")
+	if _, err := testenv.K8sTools(); err != nil {
+		testenv.Unavailable(t, err)
+	}
+	bin := t.TempDir()
+	for _, b := range []string{"docker-credential-regcred", "kubectl-regcred"} {
+		if _, err := testenv.Build(bin, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out bytes.Buffer
+	if err := run(&out, bin); err != nil {
+		t.Fatalf("demo failed: %v\n%s", err, out.String())
+	}
+	text := out.String()
+	last := 0
+	for _, milestone := range []string{"Login Succeeded", `"credsStore": "regcred"`, "✓ index matches the keyring",
+		"type: kubernetes.io/dockerconfigjson", "secret/regcred created", "in sync", `[{"name":"regcred"}]`, "Done."} {
+		i := strings.Index(text[last:], milestone)
+		if i < 0 {
+			t.Fatalf("demo output lacks %q after byte %d:\n%s", milestone, last, text)
+		}
+		last += i
+	}
+	if strings.Contains(text, "Skipping the live-cluster part") {
+		t.Errorf("the demo skipped the cluster part:\n%s", text)
+	}
+}
