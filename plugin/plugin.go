@@ -64,7 +64,8 @@ type options struct {
 func NewCommand(env Env) *cobra.Command {
 	o := &options{env: env}
 	root := &cobra.Command{
-		Use:           "kubectl regcred",
+		Use:           Name,
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl regcred"},
 		Short:         "Deliver keyring registry credentials to clusters as image pull Secrets",
 		Long:          "kubectl regcred reads the registry credentials docker-credential-regcred keeps in the OS keyring and\nwrites them to clusters as kubernetes.io/dockerconfigjson Secrets, never through disk or argv.",
 		Version:       version.String(),
