@@ -52,5 +52,5 @@ func (h *Helper) Get(serverURL string) (string, string, error) {
 
 // List returns server → username for every stored credential; never nil.
 func (h *Helper) List() (map[string]string, error) {
-	return h.store.List()
+	return h.store.List(h.ctx)
 }

@@ -105,7 +105,7 @@ func (r *runner) ls(args []string) error {
 	if err != nil {
 		return err
 	}
-	list, err := st.List()
+	list, err := st.List(r.ctx)
 	if err != nil {
 		return err
 	}

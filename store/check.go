@@ -22,6 +22,8 @@ type Report struct {
 	Unlisted []string
 	// Orphans lists chunk items no index entry accounts for.
 	Orphans []string
+	// Interrupted lists entries a crashed store left with a pending username.
+	Interrupted []string
 	// Enumerated says whether the keyring's items could be listed (the
 	// Secret Service can; other backends cannot).
 	Enumerated bool
@@ -29,7 +31,7 @@ type Report struct {
 
 // OK reports whether nothing is out of step.
 func (r Report) OK() bool {
-	return len(r.Missing) == 0 && len(r.Stale) == 0 && len(r.Unlisted) == 0 && len(r.Orphans) == 0
+	return len(r.Missing) == 0 && len(r.Stale) == 0 && len(r.Unlisted) == 0 && len(r.Orphans) == 0 && len(r.Interrupted) == 0
 }
 
 // Problems describes each problem in one line.
@@ -46,6 +48,9 @@ func (r Report) Problems() []string {
 	}
 	if len(r.Orphans) > 0 {
 		out = append(out, fmt.Sprintf("%d chunk items belong to no registry", len(r.Orphans)))
+	}
+	if len(r.Interrupted) > 0 {
+		out = append(out, fmt.Sprintf("%d registries were left mid-store: %s", len(r.Interrupted), strings.Join(r.Interrupted, ", ")))
 	}
 	return out
 }
@@ -66,6 +71,9 @@ func (s *Store) Check(ctx context.Context) (Report, error) {
 	for _, server := range slices.Sorted(maps.Keys(idx.Entries)) {
 		e := idx.Entries[server]
 		known[server] = true
+		if e.Pending != nil {
+			r.Interrupted = append(r.Interrupted, server)
+		}
 		live := ""
 		data, err := s.cfg.Keyring.Get(ctx, server)
 		switch {
@@ -140,6 +148,16 @@ func (s *Store) Repair(ctx context.Context) (Report, error) {
 				}
 				delete(e.Chunks, g)
 			}
+		}
+		for _, server := range r.Interrupted {
+			e, ok := idx.Entries[server]
+			if !ok {
+				continue
+			}
+			if rec, err := s.readItem(ctx, server); err == nil {
+				e.Username = rec.U
+			}
+			e.Pending = nil
 		}
 		for _, a := range r.Orphans {
 			if err := s.cfg.Keyring.Delete(ctx, a); err != nil && !errors.Is(err, ErrNotFound) {

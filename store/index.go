@@ -27,7 +27,7 @@ var ErrCorruptIndex = errors.New("index is corrupt")
 // On disk it is a line per entry, sorted, after a header line:
 //
 //	regcred-index 1
-//	<server> <username as a Go quoted string> [<generation>:<chunks> ...]
+//	<server> <username as a Go quoted string> [>"<username being written>"] [<generation>:<chunks> ...]
 //
 // A line format rather than JSON because every get and list decodes the
 // whole file: this parses 1000 entries several times faster than
@@ -46,6 +46,11 @@ type Entry struct {
 	// its first chunk is written and removed only after its last chunk is
 	// deleted, so no chunk ever exists that the index does not account for.
 	Chunks map[string]int
+	// Pending, when set, is the username a store is switching the entry to.
+	// It is recorded before the keyring write and cleared after it, so after
+	// a crash in between, list can tell that the keyring may hold either
+	// username and read the item to know which (see Store.List).
+	Pending *string
 }
 
 // newIndex returns an empty index.
@@ -102,13 +107,23 @@ func decodeEntry(line string) (string, Entry, error) {
 	if err != nil {
 		return "", Entry{}, errors.New("username is not a quoted string")
 	}
-	e := Entry{Username: quoted[1 : len(quoted)-1]}
-	if strings.ContainsAny(e.Username, `\"`) || quoted[0] != '"' {
-		if e.Username, err = strconv.Unquote(quoted); err != nil {
-			return "", Entry{}, errors.New("username is not a quoted string")
-		}
+	e := Entry{}
+	if e.Username, err = unquote(quoted); err != nil {
+		return "", Entry{}, err
 	}
-	for _, f := range strings.Fields(rest[len(quoted):]) {
+	rest = rest[len(quoted):]
+	if after, ok := strings.CutPrefix(rest, " >"); ok {
+		q, err := strconv.QuotedPrefix(after)
+		if err != nil {
+			return "", Entry{}, errors.New("pending username is not a quoted string")
+		}
+		p, err := unquote(q)
+		if err != nil {
+			return "", Entry{}, err
+		}
+		e.Pending, rest = &p, after[len(q):]
+	}
+	for _, f := range strings.Fields(rest) {
 		gen, count, ok := strings.Cut(f, ":")
 		n, err := strconv.Atoi(count)
 		if !ok || err != nil || !validGeneration(gen) || n < 1 || n > maxChunks {
@@ -120,6 +135,19 @@ func decodeEntry(line string) (string, Entry, error) {
 		e.Chunks[gen] = n
 	}
 	return server, e, nil
+}
+
+// unquote decodes a quoted username, without allocating when it has no escapes.
+func unquote(quoted string) (string, error) {
+	inner := quoted[1 : len(quoted)-1]
+	if quoted[0] == '"' && !strings.ContainsAny(inner, "\\\"") {
+		return inner, nil
+	}
+	u, err := strconv.Unquote(quoted)
+	if err != nil {
+		return "", errors.New("username is not a quoted string")
+	}
+	return u, nil
 }
 
 // Encode serialises the index, sorted, so equal indexes are equal bytes.
@@ -142,6 +170,10 @@ func (idx *Index) Encode() ([]byte, error) {
 		out = append(out, s...)
 		out = append(out, ' ')
 		out = strconv.AppendQuote(out, e.Username)
+		if e.Pending != nil {
+			out = append(out, " >"...)
+			out = strconv.AppendQuote(out, *e.Pending)
+		}
 		gens := make([]string, 0, len(e.Chunks))
 		for g := range e.Chunks {
 			gens = append(gens, g)

@@ -42,15 +42,22 @@ func TestIndexFormat(t *testing.T) {
 	idx := newIndex()
 	idx.Entries["b.example"] = &Entry{Username: "has \"quotes\" and space\ttab"}
 	idx.Entries["a.example:5000"] = &Entry{Username: "<token>", Chunks: map[string]int{"0123456789abcdef0123456789abcdef": 3}}
+	next := "new user"
+	idx.Entries["c.example"] = &Entry{Username: "old", Pending: &next}
 	got, err := idx.Encode()
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := "regcred-index 1\n" +
 		"a.example:5000 \"<token>\" 0123456789abcdef0123456789abcdef:3\n" +
-		"b.example \"has \\\"quotes\\\" and space\\ttab\"\n"
+		"b.example \"has \\\"quotes\\\" and space\\ttab\"\n" +
+		"c.example \"old\" >\"new user\"\n"
 	if string(got) != want {
 		t.Errorf("Encode =\n%s\nwant\n%s", got, want)
+	}
+	back, err := DecodeIndex(got)
+	if err != nil || !reflect.DeepEqual(back, idx) {
+		t.Errorf("round trip: %+v, %v", back, err)
 	}
 }
 

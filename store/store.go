@@ -121,13 +121,23 @@ func (s *Store) fault(step string) {
 func (s *Store) Index() (*Index, error) { return loadIndex(s.IndexPath()) }
 
 // List returns server → username for every stored credential, never nil. It
-// reads only the index.
-func (s *Store) List() (map[string]string, error) {
+// reads only the index, except for an entry a crashed store left mid-way
+// (Entry.Pending): that one item is read so list and get agree.
+func (s *Store) List(ctx context.Context) (map[string]string, error) {
 	idx, err := s.Index()
 	if err != nil {
 		return nil, err
 	}
-	return idx.Usernames(), nil
+	out := idx.Usernames()
+	for server, e := range idx.Entries {
+		if e.Pending == nil {
+			continue
+		}
+		if rec, err := s.readItem(ctx, server); err == nil {
+			out[server] = rec.U
+		}
+	}
+	return out, nil
 }
 
 // Get returns the credential that answers query (see Index.Resolve), with
@@ -227,6 +237,13 @@ func (s *Store) put(ctx context.Context, idx *Index, snap snapshot, c Credential
 			s.rollback(ctx, idx, snap, server, head)
 		}
 	}()
+	hadPending := entry.Pending != nil
+	if exists && entry.Username != c.Username {
+		// Record the intent: until the index says otherwise, the keyring
+		// may hold either username (List reads the item to tell).
+		user := c.Username
+		entry.Pending = &user
+	}
 	itemData := string(data)
 	if parts != nil {
 		head, err = newHead(data, len(parts))
@@ -252,7 +269,7 @@ func (s *Store) put(ctx context.Context, idx *Index, snap snapshot, c Credential
 			return fmt.Errorf("encode chunk head: %w", err)
 		}
 		itemData = string(h)
-	} else if !exists {
+	} else if !exists || entry.Pending != nil {
 		s.fault("put:index-new")
 		if err := s.save(idx); err != nil {
 			return err
@@ -276,8 +293,9 @@ func (s *Store) put(ctx context.Context, idx *Index, snap snapshot, c Credential
 			}
 		}
 	}
-	changed := exists && (entry.Username != c.Username || len(oldSets) > 0) || parts != nil
+	changed := exists && (entry.Username != c.Username || len(oldSets) > 0 || hadPending) || parts != nil
 	entry.Username = c.Username
+	entry.Pending = nil
 	entry.Chunks = newSets
 	// Other spellings of the same registry are replaced by this one.
 	others := idx.Equivalents(server)

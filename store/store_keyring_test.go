@@ -168,7 +168,7 @@ func TestStoreReplacesEquivalentSpellings(t *testing.T) {
 	if err := st.Put(ctx, store.Credential{ServerURL: "r.example:5000", Username: "new", Secret: "2"}); err != nil {
 		t.Fatal(err)
 	}
-	list, err := st.List()
+	list, err := st.List(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestStoreReplacesEquivalentSpellings(t *testing.T) {
 	if err := st.Erase(ctx, "http://R.EXAMPLE:5000/"); err != nil {
 		t.Fatal(err)
 	}
-	if list, _ := st.List(); len(list) != 0 {
+	if list, _ := st.List(ctx); len(list) != 0 {
 		t.Errorf("erase by equivalent spelling left %v", list)
 	}
 }
@@ -276,6 +276,9 @@ func TestStoreWriteOrder(t *testing.T) {
 					if !(o.setup != nil && got == *o.setup) && !(o.put != nil && got == *o.put) {
 						t.Errorf("Get after interruption = %q/%d bytes: neither old nor new", got.Username, len(got.Secret))
 					}
+					if list, err := clean.List(ctx); err != nil || list[server] != got.Username {
+						t.Errorf("after interruption List says %q, Get says %q (%v)", list[server], got.Username, err)
+					}
 				}
 				// The next operation on the entry cleans up whatever is left.
 				if err := clean.Erase(ctx, server); err != nil {
@@ -316,7 +319,7 @@ func TestStoreConcurrentWriters(t *testing.T) {
 		}
 	}
 	st := f.store(0, nil)
-	list, err := st.List()
+	list, err := st.List(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

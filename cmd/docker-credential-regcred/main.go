@@ -23,6 +23,7 @@ func main() {
 	credentials.Name, credentials.Package, credentials.Version = helper.Name, version.Module, version.String()
 	ctx := context.Background()
 	cfg, cfgErr := store.ConfigFromEnv(os.Getenv)
+	cfg.Fault = faultHook()
 	open := func() (*store.Store, error) {
 		if cfgErr != nil {
 			return nil, cfgErr

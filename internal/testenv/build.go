@@ -12,8 +12,13 @@ const Module = "github.com/regcred/regcred"
 // Build compiles the command in cmd/<name> into dir and returns its path.
 // The version is fixed so tests can assert `version` exactly.
 func Build(dir, name string) (string, error) {
-	out := filepath.Join(dir, name)
-	cmd := exec.Command("go", "build", "-o", out,
+	return BuildTagged(dir, name, name, "")
+}
+
+// BuildTagged is Build with build tags, writing the binary as out.
+func BuildTagged(dir, name, out, tags string) (string, error) {
+	out = filepath.Join(dir, out)
+	cmd := exec.Command("go", "build", "-o", out, "-tags", tags,
 		"-ldflags", "-X "+Module+"/internal/version.Version="+TestVersion,
 		Module+"/cmd/"+name)
 	if b, err := cmd.CombinedOutput(); err != nil {

@@ -1,0 +1,170 @@
+package helper_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/regcred/regcred/internal/testenv"
+	"github.com/regcred/regcred/store"
+)
+
+// cred is a credential as the crash test writes it.
+type cred struct{ user, secret string }
+
+// TestKillDuringStoreAndErase kills the helper with SIGKILL before each
+// write of store and erase (a -tags regcredfault build), then checks what
+// the store promises: get answers the old or the new credential (or not
+// found, for a create or an erase), never a mix; list agrees with get; and
+// every keyring item is one list accounts for — or doctor reports it and
+// doctor --fix repairs it.
+func TestKillDuringStoreAndErase(t *testing.T) {
+	faultBin, err := testenv.BuildTagged(filepath.Dir(helperBin), "docker-credential-regcred", "docker-credential-regcred-fault", "regcredfault")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const server = "crash.example"
+	old := &cred{"old", strings.Repeat("o", 1500)} // chunked at a 512-byte limit
+	small := &cred{"new", "n"}
+	large := &cred{"new", strings.Repeat("n", 1700)}
+	scenarios := []struct {
+		name   string
+		before *cred
+		after  *cred // nil: erase
+	}{
+		{"create small", nil, small},
+		{"create large", nil, large},
+		{"large over large", old, large},
+		{"small over large", old, small},
+		{"large over small", small, large},
+		{"erase large", old, nil},
+		{"erase small", small, nil},
+	}
+	kills := 0
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			for n := 1; ; n++ {
+				e := newEnv(t, testenv.Unlocked)
+				e.vars["REGCRED_ITEM_LIMIT"] = "512"
+				if sc.before != nil {
+					e.mustStore(server, sc.before.user, sc.before.secret)
+				}
+				in, verb := server, "erase"
+				if sc.after != nil {
+					in, verb = storeJSON(server, sc.after.user, sc.after.secret), "store"
+				}
+				r := e.runBin(faultBin, map[string]string{"REGCRED_FAULT_AT": fmt.Sprint(n)}, in, verb)
+				killed := r.code == -1
+				if !killed && r.code != 0 {
+					t.Fatalf("step %d: %s exited %d: %s", n, verb, r.code, r.stdout)
+				}
+				if killed {
+					kills++
+				}
+				checkAfterCrash(t, e, server, sc.before, sc.after, n)
+				e.session.Stop()
+				if !killed {
+					return // the operation ran past its last write
+				}
+			}
+		})
+	}
+	t.Logf("killed the helper at %d distinct write steps", kills)
+	if kills < 20 {
+		t.Errorf("only %d kill points were exercised", kills)
+	}
+}
+
+// checkAfterCrash checks the store's state after an interrupted operation.
+func checkAfterCrash(t *testing.T, e *env, server string, before, after *cred, step int) {
+	t.Helper()
+	r := e.run(server, "get")
+	var got *cred
+	if r.code == 0 {
+		var c struct{ Username, Secret string }
+		if err := json.Unmarshal([]byte(r.stdout), &c); err != nil {
+			t.Fatalf("step %d: get printed %q", step, r.stdout)
+		}
+		got = &cred{c.Username, c.Secret}
+	} else if r.stdout != "credentials not found in native keychain\n" {
+		t.Fatalf("step %d: get failed: %s", step, r.stdout)
+	}
+	switch {
+	case got == nil && before != nil && after != nil:
+		t.Errorf("step %d: an interrupted overwrite lost the old credential", step)
+	case got != nil && !(before != nil && *got == *before) && !(after != nil && *got == *after):
+		t.Errorf("step %d: get returned %q/%d bytes: neither the old nor the new credential", step, got.user, len(got.secret))
+	}
+	if got != nil {
+		if u := e.list()[server]; u != got.user {
+			t.Errorf("step %d: list says %q, get says %q", step, u, got.user)
+		}
+	}
+	if !accounted(t, e) {
+		// Allowed only if doctor sees it and --fix repairs it.
+		d := e.run("", "doctor")
+		if !strings.Contains(d.stdout, "✗ index matches the keyring") {
+			t.Errorf("step %d: a keyring item list does not account for, and doctor does not report it:\n%s", step, d.stdout)
+		}
+		if fix := e.run("", "doctor", "--fix"); !strings.Contains(fix.stdout, "✓ index matches the keyring") {
+			t.Errorf("step %d: doctor --fix did not repair:\n%s%s", step, fix.stdout, fix.stderr)
+		}
+		if !accounted(t, e) {
+			t.Errorf("step %d: still unaccounted after doctor --fix", step)
+		}
+	}
+	// The next write to the entry cleans up whatever the crash left.
+	if r := e.run(server, "erase"); r.code != 0 {
+		t.Fatalf("step %d: erase after crash: %s", step, r.stdout)
+	}
+	if items, _ := e.session.Items(store.Service); len(items) != 0 {
+		t.Errorf("step %d: after erase the keyring still holds %q", step, items)
+	}
+}
+
+// accounted reports whether every keyring item is an index entry or one of
+// its recorded chunks.
+func accounted(t *testing.T, e *env) bool {
+	t.Helper()
+	data, _ := os.ReadFile(filepath.Join(e.vars["XDG_CONFIG_HOME"], "regcred", "index.json"))
+	idx, err := store.DecodeIndex(data)
+	if err != nil {
+		t.Fatalf("index after crash: %v", err)
+	}
+	known := map[string]bool{}
+	for s, en := range idx.Entries {
+		known[s] = true
+		for g, n := range en.Chunks {
+			for i := 1; i <= n; i++ {
+				known[fmt.Sprintf("regcred-chunk:%s:%d", g, i)] = true
+			}
+		}
+	}
+	items, err := e.session.Items(store.Service)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if !known[it] {
+			return false
+		}
+	}
+	return true
+}
+
+// runBin runs another build of the helper with extra environment.
+func (e *env) runBin(bin string, extra map[string]string, stdin string, args ...string) result {
+	e.t.Helper()
+	saved := helperBin
+	helperBin = bin
+	defer func() { helperBin = saved }()
+	for k, v := range extra {
+		e.vars[k] = v
+		defer delete(e.vars, k)
+	}
+	return e.run(stdin, args...)
+}
+
