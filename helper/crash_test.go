@@ -167,4 +167,3 @@ func (e *env) runBin(bin string, extra map[string]string, stdin string, args ...
 	}
 	return e.run(stdin, args...)
 }
-
