@@ -279,7 +279,8 @@ func TestProtocolVersionAndUsage(t *testing.T) {
 		{[]string{"-v"}, version, 0},
 		{[]string{"--help"}, usage + "\nManagement commands:\n", 0}, // then one line per command
 		{nil, usage, 1},
-		{[]string{"frobnicate"}, "docker-credential-regcred: unknown action: frobnicate\n" + usage, 1},
+		{[]string{"frobnicate"}, "docker-credential-regcred: unknown action: frobnicate. " + usage, 1},
+		{[]string{"\x1b[2J"}, `docker-credential-regcred: unknown action: "\x1b[2J". ` + usage, 1},
 		{[]string{"get", "extra"}, usage, 1},
 	}
 	for _, tt := range tests {

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/docker/docker-credential-helpers/credentials"
@@ -59,7 +61,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		return 0
 	}
 	if !IsProtocolVerb(args[0]) {
-		fmt.Fprintf(stdout, "%s: unknown action: %s\n%s\n", Name, args[0], Usage())
+		// Upstream's message and the usage, on the one line docker shows.
+		fmt.Fprintf(stdout, "%s: unknown action: %s. %s\n", Name, printable(args[0]), Usage())
 		return 1
 	}
 	if len(args) != 1 {
@@ -166,6 +169,17 @@ func checkServerInput(data []byte) error {
 		return nil
 	}
 	return store.ValidateServerURL(server)
+}
+
+// printable returns s as is when it is plain text, quoted otherwise, so
+// that echoing an argument cannot inject terminal escape sequences.
+func printable(s string) string {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 // oneLine keeps an error message on a single line: docker shows the first
