@@ -102,6 +102,12 @@ func decodeEntry(line string) (string, Entry, error) {
 		if server[i] < 0x20 || server[i] == 0x7f {
 			return "", Entry{}, errors.New("control character in address")
 		}
+		if server[i] >= 0x80 { // rare: check as Encode does
+			if checkEncodable(server) != nil {
+				return "", Entry{}, errors.New("white space or control character in address")
+			}
+			break
+		}
 	}
 	quoted, err := strconv.QuotedPrefix(rest)
 	if err != nil {
