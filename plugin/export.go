@@ -90,7 +90,10 @@ func (e *exportOptions) run(ctx context.Context, args []string) error {
 	clients := map[string]kubernetes.Interface{}
 	var written []runtime.Object
 	var failed []string
-	for _, t := range targets {
+	for i, t := range targets {
+		if i > 0 && e.env.AfterTarget != nil {
+			e.env.AfterTarget(i)
+		}
 		c, ok := clients[t.context]
 		if !ok {
 			if c, err = e.client(t.context); err != nil {

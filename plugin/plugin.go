@@ -34,6 +34,9 @@ type Env struct {
 	Stdout, Stderr io.Writer
 	// OpenStore opens the keyring store (docker-credential-regcred's).
 	OpenStore func() (*store.Store, error)
+	// AfterTarget, when set, is called after each export target with the
+	// number done; fault tests use it to stop a cluster mid-export.
+	AfterTarget func(done int)
 }
 
 // Run executes the plugin with args (without the program name) and

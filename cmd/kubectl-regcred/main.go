@@ -19,5 +19,5 @@ func main() {
 		}
 		return store.New(cfg)
 	}
-	os.Exit(plugin.Run(context.Background(), os.Args[1:], plugin.Env{Stdout: os.Stdout, Stderr: os.Stderr, OpenStore: open}))
+	os.Exit(plugin.Run(context.Background(), os.Args[1:], plugin.Env{Stdout: os.Stdout, Stderr: os.Stderr, OpenStore: open, AfterTarget: afterTarget()}))
 }

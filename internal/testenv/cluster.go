@@ -25,6 +25,8 @@ type Cluster struct {
 	AdminToken string
 	dir        string
 	procs      []*exec.Cmd
+	apiBin     string
+	apiArgs    []string
 }
 
 var (
@@ -102,7 +104,8 @@ func StartCluster(dir, name string) (*Cluster, error) {
 	apiAddr := freeAddr()
 	_, port, _ := strings.Cut(apiAddr, ":")
 	c.Server = "https://" + apiAddr
-	if err := c.start("kube-apiserver", filepath.Join(tools, "kube-apiserver"),
+	c.apiBin = filepath.Join(tools, "kube-apiserver")
+	c.apiArgs = []string{
 		"--etcd-servers=http://"+etcdClient,
 		"--service-account-issuer=https://kubernetes.default.svc",
 		"--service-account-key-file="+filepath.Join(dir, "sa.pub"),
@@ -111,15 +114,24 @@ func StartCluster(dir, name string) (*Cluster, error) {
 		"--secure-port="+port, "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
 		"--authorization-mode=RBAC", "--token-auth-file="+filepath.Join(dir, "tokens.csv"),
 		"--service-cluster-ip-range=10.96.0.0/24", "--endpoint-reconciler-type=none",
-		"--disable-admission-plugins=ServiceAccount", "--v=0"); err != nil {
+		"--disable-admission-plugins=ServiceAccount", "--v=0"}
+	if err := c.StartAPIServer(); err != nil {
 		c.Stop()
 		return nil, err
 	}
-	if err := waitHTTP(c.Server+"/readyz", c.AdminToken, 90*time.Second); err != nil {
-		c.Stop()
-		return nil, fmt.Errorf("kube-apiserver: %w (log tail: %s)", err, tail(c.log("kube-apiserver"), 2000))
-	}
 	return c, nil
+}
+
+// StartAPIServer (re)starts the API server on its etcd and waits until it
+// is ready.
+func (c *Cluster) StartAPIServer() error {
+	if err := c.start("kube-apiserver", c.apiBin, c.apiArgs...); err != nil {
+		return err
+	}
+	if err := waitHTTP(c.Server+"/readyz", c.AdminToken, 90*time.Second); err != nil {
+		return fmt.Errorf("kube-apiserver: %w (log tail: %s)", err, tail(c.log("kube-apiserver"), 2000))
+	}
+	return nil
 }
 
 // NobodyToken authenticates the user with no RBAC rights.

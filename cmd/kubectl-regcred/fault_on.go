@@ -1,0 +1,31 @@
+//go:build regcredfault
+
+package main
+
+import (
+	"os"
+	"strconv"
+	"time"
+)
+
+// afterTarget, in test builds only (-tags regcredfault), pauses export after
+// REGCRED_FAULT_PAUSE_AFTER targets: it creates REGCRED_FAULT_PAUSE_FILE and
+// waits until the test removes it (having, say, stopped the API server).
+func afterTarget() func(done int) {
+	n, err := strconv.Atoi(os.Getenv("REGCRED_FAULT_PAUSE_AFTER"))
+	file := os.Getenv("REGCRED_FAULT_PAUSE_FILE")
+	if err != nil || file == "" {
+		return nil
+	}
+	return func(done int) {
+		if done != n {
+			return
+		}
+		_ = os.WriteFile(file, nil, 0o600)
+		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if _, err := os.Stat(file); err != nil {
+				return
+			}
+		}
+	}
+}
