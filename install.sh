@@ -54,7 +54,7 @@ version=$(cd "$src" && git describe --tags --always --dirty 2>/dev/null || echo 
 build=$(mktemp -d)
 trap 'rm -rf "$build"' EXIT
 for b in $binaries; do
-	(cd "$src" && CGO_ENABLED=0 go build -trimpath \
+	(cd "$src" && CGO_ENABLED=0 GOTOOLCHAIN=local go build -trimpath \
 		-ldflags "-s -w -X github.com/regcred/regcred/internal/version.Version=$version" \
 		-o "$build/$b" "./cmd/$b")
 done

@@ -3,10 +3,14 @@ package helper_test
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/regcred/regcred/internal/testenv"
 	"github.com/regcred/regcred/store"
@@ -166,4 +170,72 @@ func (e *env) runBin(bin string, extra map[string]string, stdin string, args ...
 		defer delete(e.vars, k)
 	}
 	return e.run(stdin, args...)
+}
+
+// TestKillLoop is the randomized companion of TestKillDuringStoreAndErase
+// (run by `make stress`): hundreds of stores and erases of one registry,
+// each killed with SIGKILL from outside after a random delay, with the same
+// checks after every kill.
+func TestKillLoop(t *testing.T) {
+	if os.Getenv("REGCRED_STRESS") == "" {
+		t.Skip("stress test: run by `make stress` (REGCRED_STRESS=1)")
+	}
+	runs := 300
+	if n, err := strconv.Atoi(os.Getenv("REGCRED_KILL_RUNS")); err == nil {
+		runs = n
+	}
+	e := newEnv(t, testenv.Unlocked)
+	e.vars["REGCRED_ITEM_LIMIT"] = "512"
+	const server = "loop.example"
+	written := map[cred]bool{}
+	killed, completed := 0, 0
+	for i := range runs {
+		c := cred{fmt.Sprintf("user%d", i%4), strings.Repeat(fmt.Sprint(i%10), 1+rand.IntN(3000))}
+		verb, in := "store", storeJSON(server, c.user, c.secret)
+		if i%4 == 3 {
+			verb, in = "erase", server
+		} else {
+			written[c] = true
+		}
+		cmd := exec.Command(helperBin, verb)
+		for k, v := range e.vars {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		cmd.Stdin = strings.NewReader(in)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(rand.IntN(40000)) * time.Microsecond)
+		_ = cmd.Process.Kill()
+		if err := cmd.Wait(); err != nil {
+			killed++
+		} else {
+			completed++
+		}
+		r := e.run(server, "get")
+		if r.code == 0 {
+			var got struct{ Username, Secret string }
+			if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+				t.Fatal(err)
+			}
+			if !written[cred{got.Username, got.Secret}] {
+				t.Fatalf("run %d: get returned a credential nobody wrote: %q/%d bytes", i, got.Username, len(got.Secret))
+			}
+			if u := e.list()[server]; u != got.Username {
+				t.Fatalf("run %d: list says %q, get says %q", i, u, got.Username)
+			}
+		} else if r.stdout != "credentials not found in native keychain\n" {
+			t.Fatalf("run %d: get failed: %s", i, r.stdout)
+		}
+		if !accounted(t, e) {
+			if d := e.run("", "doctor"); !strings.Contains(d.stdout, "✗ index matches the keyring") {
+				t.Fatalf("run %d: an unaccounted item doctor does not report:\n%s", i, d.stdout)
+			}
+			e.run("", "doctor", "--fix")
+			if !accounted(t, e) {
+				t.Fatalf("run %d: doctor --fix did not repair", i)
+			}
+		}
+	}
+	t.Logf("kill loop: %d runs, %d killed mid-way, %d completed first; nothing lost or mixed", runs, killed, completed)
 }

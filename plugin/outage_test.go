@@ -85,4 +85,3 @@ func TestAPIServerStoppedMidExport(t *testing.T) {
 		}
 	}
 }
-

@@ -7,7 +7,7 @@ set -eu
 # command:package pairs.
 need="dbus-daemon:dbus gnome-keyring-daemon:gnome-keyring secret-tool:libsecret-tools
 docker-registry:docker-registry htpasswd:apache2-utils etcd:etcd-server
-pkg-config:pkg-config pass:pass gpg:gnupg /usr/bin/time:time"
+pkg-config:pkg-config pass:pass gpg:gnupg /usr/bin/time:time strace:strace dbus-monitor:dbus-bin"
 # Headers for building the upstream secretservice helper (benchmarks, import tests).
 headers="/usr/include/libsecret-1/libsecret/secret.h:libsecret-1-dev"
 

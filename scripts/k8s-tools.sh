@@ -6,7 +6,7 @@
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 src="$root/tools/k8s"
-key=$(cat "$src/go.mod" "$src/go.sum" "$src"/cmd/*/main.go "$(go env GOROOT)/VERSION" | sha256sum | cut -c1-16)
+key=$(cat "$src/go.mod" "$src/go.sum" "$src"/cmd/*/main.go "$(cd "$src" && go env GOROOT)/VERSION" | sha256sum | cut -c1-16)
 dir="${XDG_CACHE_HOME:-$HOME/.cache}/regcred/k8s-tools/$key"
 if [ ! -x "$dir/kube-apiserver" ] || [ ! -x "$dir/kubelet-keyring" ]; then
 	echo "k8s-tools: building kube-apiserver and kubelet-keyring into $dir (first time only)" >&2

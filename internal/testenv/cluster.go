@@ -106,13 +106,13 @@ func StartCluster(dir, name string) (*Cluster, error) {
 	c.Server = "https://" + apiAddr
 	c.apiBin = filepath.Join(tools, "kube-apiserver")
 	c.apiArgs = []string{
-		"--etcd-servers=http://"+etcdClient,
+		"--etcd-servers=http://" + etcdClient,
 		"--service-account-issuer=https://kubernetes.default.svc",
-		"--service-account-key-file="+filepath.Join(dir, "sa.pub"),
-		"--service-account-signing-key-file="+filepath.Join(dir, "sa.key"),
-		"--cert-dir="+filepath.Join(dir, "certs"),
-		"--secure-port="+port, "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
-		"--authorization-mode=RBAC", "--token-auth-file="+filepath.Join(dir, "tokens.csv"),
+		"--service-account-key-file=" + filepath.Join(dir, "sa.pub"),
+		"--service-account-signing-key-file=" + filepath.Join(dir, "sa.key"),
+		"--cert-dir=" + filepath.Join(dir, "certs"),
+		"--secure-port=" + port, "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+		"--authorization-mode=RBAC", "--token-auth-file=" + filepath.Join(dir, "tokens.csv"),
 		"--service-cluster-ip-range=10.96.0.0/24", "--endpoint-reconciler-type=none",
 		"--disable-admission-plugins=ServiceAccount", "--v=0"}
 	if err := c.StartAPIServer(); err != nil {
