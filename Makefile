@@ -31,7 +31,7 @@ k8s-tools:
 
 ## test: the full suite against real components (the README's test command)
 test: deps lint k8s-tools
-	$(GO) test -race -count=1 -timeout 30m ./...
+	REGCRED_K8S_TOOLS=$$(sh scripts/k8s-tools.sh) $(GO) test -race -count=1 -timeout 30m ./...
 
 ## lint: gofmt, go vet, staticcheck and govulncheck
 lint:

@@ -1,12 +1,9 @@
 package helper_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -58,22 +55,11 @@ type result struct {
 
 func (e *env) run(stdin string, args ...string) result {
 	e.t.Helper()
-	cmd := exec.Command(helperBin, args...)
-	for k, v := range e.vars {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else if err != nil {
+	r, err := testenv.Run(helperBin, e.vars, stdin, args...)
+	if err != nil {
 		e.t.Fatal(err)
 	}
-	return result{out.String(), errb.String(), code}
+	return result{r.Stdout, r.Stderr, r.Code}
 }
 
 // program drives the binary through docker-credential-helpers' client

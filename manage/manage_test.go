@@ -3,7 +3,6 @@ package manage_test
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -59,21 +58,11 @@ type result struct {
 
 func (e *env) run(args ...string) result {
 	e.t.Helper()
-	cmd := exec.Command(filepath.Join(binDir, "docker-credential-regcred"), args...)
-	for k, v := range e.vars {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else if err != nil {
+	r, err := testenv.Run(filepath.Join(binDir, "docker-credential-regcred"), e.vars, "", args...)
+	if err != nil {
 		e.t.Fatal(err)
 	}
-	return result{out.String(), errb.String(), code}
+	return result{r.Stdout, r.Stderr, r.Code}
 }
 
 func (e *env) program() client.ProgramFunc {

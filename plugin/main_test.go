@@ -1,9 +1,7 @@
 package plugin_test
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -122,22 +120,11 @@ func (k *kenv) exec(bin, stdin string, args ...string) result {
 		}
 		bin = p
 	}
-	cmd := exec.Command(bin, args...)
-	for key, v := range k.vars {
-		cmd.Env = append(cmd.Env, key+"="+v)
-	}
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else if err != nil {
+	r, err := testenv.Run(bin, k.vars, stdin, args...)
+	if err != nil {
 		k.t.Fatal(err)
 	}
-	return result{out.String(), errb.String(), code}
+	return result{r.Stdout, r.Stderr, r.Code}
 }
 
 // store puts a credential in the keyring through the helper, as docker would.

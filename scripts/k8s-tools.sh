@@ -1,17 +1,25 @@
 #!/bin/sh
 # k8s-tools.sh — build the test-only Kubernetes binaries (kube-apiserver and
 # the kubelet's pull-secret resolver) from the separate tools/k8s module, once:
-# they are cached under ~/.cache/regcred, keyed on that module's sources.
-# Prints the directory that holds them. A cold build takes minutes.
+# they are cached under ~/.cache/regcred, keyed on that module's sources and
+# toolchain. Prints the directory that holds them. A cold build takes minutes.
 set -eu
+# Let tools/k8s/go.mod choose the toolchain, whatever the caller inherited
+# (go test runs its children with GOTOOLCHAIN=<its own version>+auto).
+export GOTOOLCHAIN=auto
 root=$(cd "$(dirname "$0")/.." && pwd)
 src="$root/tools/k8s"
 key=$(cat "$src/go.mod" "$src/go.sum" "$src"/cmd/*/main.go "$(cd "$src" && go env GOROOT)/VERSION" | sha256sum | cut -c1-16)
-dir="${XDG_CACHE_HOME:-$HOME/.cache}/regcred/k8s-tools/$key"
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/regcred/k8s-tools"
+dir="$cache/$key"
+mkdir -p "$cache"
+# One build at a time: test packages may ask concurrently.
+exec 9>"$cache/.lock"
+flock 9
 if [ ! -x "$dir/kube-apiserver" ] || [ ! -x "$dir/kubelet-keyring" ]; then
 	echo "k8s-tools: building kube-apiserver and kubelet-keyring into $dir (first time only)" >&2
-	mkdir -p "$dir.tmp"
-	(cd "$src" && CGO_ENABLED=0 go build -trimpath -o "$dir.tmp/" ./cmd/kube-apiserver ./cmd/kubelet-keyring)
-	rm -rf "$dir" && mv "$dir.tmp" "$dir"
+	tmp=$(mktemp -d "$cache/.build-XXXXXX")
+	(cd "$src" && CGO_ENABLED=0 go build -trimpath -o "$tmp/" ./cmd/kube-apiserver ./cmd/kubelet-keyring)
+	rm -rf "$dir" && mv "$tmp" "$dir"
 fi
 echo "$dir"

@@ -1,9 +1,12 @@
 package testenv
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"strings"
 )
 
 // Module is the project's module path.
@@ -37,4 +40,33 @@ func BuildTool(dir, pkg string) error {
 		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
 	}
 	return nil
+}
+
+// Result is what one process did.
+type Result struct {
+	Stdout, Stderr string
+	// Code is the exit code; -1 when a signal ended the process.
+	Code int
+}
+
+// Run runs bin with exactly env (name → value), stdin and args, and
+// returns what it did. Only a failure to start it is an error.
+func Run(bin string, env map[string]string, stdin string, args ...string) (Result, error) {
+	cmd := exec.Command(bin, args...)
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := Result{Stdout: out.String(), Stderr: errb.String()}
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		r.Code = exit.ExitCode()
+	case err != nil:
+		return r, err
+	}
+	return r, nil
 }
