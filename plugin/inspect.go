@@ -139,8 +139,9 @@ func (o *options) compare(ctx context.Context, args []string) ([]kube.Row, map[s
 				return nil, nil, fmt.Errorf("registry %q is in neither the keyring nor the Secret", a)
 			}
 		}
-	} else if servers, err = k.selectRegistries(nil, func(string, string) {}); err != nil {
-		servers = nil
+	} else {
+		// A keyring with nothing usable is no error here: the Secret's rows stand alone.
+		servers, _ = k.selectRegistries(nil, func(string, string) {})
 	}
 	var extra []kube.Registry
 	for _, s := range servers {
