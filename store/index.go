@@ -61,18 +61,61 @@ func newIndex() *Index {
 // DecodeIndex parses an index file's content. Empty content is an empty index.
 func DecodeIndex(data []byte) (*Index, error) {
 	idx := newIndex()
+	var entries []Entry
+	err := parseIndex(data, func(lines int) {
+		idx.Entries = make(map[string]*Entry, lines)
+		entries = make([]Entry, 0, lines) // one allocation for every entry
+	}, func(n int, server string, e Entry) error {
+		if _, dup := idx.Entries[server]; dup {
+			return fmt.Errorf("line %d: %q listed twice", n, server)
+		}
+		entries = append(entries, e)
+		idx.Entries[server] = &entries[len(entries)-1]
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return idx, nil
+}
+
+// decodeUsernames parses an index file straight into server → username,
+// the answer to list, and names the entries with a pending username. It
+// skips building Entries: list runs often and should not grow with N more
+// than it must.
+func decodeUsernames(data []byte) (map[string]string, []string, error) {
+	var out map[string]string
+	var pending []string
+	err := parseIndex(data, func(lines int) { out = make(map[string]string, lines) },
+		func(n int, server string, e Entry) error {
+			if _, dup := out[server]; dup {
+				return fmt.Errorf("line %d: %q listed twice", n, server)
+			}
+			out[server] = e.Username
+			if e.Pending != nil {
+				pending = append(pending, server)
+			}
+			return nil
+		})
+	if out == nil {
+		out = map[string]string{}
+	}
+	return out, pending, err
+}
+
+// parseIndex checks the header and calls each for every entry line, after
+// telling size how many lines there are. Errors wrap ErrCorruptIndex.
+func parseIndex(data []byte, size func(lines int), each func(n int, server string, e Entry) error) error {
 	if len(bytes.TrimSpace(data)) == 0 {
-		return idx, nil
+		return nil
 	}
 	// One conversion; every field below is a substring of it.
 	text := string(data)
 	header, rest, _ := strings.Cut(text, "\n")
 	if header != indexHeader {
-		return nil, fmt.Errorf("%w: unknown format %q", ErrCorruptIndex, truncate(header, 40))
+		return fmt.Errorf("%w: unknown format %q", ErrCorruptIndex, truncate(header, 40))
 	}
-	lines := strings.Count(rest, "\n") + 1
-	idx.Entries = make(map[string]*Entry, lines)
-	entries := make([]Entry, 0, lines) // one allocation for every entry
+	size(strings.Count(rest, "\n") + 1)
 	for n := 2; len(rest) > 0; n++ {
 		var line string
 		line, rest, _ = strings.Cut(rest, "\n")
@@ -81,15 +124,13 @@ func DecodeIndex(data []byte) (*Index, error) {
 		}
 		server, e, err := decodeEntry(line)
 		if err != nil {
-			return nil, fmt.Errorf("%w: line %d: %v", ErrCorruptIndex, n, err)
+			return fmt.Errorf("%w: line %d: %v", ErrCorruptIndex, n, err)
 		}
-		if _, dup := idx.Entries[server]; dup {
-			return nil, fmt.Errorf("%w: line %d: %q listed twice", ErrCorruptIndex, n, server)
+		if err := each(n, server, e); err != nil {
+			return fmt.Errorf("%w: %v", ErrCorruptIndex, err)
 		}
-		entries = append(entries, e)
-		idx.Entries[server] = &entries[len(entries)-1]
 	}
-	return idx, nil
+	return nil
 }
 
 // decodeEntry parses one entry line.
@@ -212,15 +253,6 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// Usernames returns server → username for every entry; never nil.
-func (idx *Index) Usernames() map[string]string {
-	out := make(map[string]string, len(idx.Entries))
-	for server, e := range idx.Entries {
-		out[server] = e.Username
-	}
-	return out
-}
-
 // Resolve finds the stored address that answers a lookup for query: the
 // address itself when stored, otherwise the stored address with the same
 // canonical form (see CanonicalServer). Store keeps at most one entry per
@@ -331,7 +363,12 @@ func (sn snapshot) restore(path string) error {
 func (sn snapshot) decode(path string) (*Index, error) {
 	idx, err := DecodeIndex(sn.data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w (repair or remove the file; it holds no secrets)", path, err)
+		return nil, corrupt(path, err)
 	}
 	return idx, nil
+}
+
+// corrupt says which index file failed to decode and what to do.
+func corrupt(path string, err error) error {
+	return fmt.Errorf("%s: %w (repair or remove the file; it holds no secrets)", path, err)
 }

@@ -124,15 +124,15 @@ func (s *Store) Index() (*Index, error) { return loadIndex(s.IndexPath()) }
 // reads only the index, except for an entry a crashed store left mid-way
 // (Entry.Pending): that one item is read so list and get agree.
 func (s *Store) List(ctx context.Context) (map[string]string, error) {
-	idx, err := s.Index()
+	snap, err := takeSnapshot(s.IndexPath())
 	if err != nil {
 		return nil, err
 	}
-	out := idx.Usernames()
-	for server, e := range idx.Entries {
-		if e.Pending == nil {
-			continue
-		}
+	out, pending, err := decodeUsernames(snap.data)
+	if err != nil {
+		return nil, corrupt(s.IndexPath(), err)
+	}
+	for _, server := range pending {
 		if rec, err := s.readItem(ctx, server); err == nil {
 			out[server] = rec.U
 		}

@@ -2,6 +2,8 @@ module github.com/regcred/regcred/tools/k8s
 
 go 1.26.0
 
+toolchain go1.26.10
+
 require (
 	k8s.io/api v0.34.3
 	k8s.io/component-base v0.34.3
