@@ -383,7 +383,7 @@ func (b *bench) report(ns []int, runs int, res results, micro, extra string) str
 		w.WriteString(strings.TrimSpace(extra) + "\n\n")
 	}
 	if micro != "" {
-		fmt.Fprintf(&w, "## Go micro-benchmarks\n\n`go test -run '^$' -bench . -benchmem ./store/`\n\n```\n%s\n```\n", strings.TrimSpace(micro))
+		fmt.Fprintf(&w, "## Go micro-benchmarks\n\n`go test -run '^$' -bench . -benchmem ./store/ ./helper/`\n\n```\n%s\n```\n", strings.TrimSpace(micro))
 	}
 	return w.String()
 }
