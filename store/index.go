@@ -150,13 +150,19 @@ func decodeEntry(line string) (string, Entry, error) {
 			break
 		}
 	}
-	quoted, err := strconv.QuotedPrefix(rest)
-	if err != nil {
-		return "", Entry{}, errors.New("username is not a quoted string")
-	}
 	e := Entry{}
-	if e.Username, err = unquote(quoted); err != nil {
-		return "", Entry{}, err
+	var quoted string
+	// Fast path, the usual case: "plain" with no escape before its closing quote.
+	if end := strings.IndexByte(rest[min(1, len(rest)):], '"'); len(rest) > 1 && rest[0] == '"' && end >= 0 && strings.IndexByte(rest[1:1+end], '\\') < 0 {
+		quoted, e.Username = rest[:end+2], rest[1:end+1]
+	} else {
+		var err error
+		if quoted, err = strconv.QuotedPrefix(rest); err != nil {
+			return "", Entry{}, errors.New("username is not a quoted string")
+		}
+		if e.Username, err = unquote(quoted); err != nil {
+			return "", Entry{}, err
+		}
 	}
 	rest = rest[len(quoted):]
 	if after, ok := strings.CutPrefix(rest, " >"); ok {
