@@ -26,7 +26,7 @@ type cred struct{ user, secret string }
 // every keyring item is one list accounts for — or doctor reports it and
 // doctor --fix repairs it.
 func TestKillDuringStoreAndErase(t *testing.T) {
-	faultBin, err := testenv.BuildTagged(filepath.Dir(helperBin), "docker-credential-regcred", "docker-credential-regcred-fault", "regcredfault")
+	faultBin, err := testenv.BuildTagged(binDir, "docker-credential-regcred", "docker-credential-regcred-fault", "regcredfault")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,9 +162,9 @@ func accounted(t *testing.T, e *env) bool {
 // runBin runs another build of the helper with extra environment.
 func (e *env) runBin(bin string, extra map[string]string, stdin string, args ...string) result {
 	e.t.Helper()
-	saved := helperBin
-	helperBin = bin
-	defer func() { helperBin = saved }()
+	saved := e.bin
+	e.bin = bin
+	defer func() { e.bin = saved }()
 	for k, v := range extra {
 		e.vars[k] = v
 		defer delete(e.vars, k)
@@ -197,7 +197,7 @@ func TestKillLoop(t *testing.T) {
 		} else {
 			written[c] = true
 		}
-		cmd := exec.Command(helperBin, verb)
+		cmd := exec.Command(e.bin, verb)
 		for k, v := range e.vars {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}

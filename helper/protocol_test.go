@@ -15,23 +15,11 @@ import (
 	"github.com/regcred/regcred/store"
 )
 
-// helperBin is the built docker-credential-regcred.
-var helperBin string
+// binDir holds the built docker-credential-regcred.
+var binDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "regcred-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	helperBin, err = testenv.Build(dir, "docker-credential-regcred")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testenv.MainWithBinaries(m, &binDir, "docker-credential-regcred"))
 }
 
 // env runs the helper binary against one private keyring.
@@ -39,12 +27,16 @@ type env struct {
 	t       *testing.T
 	session *testenv.Session
 	vars    map[string]string
+	bin     string // the helper binary to run
 }
+
+// helperBin is the built helper.
+func helperBin() string { return filepath.Join(binDir, "docker-credential-regcred") }
 
 func newEnv(t *testing.T, mode testenv.KeyringMode) *env {
 	t.Helper()
 	s := testenv.StartSessionT(t, mode)
-	return &env{t: t, session: s, vars: s.EnvMap()}
+	return &env{t: t, session: s, vars: s.EnvMap(), bin: helperBin()}
 }
 
 // result is what one helper process did.
@@ -55,7 +47,7 @@ type result struct {
 
 func (e *env) run(stdin string, args ...string) result {
 	e.t.Helper()
-	r, err := testenv.Run(helperBin, e.vars, stdin, args...)
+	r, err := testenv.Run(e.bin, e.vars, stdin, args...)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -65,7 +57,7 @@ func (e *env) run(stdin string, args ...string) result {
 // program drives the binary through docker-credential-helpers' client
 // package, the code docker's CLI uses to call helpers.
 func (e *env) program() client.ProgramFunc {
-	return client.NewShellProgramFuncWithEnv(helperBin, &e.vars)
+	return client.NewShellProgramFuncWithEnv(e.bin, &e.vars)
 }
 
 func (e *env) mustStore(server, user, secret string) {
@@ -252,7 +244,7 @@ func TestProtocolIdentityTokenAndDockerHub(t *testing.T) {
 }
 
 func TestProtocolVersionAndUsage(t *testing.T) {
-	e := &env{t: t, vars: map[string]string{"PATH": os.Getenv("PATH")}} // needs no keyring
+	e := &env{t: t, vars: map[string]string{"PATH": os.Getenv("PATH")}, bin: helperBin()} // needs no keyring
 	usage := "Usage: docker-credential-regcred <store|get|erase|list|version>\n"
 	version := "docker-credential-regcred (github.com/regcred/regcred) " + testenv.TestVersion + "\n"
 	tests := []struct {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -69,4 +70,24 @@ func Run(bin string, env map[string]string, stdin string, args ...string) (Resul
 		return r, err
 	}
 	return r, nil
+}
+
+// MainWithBinaries is a TestMain body: it builds the named commands into a
+// fresh directory, stores its path in *dir, runs the tests, removes it and
+// returns the exit code for os.Exit.
+func MainWithBinaries(m interface{ Run() int }, dir *string, names ...string) int {
+	d, err := os.MkdirTemp("", "regcred-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(d)
+	for _, n := range names {
+		if _, err := Build(d, n); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	*dir = d
+	return m.Run()
 }
