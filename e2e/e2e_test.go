@@ -24,28 +24,7 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
-	code, err := run(m)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(code)
-}
-
-func run(m *testing.M) (int, error) {
-	dir, err := os.MkdirTemp("", "regcred-e2e-bin-")
-	if err != nil {
-		return 0, err
-	}
-	defer os.RemoveAll(dir)
-	binDir = dir
-	if _, err := testenv.Build(dir, "docker-credential-regcred"); err != nil {
-		return 0, err
-	}
-	if err := testenv.BuildTool(dir, "github.com/google/go-containerregistry/cmd/crane"); err != nil {
-		return 0, err
-	}
-	return m.Run(), nil
+	os.Exit(testenv.MainWithBinaries(m, &binDir, "docker-credential-regcred", "github.com/google/go-containerregistry/cmd/crane"))
 }
 
 // world is one user's machine: a keyring session, a docker config that

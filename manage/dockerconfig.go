@@ -76,12 +76,8 @@ func (c *dockerConfig) get(key string, v any) error {
 	return nil
 }
 
-// set encodes v into a field; a nil v removes it.
+// set encodes v into a field.
 func (c *dockerConfig) set(key string, v any) error {
-	if v == nil {
-		delete(c.fields, key)
-		return nil
-	}
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return err

@@ -109,8 +109,7 @@ func translate(err error) error {
 		return ErrNoProvider
 	case strings.Contains(msg, "Object does not exist at path") && strings.Contains(msg, "/org/freedesktop/secrets/"):
 		return ErrNoCollection
-	case strings.Contains(msg, "failed to unlock correct collection"),
-		strings.Contains(msg, "IsLocked"):
+	case strings.Contains(msg, "failed to unlock correct collection"):
 		return ErrLocked
 	case strings.Contains(msg, "dbus: couldn't determine address"),
 		strings.Contains(msg, "connect: no such file or directory"),

@@ -72,7 +72,8 @@ func Run(bin string, env map[string]string, stdin string, args ...string) (Resul
 	return r, nil
 }
 
-// MainWithBinaries is a TestMain body: it builds the named commands into a
+// MainWithBinaries is a TestMain body: it builds the named commands (a
+// name under cmd/, or a full package path for a tool go.mod pins) into a
 // fresh directory, stores its path in *dir, runs the tests, removes it and
 // returns the exit code for os.Exit.
 func MainWithBinaries(m interface{ Run() int }, dir *string, names ...string) int {
@@ -83,7 +84,13 @@ func MainWithBinaries(m interface{ Run() int }, dir *string, names ...string) in
 	}
 	defer os.RemoveAll(d)
 	for _, n := range names {
-		if _, err := Build(d, n); err != nil {
+		var err error
+		if strings.Contains(n, "/") {
+			err = BuildTool(d, n)
+		} else {
+			_, err = Build(d, n)
+		}
+		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
