@@ -62,12 +62,22 @@ cross:
 ## stress: longer runs — 1200 concurrent-ish helper processes, a random kill -9 loop, bounded fuzzing
 stress: deps
 	REGCRED_STRESS=1 $(GO) test -count=1 -timeout 20m -run 'TestStoreChurnKeepsKeyringAlive|TestKillLoop' -v ./helper/
-	$(GO) test -run '^$$' -fuzz '^FuzzStoreInput$$' -fuzztime $(FUZZTIME) ./helper/
-	$(GO) test -run '^$$' -fuzz '^FuzzServerAddress$$' -fuzztime $(FUZZTIME) ./store/
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeIndex$$' -fuzztime $(FUZZTIME) ./store/
-	$(GO) test -run '^$$' -fuzz '^FuzzDockerConfigJSON$$' -fuzztime $(FUZZTIME) ./kube/
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; rest=$${t#*:}; name=$${rest%%:*}; n=$${rest#*:}; \
+		echo "fuzz: $$name in ./$$pkg/, $$n executions"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime "$$n"x -timeout 15m ./$$pkg/ || exit 1; \
+	done
 
-FUZZTIME ?= 20s
+# Fuzz budgets are execution counts, not durations. A -fuzztime duration races
+# the fuzzing coordinator's deadline against in-flight workers, and on a loaded
+# machine the target fails with a bare "context deadline exceeded" and no
+# crasher (it did in CI; see ethereum-optimism/optimism#21516). A count has no
+# deadline to race. Each count is about 20 s on a 2-core CI machine; scale all
+# of them with FUZZSCALE (e.g. FUZZSCALE=10 for an overnight run).
+FUZZSCALE ?= 1
+FUZZ_TARGETS = helper:FuzzStoreInput:$$((150000*$(FUZZSCALE))) \
+	store:FuzzServerAddress:$$((500000*$(FUZZSCALE))) \
+	store:FuzzDecodeIndex:$$((600000*$(FUZZSCALE))) \
+	kube:FuzzDockerConfigJSON:$$((45000*$(FUZZSCALE)))
 
 clean:
 	rm -rf bin
