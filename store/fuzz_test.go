@@ -2,6 +2,7 @@ package store
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -33,8 +34,8 @@ func FuzzServerAddress(f *testing.F) {
 	})
 }
 
-// FuzzDecodeIndex: decoding never panics, and what decodes encodes back
-// to the same index.
+// FuzzDecodeIndex: decoding never panics, what decodes encodes back to the
+// same index, and list's parser (decodeUsernames) agrees with DecodeIndex.
 func FuzzDecodeIndex(f *testing.F) {
 	for _, s := range []string{
 		"regcred-index 1\n",
@@ -48,8 +49,25 @@ func FuzzDecodeIndex(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		idx, err := DecodeIndex(data)
+		users, pending, lerr := decodeUsernames(string(data))
+		if (err == nil) != (lerr == nil) {
+			t.Fatalf("DecodeIndex: %v, but decodeUsernames: %v (%q)", err, lerr, data)
+		}
 		if err != nil {
 			return
+		}
+		want := map[string]string{}
+		var wantPending []string
+		for s, e := range idx.Entries {
+			want[s] = e.Username
+			if e.Pending != nil {
+				wantPending = append(wantPending, s)
+			}
+		}
+		slices.Sort(pending)
+		slices.Sort(wantPending)
+		if !reflect.DeepEqual(users, want) || !slices.Equal(pending, wantPending) {
+			t.Fatalf("decodeUsernames = %v, %v; DecodeIndex says %v, %v (%q)", users, pending, want, wantPending, data)
 		}
 		enc, err := idx.Encode()
 		if err != nil {

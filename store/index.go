@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unsafe"
 )
 
 // indexHeader is the index file's first line; it names the format version.
@@ -62,15 +62,15 @@ func newIndex() *Index {
 func DecodeIndex(data []byte) (*Index, error) {
 	idx := newIndex()
 	var entries []Entry
-	err := parseIndex(data, func(lines int) {
+	// One conversion; every field decoded is a substring of it.
+	err := parseIndex(string(data), func(lines int) {
 		idx.Entries = make(map[string]*Entry, lines)
 		entries = make([]Entry, 0, lines) // one allocation for every entry
 	}, func(n int, server string, e Entry) error {
-		if _, dup := idx.Entries[server]; dup {
+		entries = append(entries, e)
+		if idx.Entries[server] = &entries[len(entries)-1]; len(idx.Entries) != len(entries) {
 			return fmt.Errorf("line %d: %q listed twice", n, server)
 		}
-		entries = append(entries, e)
-		idx.Entries[server] = &entries[len(entries)-1]
 		return nil
 	})
 	if err != nil {
@@ -83,15 +83,17 @@ func DecodeIndex(data []byte) (*Index, error) {
 // the answer to list, and names the entries with a pending username. It
 // skips building Entries: list runs often and should not grow with N more
 // than it must.
-func decodeUsernames(data []byte) (map[string]string, []string, error) {
+func decodeUsernames(text string) (map[string]string, []string, error) {
 	var out map[string]string
 	var pending []string
-	err := parseIndex(data, func(lines int) { out = make(map[string]string, lines) },
+	entries := 0
+	err := parseIndex(text, func(lines int) { out = make(map[string]string, lines) },
 		func(n int, server string, e Entry) error {
-			if _, dup := out[server]; dup {
+			// One map operation per entry: a duplicate does not grow the map.
+			entries++
+			if out[server] = e.Username; len(out) != entries {
 				return fmt.Errorf("line %d: %q listed twice", n, server)
 			}
-			out[server] = e.Username
 			if e.Pending != nil {
 				pending = append(pending, server)
 			}
@@ -105,12 +107,10 @@ func decodeUsernames(data []byte) (map[string]string, []string, error) {
 
 // parseIndex checks the header and calls each for every entry line, after
 // telling size how many lines there are. Errors wrap ErrCorruptIndex.
-func parseIndex(data []byte, size func(lines int), each func(n int, server string, e Entry) error) error {
-	if len(bytes.TrimSpace(data)) == 0 {
+func parseIndex(text string, size func(lines int), each func(n int, server string, e Entry) error) error {
+	if len(strings.TrimSpace(text)) == 0 {
 		return nil
 	}
-	// One conversion; every field below is a substring of it.
-	text := string(data)
 	header, rest, _ := strings.Cut(text, "\n")
 	if header != indexHeader {
 		return fmt.Errorf("%w: unknown format %q", ErrCorruptIndex, truncate(header, 40))
@@ -352,6 +352,21 @@ func takeSnapshot(path string) (snapshot, error) {
 		return snapshot{}, fmt.Errorf("read index: %w", err)
 	}
 	return snapshot{data: data, exists: true}, nil
+}
+
+// readIndexText reads the index file for a reader, as a string that shares
+// the freshly read buffer: no copy, and every decoded field is a substring of
+// it. The buffer is never written again once read, which is what
+// unsafe.String requires. A missing file is an empty index.
+func readIndexText(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read index: %w", err)
+	}
+	return unsafe.String(unsafe.SliceData(data), len(data)), nil
 }
 
 // restore puts the index file back as it was in the snapshot.

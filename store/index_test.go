@@ -78,6 +78,9 @@ func TestDecodeIndexCorrupt(t *testing.T) {
 		if _, err := DecodeIndex([]byte(in)); !errors.Is(err, ErrCorruptIndex) {
 			t.Errorf("DecodeIndex(%q) = %v, want ErrCorruptIndex", in, err)
 		}
+		if _, _, err := decodeUsernames(in); !errors.Is(err, ErrCorruptIndex) {
+			t.Errorf("decodeUsernames(%q) = %v, want ErrCorruptIndex", in, err)
+		}
 	}
 }
 

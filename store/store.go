@@ -124,11 +124,11 @@ func (s *Store) Index() (*Index, error) { return loadIndex(s.IndexPath()) }
 // reads only the index, except for an entry a crashed store left mid-way
 // (Entry.Pending): that one item is read so list and get agree.
 func (s *Store) List(ctx context.Context) (map[string]string, error) {
-	snap, err := takeSnapshot(s.IndexPath())
+	text, err := readIndexText(s.IndexPath())
 	if err != nil {
 		return nil, err
 	}
-	out, pending, err := decodeUsernames(snap.data)
+	out, pending, err := decodeUsernames(text)
 	if err != nil {
 		return nil, corrupt(s.IndexPath(), err)
 	}
