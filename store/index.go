@@ -356,17 +356,11 @@ func takeSnapshot(path string) (snapshot, error) {
 
 // readIndexText reads the index file for a reader, as a string that shares
 // the freshly read buffer: no copy, and every decoded field is a substring of
-// it. The buffer is never written again once read, which is what
-// unsafe.String requires. A missing file is an empty index.
+// it. The snapshot is dropped here, so the buffer is never written again,
+// which is what unsafe.String requires. A missing file is an empty index.
 func readIndexText(path string) (string, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("read index: %w", err)
-	}
-	return unsafe.String(unsafe.SliceData(data), len(data)), nil
+	snap, err := takeSnapshot(path)
+	return unsafe.String(unsafe.SliceData(snap.data), len(snap.data)), err
 }
 
 // restore puts the index file back as it was in the snapshot.
