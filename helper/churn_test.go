@@ -10,14 +10,18 @@ import (
 	"testing"
 
 	"github.com/regcred/regcred/internal/testenv"
+	"github.com/regcred/regcred/store"
 )
 
-// TestNoClientOpensWithOpenSession watches the bus while the helper runs
-// every verb: no helper process may make OpenSession its first request to
-// the Secret Service, which aborts gnome-keyring (GNOME/gnome-keyring#190;
-// see store.beforeSet). This is the deterministic check of the workaround;
-// TestStoreChurnKeepsKeyringAlive is the stress test of its effect.
-func TestNoClientOpensWithOpenSession(t *testing.T) {
+// TestClientsRegisterFirst watches the bus while the helper runs every verb
+// and doctor: each process's first request to the Secret Service must be a
+// property read, so gnome-keyring has registered the client before a method
+// that needs it arrives. OpenSession first aborts the daemon, SearchItems
+// first fails (GNOME/gnome-keyring#190; see store.beforeSet). The test
+// harness's own Session.Items is held to the same rule. This is
+// the deterministic check of the workaround; TestStoreChurnKeepsKeyringAlive
+// and TestKillLoop are the stress tests of its effect.
+func TestClientsRegisterFirst(t *testing.T) {
 	e := newEnv(t, testenv.Unlocked)
 	testenv.Require(t, "dbus-monitor")
 	mon, err := e.session.MonitorSecretService()
@@ -28,6 +32,13 @@ func TestNoClientOpensWithOpenSession(t *testing.T) {
 	e.mustStore("first.example", "u", "s2")
 	e.vars["REGCRED_ITEM_LIMIT"] = "256"
 	e.mustStore("chunked.example", "u", strings.Repeat("x", 2000))
+	if _, err := e.session.Items(store.Service); err != nil {
+		t.Fatal(err)
+	}
+	// doctor fails its PATH and docker-config checks here; its keyring check is the one watched.
+	if r := e.run("", "doctor"); !strings.Contains(r.stdout, "✓ index matches the keyring") {
+		t.Fatalf("doctor did not check the keyring:\n%s", r.stdout)
+	}
 	for _, in := range []struct{ verb, arg string }{{"get", "first.example"}, {"get", "chunked.example"}, {"erase", "first.example"}, {"erase", "chunked.example"}} {
 		if r := e.run(in.arg, in.verb); r.code != 0 {
 			t.Fatalf("%s %s: %s", in.verb, in.arg, r.stdout)
@@ -42,12 +53,12 @@ func TestNoClientOpensWithOpenSession(t *testing.T) {
 			order = append(order, c.Sender)
 		}
 	}
-	if len(order) < 7 {
-		t.Fatalf("saw %d clients on the bus, want the 7 helper processes (calls: %v)", len(order), calls)
+	if len(order) < 9 {
+		t.Fatalf("saw %d clients on the bus, want 8 helper processes and the harness (calls: %v)", len(order), calls)
 	}
 	for _, sender := range order {
-		if first[sender] == "OpenSession" {
-			t.Errorf("client %s opened with OpenSession, which can abort gnome-keyring", sender)
+		if first[sender] != "Get" {
+			t.Errorf("client %s opened with %s, before gnome-keyring had registered it", sender, first[sender])
 		}
 	}
 }

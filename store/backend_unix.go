@@ -63,7 +63,9 @@ func diagnose(err error) error {
 // #194): the daemon registers a new D-Bus client asynchronously, and when a
 // client's very first request is OpenSession — as in go-keyring's Set — it
 // can find no client record and abort, taking every stored secret offline
-// until it restarts. A credential helper is a stream of short-lived clients,
+// until it restarts. (A first SearchItems fails instead, with "Method
+// SearchItems is not implemented on interface ..."; go-keyring's Get and
+// Delete, and doctor, read a property first already.) A credential helper is a stream of short-lived clients,
 // so it hits this within a few hundred stores. Reading a property first
 // (as go-keyring's Get and libsecret do) lets the daemon register us before
 // OpenSession arrives. It shares go-keyring's connection, so we are the same

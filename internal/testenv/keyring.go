@@ -242,7 +242,7 @@ func (s *Session) Lock() error {
 	defer conn.Close()
 	var locked []dbus.ObjectPath
 	var prompt dbus.ObjectPath
-	return conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets").
+	return registeredService(conn).
 		Call("org.freedesktop.Secret.Service.Lock", 0,
 			[]dbus.ObjectPath{"/org/freedesktop/secrets/collection/login"}).Store(&locked, &prompt)
 }
@@ -265,6 +265,16 @@ func StartSessionT(tb testing.TB, mode KeyringMode) *Session {
 	return s
 }
 
+// registeredService returns the Secret Service on conn after a property
+// read, so gnome-keyring has registered the client before a method that
+// needs it arrives (see store's beforeSet: a first SearchItems can fail
+// with "not implemented", a first OpenSession aborts the daemon).
+func registeredService(conn *dbus.Conn) dbus.BusObject {
+	svc := conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets")
+	_, _ = svc.GetProperty("org.freedesktop.Secret.Service.Collections")
+	return svc
+}
+
 // Items returns the account ("username" attribute) of every item the
 // session's keyring holds for service, read straight from the Secret
 // Service, so tests see what is really stored, orphans included.
@@ -274,7 +284,7 @@ func (s *Session) Items(service string) ([]string, error) {
 		return nil, err
 	}
 	defer conn.Close()
-	svc := conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets")
+	svc := registeredService(conn)
 	var unlocked, locked []dbus.ObjectPath
 	if err := svc.Call("org.freedesktop.Secret.Service.SearchItems", 0,
 		map[string]string{"service": service}).Store(&unlocked, &locked); err != nil {
