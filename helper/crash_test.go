@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -202,15 +203,21 @@ func TestKillLoop(t *testing.T) {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}
 		cmd.Stdin = strings.NewReader(in)
+		var out strings.Builder
+		cmd.Stdout = &out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Duration(rand.IntN(40000)) * time.Microsecond)
 		_ = cmd.Process.Kill()
-		if err := cmd.Wait(); err != nil {
-			killed++
-		} else {
+		err := cmd.Wait()
+		switch ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus); {
+		case err == nil:
 			completed++
+		case ws.Signaled():
+			killed++
+		default: // it ran to the end and failed: a bug, not a kill
+			t.Fatalf("run %d: %s failed on its own: %v: %s", i, verb, err, out.String())
 		}
 		r := e.run(server, "get")
 		if r.code == 0 {
