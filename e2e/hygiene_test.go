@@ -101,3 +101,72 @@ func storeJSON(server, user, secret string) string {
 	b, _ := json.Marshal(map[string]string{"ServerURL": server, "Username": user, "Secret": secret})
 	return string(b)
 }
+
+// TestWritesAreDurable: every file regcred replaces — the index, docker's
+// config.json — is renamed into place and then its directory is fsynced,
+// so the rename itself survives a power loss.
+func TestWritesAreDurable(t *testing.T) {
+	testenv.Require(t, "strace")
+	w := newWorld(t)
+	helper := filepath.Join(binDir, "docker-credential-regcred")
+	trace := filepath.Join(t.TempDir(), "sync.log")
+	for _, step := range []struct {
+		stdin, target string
+		args          []string
+	}{
+		{storeJSON("durable.example", "u", "s"), "index.json", []string{helper, "store"}},
+		{"", "config.json", []string{helper, "configure", "--registries", "durable.example"}},
+	} {
+		args := append([]string{"-f", "-qq", "-e", "trace=openat,rename,renameat,renameat2,fsync,fdatasync", "-o", trace}, step.args...)
+		if out, code := w.exec(step.stdin, "strace", args...); code != 0 {
+			t.Fatalf("%v: exit %d %s", step.args, code, out)
+		}
+		log, err := os.ReadFile(trace)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !renamedThenDirSynced(string(log), step.target) {
+			t.Errorf("%v: no fsync of the directory after renaming %s into place:\n%s", step.args, step.target, log)
+		}
+	}
+}
+
+// renamedThenDirSynced reads an strace log and reports whether a rename
+// onto a file named target was followed, in the same process, by an fsync
+// of a descriptor opened on that file's directory.
+func renamedThenDirSynced(log, target string) bool {
+	type state struct {
+		dir     string         // set once the rename happened
+		openFDs map[string]int // directory → fd, opened after the rename
+	}
+	procs := map[string]*state{}
+	for _, line := range strings.Split(log, "\n") {
+		pid, call, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		call = strings.TrimSpace(call)
+		st := procs[pid]
+		if st == nil {
+			st = &state{openFDs: map[string]int{}}
+			procs[pid] = st
+		}
+		switch {
+		case strings.HasPrefix(call, "rename") && strings.Contains(call, "/"+target+"\"") && strings.HasSuffix(call, "= 0"):
+			fields := strings.Split(call, "\"")
+			if len(fields) >= 4 {
+				st.dir = filepath.Dir(fields[3])
+			}
+		case st.dir != "" && strings.HasPrefix(call, "openat(") && strings.Contains(call, "\""+st.dir+"\""):
+			var fd int
+			if _, err := fmt.Sscanf(call[strings.LastIndex(call, "=")+1:], "%d", &fd); err == nil {
+				st.openFDs[st.dir] = fd
+			}
+		case st.dir != "" && strings.HasPrefix(call, "fsync("):
+			if fd, ok := st.openFDs[st.dir]; ok && strings.HasPrefix(call, fmt.Sprintf("fsync(%d)", fd)) {
+				return true
+			}
+		}
+	}
+	return false
+}

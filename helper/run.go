@@ -15,6 +15,7 @@ import (
 
 	"github.com/docker/docker-credential-helpers/credentials"
 
+	"github.com/regcred/regcred/internal/oneline"
 	"github.com/regcred/regcred/store"
 )
 
@@ -70,7 +71,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		return 1
 	}
 	if err := handle(ctx, args[0], stdin, stdout, open); err != nil {
-		fmt.Fprintln(stdout, oneLine(err))
+		fmt.Fprintln(stdout, oneline.Error(err))
 		return 1
 	}
 	return 0
@@ -87,11 +88,14 @@ func handle(ctx context.Context, action string, stdin io.Reader, stdout io.Write
 		if err != nil {
 			return err
 		}
-		if action == credentials.ActionStore {
+		switch action {
+		case credentials.ActionStore:
 			err = checkStoreInput(data)
-		} else {
+		case credentials.ActionErase:
 			err = checkServerInput(data)
 		}
+		// get takes any address: one that could never be stored is simply
+		// not found (docker treats any other answer to get as fatal).
 		if err != nil {
 			return err
 		}
@@ -161,7 +165,7 @@ func checkStoreInput(data []byte) error {
 	return nil
 }
 
-// checkServerInput checks the server address sent to get and erase. An
+// checkServerInput checks the server address sent to erase. An
 // empty one is left to the credentials package's exact message.
 func checkServerInput(data []byte) error {
 	server := strings.TrimSpace(string(data))
@@ -180,10 +184,4 @@ func printable(s string) string {
 		}
 	}
 	return s
-}
-
-// oneLine keeps an error message on a single line: docker shows the first
-// line of a helper's output.
-func oneLine(err error) string {
-	return strings.Join(strings.Fields(err.Error()), " ")
 }

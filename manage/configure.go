@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/regcred/regcred/internal/atomicfile"
 )
 
 // previousFile, in regcred's state directory, remembers for each
@@ -44,7 +46,7 @@ func (r *runner) savePrevious(p previous) error {
 	if err := os.MkdirAll(r.stateDir, 0o700); err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(r.stateDir, previousFile), data, 0o600)
+	return atomicfile.WriteFile(filepath.Join(r.stateDir, previousFile), data, 0o600)
 }
 
 func absPath(p string) string {

@@ -13,6 +13,9 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
+
+	"github.com/regcred/regcred/internal/atomicfile"
 )
 
 // HelperSuffix is what docker appends to "docker-credential-" to find us.
@@ -108,56 +111,80 @@ func (c *dockerConfig) changed() bool {
 	return !reflect.DeepEqual(x, y)
 }
 
+// backupSuffix names the copy of config.json configure keeps beside it.
+const backupSuffix = ".regcred-backup"
+
 // save writes the config atomically through any symlink, keeping the
 // file's mode (0600 for a new file). With backup, the previous content is
-// kept beside it as config.json.regcred-backup (never used when the
-// previous content held plaintext secrets being scrubbed).
+// kept beside it as config.json.regcred-backup — without any plaintext
+// secret it held: no file regcred writes holds one.
 func (c *dockerConfig) save(backup bool) error {
 	data, err := c.encode()
 	if err != nil {
 		return err
 	}
-	target := c.path
-	if resolved, err := filepath.EvalSymlinks(c.path); err == nil {
-		target = resolved
-	}
+	target := c.target()
 	dir := filepath.Dir(target)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
 	if backup && c.exists {
-		if err := writeAtomic(target+".regcred-backup", c.raw, c.mode); err != nil {
+		old, err := withoutSecrets(c.raw)
+		if err != nil {
+			return fmt.Errorf("back up %s: %w", target, err)
+		}
+		if err := atomicfile.WriteFile(target+backupSuffix, old, c.mode); err != nil {
 			return fmt.Errorf("back up %s: %w", target, err)
 		}
 	}
-	if err := writeAtomic(target, data, c.mode); err != nil {
-		return fmt.Errorf("write %s: %w", target, err)
-	}
-	return nil
+	return atomicfile.WriteFile(target, data, c.mode)
 }
 
-// writeAtomic writes data to a temporary file beside path with mode, syncs
-// it and renames it over path.
-func writeAtomic(path string, data []byte, mode fs.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+// target is the file a save replaces: the config itself, through any symlink.
+func (c *dockerConfig) target() string {
+	if resolved, err := filepath.EvalSymlinks(c.path); err == nil {
+		return resolved
+	}
+	return c.path
+}
+
+// secretFields are the fields of an "auths" entry that hold a secret.
+var secretFields = []string{"auth", "password", "identitytoken", "registrytoken"}
+
+// withoutSecrets returns a config's content with every secret field of
+// every "auths" entry removed; content that is not a JSON object is
+// returned as is, since it holds no entry docker would read.
+func withoutSecrets(raw []byte) ([]byte, error) {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil || fields == nil {
+		return raw, nil
+	}
+	var auths map[string]map[string]json.RawMessage
+	if json.Unmarshal(fields["auths"], &auths) != nil || auths == nil {
+		return raw, nil
+	}
+	changed := false
+	for _, entry := range auths {
+		for key := range entry {
+			for _, f := range secretFields {
+				if strings.EqualFold(key, f) {
+					delete(entry, key)
+					changed = true
+				}
+			}
+		}
+	}
+	if !changed {
+		return raw, nil
+	}
+	a, err := json.Marshal(auths)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
+	fields["auths"] = a
+	out, err := json.MarshalIndent(fields, "", "\t")
+	if err != nil {
+		return nil, err
 	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return append(out, '\n'), nil
 }

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"runtime"
+	"os/exec"
+	"path/filepath"
 	"strings"
 
+	"github.com/regcred/regcred/internal/oneline"
 	"github.com/regcred/regcred/store"
 )
 
@@ -18,8 +20,9 @@ func (e errChecksFailed) Error() string { return fmt.Sprintf("%d checks failed",
 // check is one doctor line.
 type check struct {
 	name string
-	err  error // nil: passed
-	skip bool  // not run, because an earlier check failed
+	err  error  // nil: passed
+	skip bool   // not run, because an earlier check failed
+	note string // what the check could not see, if anything
 }
 
 // doctor checks, in order: the binary on PATH, docker's config, the
@@ -35,16 +38,13 @@ func (r *runner) doctor(args []string) error {
 	var checks []check
 	add := func(name string, err error) { checks = append(checks, check{name: name, err: err}) }
 
-	_, err := r.lookPath("docker-credential-" + HelperSuffix)
-	if err != nil {
-		err = errors.New("not found on PATH: install it (./install.sh) or add its directory to PATH")
-	}
-	add("docker-credential-regcred is on PATH", err)
+	add("docker-credential-regcred is on PATH", r.checkOnPath())
 	r.checkDockerConfig(add)
 
 	keyringOK := r.checkKeyring(&checks)
 	if keyringOK {
-		add("index matches the keyring", r.checkIndex(*fix))
+		note, err := r.checkIndex(*fix)
+		checks = append(checks, check{name: "index matches the keyring", err: err, note: note})
 	} else {
 		checks = append(checks, check{name: "index matches the keyring", skip: true})
 	}
@@ -58,7 +58,10 @@ func (r *runner) doctor(args []string) error {
 			fmt.Fprintf(r.stdout, "✓ %s\n", c.name)
 		default:
 			failed++
-			fmt.Fprintf(r.stdout, "✗ %s: %s\n", c.name, strings.Join(strings.Fields(c.err.Error()), " "))
+			fmt.Fprintf(r.stdout, "✗ %s: %s\n", c.name, oneline.Error(c.err))
+		}
+		if c.note != "" {
+			fmt.Fprintf(r.stdout, "  (%s)\n", c.note)
 		}
 	}
 	if failed > 0 {
@@ -99,6 +102,30 @@ func (r *runner) checkDockerConfig(add func(string, error)) {
 	add("docker config holds no plaintext secret", err)
 }
 
+// checkOnPath checks docker can find and run the helper.
+func (r *runner) checkOnPath() error {
+	name := "docker-credential-" + HelperSuffix
+	path, err := r.lookPath(name)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, exec.ErrDot):
+		// Found relative to the current directory, which Go programs —
+		// docker among them — refuse to run from a PATH lookup.
+		for _, dir := range filepath.SplitList(r.getenv("PATH")) {
+			if dir == "" || dir == "." {
+				continue
+			}
+			if other, err := r.lookPath(filepath.Join(dir, name)); err == nil {
+				return fmt.Errorf("the copy in the current directory (%s) shadows the one on PATH (%s), and docker refuses to run it: run from another directory, or remove that copy", path, other)
+			}
+		}
+		return fmt.Errorf("found only in the current directory (%s), which docker refuses to run from a PATH lookup: install it (./install.sh) or add its directory to PATH", path)
+	default:
+		return errors.New("not found on PATH: install it (./install.sh) or add its directory to PATH")
+	}
+}
+
 // checkKeyring probes the keyring once and reports each layer of it.
 func (r *runner) checkKeyring(checks *[]check) bool {
 	err := r.keyring.Probe(r.ctx)
@@ -110,9 +137,16 @@ func (r *runner) checkKeyring(checks *[]check) bool {
 		{"keyring service answers", []error{store.ErrNoProvider, store.ErrKeyringTimeout}},
 		{"keyring collection present and unlocked", []error{store.ErrNoCollection, store.ErrLocked}},
 	}
-	if runtime.GOOS == "linux" {
+	switch store.BackendName {
+	case "Secret Service":
 		layers = append([]layer{{"D-Bus session bus", []error{store.ErrNoSessionBus}}}, layers...)
 		layers[1].name = "Secret Service provider on the bus"
+	case "Windows Credential Manager":
+		// One store per user, always there: nothing to unlock.
+		layers = []layer{{"Windows Credential Manager answers", nil}}
+	default:
+		layers[0].name = store.BackendName + " answers"
+		layers[1].name = "keychain unlocked"
 	}
 	failedAt := -1
 	if err != nil {
@@ -138,25 +172,30 @@ func (r *runner) checkKeyring(checks *[]check) bool {
 	return failedAt < 0
 }
 
-// checkIndex compares the index with the keyring, repairing with fix.
-func (r *runner) checkIndex(fix bool) error {
+// checkIndex compares the index with the keyring, repairing with fix. The
+// note says what it could not check.
+func (r *runner) checkIndex(fix bool) (string, error) {
 	st, err := r.open()
 	if err != nil {
-		return err
+		return "", err
 	}
 	rep, err := st.Check(r.ctx)
 	if err != nil {
-		return err
+		return "", err
+	}
+	note := ""
+	if !rep.Enumerated {
+		note = fmt.Sprintf("the %s cannot be listed: only the registries the index names were read", rep.Backend)
 	}
 	if rep.OK() {
-		return nil
+		return note, nil
 	}
 	if !fix {
-		return fmt.Errorf("%s; run `docker-credential-regcred doctor --fix`", strings.Join(rep.Problems(), "; "))
+		return note, fmt.Errorf("%s; run `docker-credential-regcred doctor --fix`", strings.Join(rep.Problems(), "; "))
 	}
 	if _, err := st.Repair(r.ctx); err != nil {
-		return fmt.Errorf("repair: %w", err)
+		return note, fmt.Errorf("repair: %w", err)
 	}
 	fmt.Fprintf(r.stderr, "repaired: %s\n", strings.Join(rep.Problems(), "; "))
-	return nil
+	return note, nil
 }

@@ -82,6 +82,10 @@ func TestDoctorIndexRepair(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A list makes the index current: only then must it agree with the keyring.
+	if _, err := client.List(e.program()); err != nil {
+		t.Fatal(err)
+	}
 	secretTool := func(stdin string, args ...string) {
 		cmd := exec.Command("secret-tool", args...)
 		for k, v := range e.vars {
@@ -128,5 +132,26 @@ func TestDoctorIndexRepair(t *testing.T) {
 	items, _ := e.session.Items("docker-credential-regcred")
 	if len(items) != 2 {
 		t.Errorf("after repair the keyring holds %q", items)
+	}
+}
+
+// TestDoctorShadowedByCurrentDirectory: PATH lookups that find the helper
+// relative to the current directory fail with exec.ErrDot in Go programs —
+// docker's too — and doctor says so instead of "not found".
+func TestDoctorShadowedByCurrentDirectory(t *testing.T) {
+	e := newEnv(t, testenv.Unlocked)
+	e.writeConfig(`{"credsStore": "regcred"}`, 0o600)
+	cmd := exec.Command(filepath.Join(binDir, "docker-credential-regcred"), "doctor")
+	cmd.Dir = binDir
+	for k, v := range e.vars {
+		if k != "PATH" {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
+	cmd.Env = append(cmd.Env, "PATH=.:/usr/bin:/bin")
+	out, _ := cmd.Output()
+	line := doctorLine(string(out), "docker-credential-regcred is on PATH")
+	if !strings.HasPrefix(line, "✗ ") || !strings.Contains(line, "found only in the current directory") {
+		t.Errorf("doctor with the helper found only through \".\" in PATH: %q\n%s", line, out)
 	}
 }

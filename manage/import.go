@@ -1,17 +1,21 @@
 package manage
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
+	"os"
 	"sort"
 	"strings"
 
 	"github.com/docker/docker-credential-helpers/client"
 	"github.com/docker/docker-credential-helpers/credentials"
 
+	"github.com/regcred/regcred/internal/atomicfile"
 	"github.com/regcred/regcred/store"
 )
 
@@ -121,22 +125,27 @@ func (r *runner) importConfig(path string, keep bool) error {
 		fmt.Fprintf(r.stdout, "%s holds no plaintext credentials: nothing to import\n", path)
 		return nil
 	}
+	servers, shadowed := dockerChoice(sortedKeys(found))
+	for _, server := range servers {
+		if _, _, ok, err := found[server].credential(); err != nil || !ok {
+			if err == nil {
+				err = errors.New("has a secret but no username")
+			}
+			return fmt.Errorf("%s: entry %s: %v; nothing was changed in the file", path, server, err)
+		}
+	}
 	st, err := r.open()
 	if err != nil {
 		return err
 	}
-	servers := sortedKeys(found)
 	for _, server := range servers {
-		user, secret, ok, err := found[server].credential()
-		if err != nil {
-			return fmt.Errorf("%s: entry %s: %v; nothing was changed in the file", path, server, err)
-		}
-		if !ok {
-			return fmt.Errorf("%s: entry %s has a secret but no username; nothing was changed in the file", path, server)
-		}
+		user, secret, _, _ := found[server].credential()
 		if err := st.Put(r.ctx, store.Credential{ServerURL: server, Username: user, Secret: secret}); err != nil {
 			return fmt.Errorf("%s: %w; the file is unchanged", server, err)
 		}
+	}
+	for _, key := range sortedKeys(shadowed) {
+		fmt.Fprintf(r.stderr, "skipped %s: %s names the same registry and is the one docker uses; %s stays in %s\n", key, shadowed[key], key, path)
 	}
 	if !keep {
 		for _, server := range servers {
@@ -149,6 +158,9 @@ func (r *runner) importConfig(path string, keep bool) error {
 		if err := cfg.save(false); err != nil {
 			return err
 		}
+		if err := scrubBackup(cfg.target() + backupSuffix); err != nil {
+			return err
+		}
 	}
 	verb := "moved"
 	if keep {
@@ -156,6 +168,74 @@ func (r *runner) importConfig(path string, keep bool) error {
 	}
 	fmt.Fprintf(r.stdout, "%s %d credential(s) from %s into the keyring: %s\n", verb, len(servers), path, strings.Join(servers, ", "))
 	return nil
+}
+
+// dockerChoice picks, among keys naming the same registry, the one docker
+// itself would use, and returns the others as shadowed → chosen. Docker
+// looks a registry up by one key — "https://index.docker.io/v1/" for Docker
+// Hub, the bare host[:port] otherwise — and only without an exact match by
+// any key whose host matches (the first it meets: map order, so random).
+// Without an exact key the lexically first with the right host stands in.
+func dockerChoice(keys []string) (chosen []string, shadowed map[string]string) {
+	groups := map[string][]string{}
+	for _, k := range keys {
+		c := store.CanonicalServer(k)
+		groups[c] = append(groups[c], k)
+	}
+	shadowed = map[string]string{}
+	for _, canon := range sortedKeys(groups) {
+		g := groups[canon]
+		lookup := canon
+		if canon == store.CanonicalServer(store.DockerHubServer) {
+			lookup = store.DockerHubServer
+		}
+		best := g[0]
+		for _, k := range g {
+			if k == lookup {
+				best = k
+				break
+			}
+			if dockerHost(k) == dockerHost(lookup) && dockerHost(best) != dockerHost(lookup) {
+				best = k
+			}
+		}
+		chosen = append(chosen, best)
+		for _, k := range g {
+			if k != best {
+				shadowed[k] = best
+			}
+		}
+	}
+	return chosen, shadowed
+}
+
+// dockerHost is docker's ConvertToHostname: the address without scheme
+// and path.
+func dockerHost(addr string) string {
+	s := strings.TrimPrefix(strings.TrimPrefix(addr, "http://"), "https://")
+	host, _, _ := strings.Cut(s, "/")
+	return host
+}
+
+// scrubBackup removes plaintext secrets from a backup of config.json that an
+// earlier regcred wrote with them.
+func scrubBackup(path string) error {
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	clean, err := withoutSecrets(raw)
+	if err != nil || bytes.Equal(clean, raw) {
+		return err
+	}
+	mode := fs.FileMode(0o600)
+	if fi, err := os.Stat(path); err == nil {
+		mode = fi.Mode().Perm()
+	}
+	return atomicfile.WriteFile(path, clean, mode)
 }
 
 // importHelper copies every credential another helper holds, through the

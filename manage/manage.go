@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/regcred/regcred/internal/oneline"
 	"github.com/regcred/regcred/store"
 )
 
@@ -91,7 +92,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return 0
 	case errors.Is(err, errUsage), errors.As(err, &failed):
 	default:
-		fmt.Fprintf(r.stderr, "docker-credential-regcred %s: %s\n", args[0], strings.Join(strings.Fields(err.Error()), " "))
+		fmt.Fprintf(r.stderr, "docker-credential-regcred %s: %s\n", args[0], oneline.Error(err))
 	}
 	return 1
 }

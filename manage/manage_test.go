@@ -232,6 +232,86 @@ func TestImportFromConfig(t *testing.T) {
 	}
 }
 
+// TestNoPlaintextLeftInDockerDir: configure on a config.json holding
+// plaintext credentials, then import --from-config: no file in the docker
+// config directory holds a secret any more — the backup included, and a
+// backup an earlier regcred wrote with the secrets in it.
+func TestNoPlaintextLeftInDockerDir(t *testing.T) {
+	for _, oldBackup := range []bool{false, true} {
+		t.Run(fmt.Sprintf("old backup %v", oldBackup), func(t *testing.T) {
+			e := newEnv(t, testenv.Unlocked)
+			cfg := `{"auths": {"a.example": {"auth": "YWxpY2U6czNjcmV0LWE="}, "b.example": {"username": "bob", "password": "s3cret-b"}, "c.example": {}}, ` + otherFields + `}`
+			p := e.writeConfig(cfg, 0o600)
+			if oldBackup {
+				if err := os.WriteFile(p+".regcred-backup", []byte(cfg), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if r := e.run("configure"); r.code != 0 {
+				t.Fatalf("configure: %d %s", r.code, r.stderr)
+			}
+			if b := readJSON(t, p+".regcred-backup"); b["stackOrchestrator"] != "swarm" {
+				t.Errorf("the backup lost the other fields: %v", b)
+			}
+			if r := e.run("import", "--from-config"); r.code != 0 || !strings.Contains(r.stdout, "moved 2") {
+				t.Fatalf("import: %d %s %s", r.code, r.stdout, r.stderr)
+			}
+			entries, err := os.ReadDir(e.docker)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range entries {
+				data, _ := os.ReadFile(filepath.Join(e.docker, f.Name()))
+				for _, secret := range []string{"YWxpY2U6czNjcmV0LWE=", "s3cret-a", "s3cret-b"} {
+					if strings.Contains(string(data), secret) {
+						t.Errorf("%s still holds %q", f.Name(), secret)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestImportDuplicateKeys: two keys naming one registry. The one docker
+// uses is imported and scrubbed; the other stays in the file, named on one
+// line with the one that won.
+func TestImportDuplicateKeys(t *testing.T) {
+	e := newEnv(t, testenv.Unlocked)
+	p := e.writeConfig(`{"auths": {
+		"docker.io": {"auth": "c2hhZG93OnNoYWRvdy1wdw=="},
+		"https://index.docker.io/v1/": {"auth": "aHViOmh1Yi1wdw=="},
+		"https://r.example/": {"auth": "cjE6cjEtcHc="},
+		"r.example": {"auth": "cjI6cjItcHc="}
+	}}`, 0o600)
+	r := e.run("import", "--from-config")
+	if r.code != 0 || !strings.Contains(r.stdout, "moved 2 credential(s)") {
+		t.Fatalf("import: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		"skipped docker.io: https://index.docker.io/v1/ names the same registry",
+		"skipped https://r.example/: r.example names the same registry",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if n := strings.Count(r.stderr, "\n"); n != 2 {
+		t.Errorf("want one line per skipped key, got %d:\n%s", n, r.stderr)
+	}
+	for server, want := range map[string]string{"docker.io": "hub", "r.example": "r2"} {
+		if c, err := client.Get(e.program(), server); err != nil || c.Username != want {
+			t.Errorf("keyring %s = %+v, %v; want %s", server, c, err, want)
+		}
+	}
+	auths, _ := readJSON(t, p)["auths"].(map[string]any)
+	for key, keep := range map[string]bool{"docker.io": true, "https://index.docker.io/v1/": false, "https://r.example/": true, "r.example": false} {
+		m, _ := auths[key].(map[string]any)
+		if has := m["auth"] != nil; has != keep {
+			t.Errorf("auths[%s] = %v; want its secret kept: %v", key, m, keep)
+		}
+	}
+}
+
 func TestImportFromConfigKeepsFileOnFailure(t *testing.T) {
 	e := newEnv(t, testenv.BusOnly) // no Secret Service: every keyring write fails
 	p := e.writeConfig(`{"auths": {"a.example": {"auth": "YWxpY2U6cHc="}}}`, 0o600)

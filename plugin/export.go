@@ -12,6 +12,7 @@ import (
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/regcred/regcred/internal/oneline"
 	"github.com/regcred/regcred/kube"
 )
 
@@ -97,16 +98,16 @@ func (e *exportOptions) run(ctx context.Context, args []string) error {
 		c, ok := clients[t.context]
 		if !ok {
 			if c, err = e.client(t.context); err != nil {
-				failed = append(failed, fmt.Sprintf("%s: %s", t, oneLine(err)))
-				fmt.Fprintf(e.env.Stderr, "%s: error: %s\n", t, oneLine(err))
+				failed = append(failed, fmt.Sprintf("%s: %s", t, oneline.Error(err)))
+				fmt.Fprintf(e.env.Stderr, "%s: error: %s\n", t, oneline.Error(err))
 				continue
 			}
 			clients[t.context] = c
 		}
 		obj, err := e.exportTo(ctx, c, t, data, progress, suffix)
 		if err != nil {
-			failed = append(failed, fmt.Sprintf("%s: %s", t, oneLine(err)))
-			fmt.Fprintf(e.env.Stderr, "%s: error: %s\n", t, oneLine(err))
+			failed = append(failed, fmt.Sprintf("%s: %s", t, oneline.Error(err)))
+			fmt.Fprintf(e.env.Stderr, "%s: error: %s\n", t, oneline.Error(err))
 			continue
 		}
 		written = append(written, obj)
@@ -131,7 +132,7 @@ func (e *exportOptions) run(ctx context.Context, args []string) error {
 // content reads the selected credentials from the keyring and builds the
 // .dockerconfigjson bytes.
 func (e *exportOptions) content(ctx context.Context, args []string) ([]byte, int, error) {
-	k, err := e.openKeyring()
+	k, err := e.openKeyring(ctx)
 	if err != nil {
 		return nil, 0, err
 	}

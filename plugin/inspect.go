@@ -123,7 +123,7 @@ func (o *options) compare(ctx context.Context, args []string) ([]kube.Row, map[s
 	if err != nil {
 		return nil, nil, fmt.Errorf("secret %s/%s: %w", t.namespace, o.name, err)
 	}
-	k, err := o.openKeyring()
+	k, err := o.openKeyring(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -133,7 +133,7 @@ func (o *options) compare(ctx context.Context, args []string) ([]kube.Row, map[s
 		selected = map[string]bool{}
 		for _, a := range args {
 			selected[store.CanonicalServer(a)] = true
-			if s, ok := k.idx.Resolve(a); ok {
+			if s, ok := k.resolve(a); ok {
 				servers = append(servers, s)
 			} else if !inSecretHas(inSecret, a) {
 				return nil, nil, fmt.Errorf("registry %q is in neither the keyring nor the Secret", a)
@@ -145,7 +145,7 @@ func (o *options) compare(ctx context.Context, args []string) ([]kube.Row, map[s
 	}
 	var extra []kube.Registry
 	for _, s := range servers {
-		extra = append(extra, kube.Registry{Server: s, Username: k.idx.Entries[s].Username})
+		extra = append(extra, kube.Registry{Server: s, Username: k.list[s]})
 	}
 	rows, err := kube.Compare(inSecret, k.lookup(ctx), extra)
 	return rows, selected, err

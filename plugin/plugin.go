@@ -8,14 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
-	"sort"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/regcred/regcred/internal/oneline"
 	"github.com/regcred/regcred/internal/version"
 	"github.com/regcred/regcred/kube"
 	"github.com/regcred/regcred/store"
@@ -47,7 +47,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 	if err := cmd.ExecuteContext(ctx); err != nil {
 		var drift errDrift
 		if !errors.As(err, &drift) {
-			fmt.Fprintf(env.Stderr, "error: %s\n", oneLine(err))
+			fmt.Fprintf(env.Stderr, "error: %s\n", oneline.Error(err))
 		}
 		return 1
 	}
@@ -154,40 +154,48 @@ func (o *options) client(context string) (kubernetes.Interface, error) {
 	return kubernetes.NewForConfig(cfg)
 }
 
-// keyring is the local keyring's view for the plugin.
+// keyring is the local keyring's view for the plugin: what list shows,
+// read once, and get for the secrets.
 type keyring struct {
-	st  *store.Store
-	idx *store.Index
+	st   *store.Store
+	list map[string]string // server → username
 }
 
-func (o *options) openKeyring() (*keyring, error) {
+func (o *options) openKeyring(ctx context.Context) (*keyring, error) {
 	st, err := o.env.OpenStore()
 	if err != nil {
 		return nil, err
 	}
-	idx, err := st.Index()
+	list, err := st.List(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &keyring{st: st, idx: idx}, nil
+	return &keyring{st: st, list: list}, nil
 }
 
 // lookup is a kube.Lookup on the keyring, with docker's address matching.
 func (k *keyring) lookup(ctx context.Context) kube.Lookup {
 	return func(server string) (kube.Registry, bool, error) {
-		stored, ok := k.idx.Resolve(server)
-		if !ok {
-			return kube.Registry{}, false, nil
-		}
-		c, err := k.st.Get(ctx, stored)
+		c, err := k.st.Get(ctx, server)
 		if errors.Is(err, store.ErrNotFound) {
 			return kube.Registry{}, false, nil
 		}
 		if err != nil {
 			return kube.Registry{}, false, err
 		}
-		return kube.Registry{Server: stored, Username: c.Username, Password: c.Secret}, true, nil
+		return kube.Registry{Server: c.ServerURL, Username: c.Username, Password: c.Secret}, true, nil
 	}
+}
+
+// resolve returns the stored address answering query, from the list.
+func (k *keyring) resolve(query string) (string, bool) {
+	want := store.CanonicalServer(query)
+	for _, s := range slices.Sorted(maps.Keys(k.list)) {
+		if store.CanonicalServer(s) == want {
+			return s, true
+		}
+	}
+	return "", false
 }
 
 // selectRegistries resolves REGISTRY arguments (or, with none, every
@@ -196,25 +204,24 @@ func (k *keyring) lookup(ctx context.Context) kube.Lookup {
 func (k *keyring) selectRegistries(args []string, skip func(server, why string)) ([]string, error) {
 	var servers []string
 	if len(args) == 0 {
-		for s, e := range k.idx.Entries {
-			if why := kube.Unusable(s, e.Username); why != "" {
+		for _, s := range slices.Sorted(maps.Keys(k.list)) {
+			if why := kube.Unusable(s, k.list[s]); why != "" {
 				skip(s, why)
 				continue
 			}
 			servers = append(servers, s)
 		}
-		sort.Strings(servers)
 		if len(servers) == 0 {
 			return nil, errors.New("the keyring holds no credentials the kubelet can use (store some with docker login)")
 		}
 		return servers, nil
 	}
 	for _, a := range args {
-		s, ok := k.idx.Resolve(a)
+		s, ok := k.resolve(a)
 		if !ok {
 			return nil, fmt.Errorf("registry %q is not in the keyring (docker-credential-regcred list shows what is)", a)
 		}
-		if why := kube.Unusable(s, k.idx.Entries[s].Username); why != "" {
+		if why := kube.Unusable(s, k.list[s]); why != "" {
 			return nil, fmt.Errorf("registry %q cannot go into a pull Secret: it is %s", a, why)
 		}
 		if !slices.Contains(servers, s) {
@@ -222,9 +229,4 @@ func (k *keyring) selectRegistries(args []string, skip func(server, why string))
 		}
 	}
 	return servers, nil
-}
-
-// oneLine folds an error onto one line.
-func oneLine(err error) string {
-	return strings.Join(strings.Fields(err.Error()), " ")
 }

@@ -7,7 +7,9 @@ set -eu
 # command:package pairs.
 need="dbus-daemon:dbus gnome-keyring-daemon:gnome-keyring secret-tool:libsecret-tools
 docker-registry:docker-registry htpasswd:apache2-utils etcd:etcd-server
-pkg-config:pkg-config pass:pass gpg:gnupg /usr/bin/time:time strace:strace dbus-monitor:dbus-bin"
+pkg-config:pkg-config pass:pass gpg:gnupg /usr/bin/time:time strace:strace dbus-monitor:dbus-bin
+/usr/lib/wine/wine64:wine64 x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64-win32"
+# wine64 and MinGW run the Windows build against a real Credential Manager.
 # Headers for building the upstream secretservice helper (benchmarks, import tests).
 headers="/usr/include/libsecret-1/libsecret/secret.h:libsecret-1-dev"
 

@@ -37,8 +37,12 @@ var ErrInvalidServerURL = errors.New("invalid server URL")
 //     are one registry, as docker's own lookup (ConvertToHostname) treats
 //     them. Whether plain HTTP may be used is the client's decision
 //     (insecure-registries), not the credential store's;
-//   - host names are case-insensitive; ports are kept, so h:5000 and h:5001
-//     are different registries (and h:443 is not h);
+//   - letter case does not count: host names are case-insensitive, and a
+//     path can only name repositories, whose names the distribution spec
+//     makes lowercase. This also keeps Windows' Credential Manager, whose
+//     target names are case-insensitive, and every other backend alike;
+//   - ports are kept, so h:5000 and h:5001 are different registries (and
+//     h:443 is not h);
 //   - trailing slashes and a bare API version path ("/v1", "/v2") are
 //     dropped; any other path is kept, so Docker Hub's
 //     "https://index.docker.io/v1/access-token" stays its own entry;
@@ -46,8 +50,7 @@ var ErrInvalidServerURL = errors.New("invalid server URL")
 func CanonicalServer(server string) string {
 	s := strings.TrimSpace(server)
 	s = trimScheme(s)
-	host, path, _ := strings.Cut(s, "/")
-	host = strings.ToLower(host)
+	host, path, _ := strings.Cut(strings.ToLower(s), "/")
 	path = "/" + strings.TrimRight(path, "/")
 	if path == "/" || path == "/v1" || path == "/v2" {
 		path = ""

@@ -109,45 +109,30 @@ func TestValidateServerURLNeverEchoesUserinfo(t *testing.T) {
 	}
 }
 
-func TestIndexResolve(t *testing.T) {
-	idx := newIndex()
-	for _, s := range []string{DockerHubServer, "https://index.docker.io/v1/access-token", "127.0.0.1:5000", "https://b.example", "a.example"} {
-		idx.Entries[s] = &Entry{Username: "u"}
-	}
+func TestKeyForIsOneAccountPerRegistry(t *testing.T) {
+	// Every spelling of a registry must reach the same keyring account, in
+	// lowercase, so that case-insensitive backends (Windows) and
+	// case-sensitive ones keep exactly one item per registry.
 	tests := []struct {
-		query, want string
-		found       bool
+		spellings []string
+		want      string
 	}{
-		{DockerHubServer, DockerHubServer, true},
-		{"docker.io", DockerHubServer, true},
-		{"index.docker.io", DockerHubServer, true},
-		{"registry-1.docker.io", DockerHubServer, true},
-		{"https://index.docker.io/v1/access-token", "https://index.docker.io/v1/access-token", true},
-		{"https://index.docker.io/v1/refresh-token", "", false},
-		{"http://127.0.0.1:5000", "127.0.0.1:5000", true},
-		{"127.0.0.1:5001", "", false},
-		{"b.example", "https://b.example", true},
-		{"https://a.example/", "a.example", true},
-		{"c.example", "", false},
+		{[]string{DockerHubServer, "docker.io", "index.docker.io", "registry-1.docker.io", "HTTPS://Index.Docker.IO/v1/"}, "docker.io"},
+		{[]string{"reg.example.com", "Reg.Example.com", "https://REG.example.com/", "http://reg.example.com/v2/"}, "reg.example.com"},
+		{[]string{"127.0.0.1:5000", "http://127.0.0.1:5000/"}, "127.0.0.1:5000"},
+		{[]string{"ghcr.io/Org", "https://ghcr.io/org/"}, "ghcr.io/org"},
+		{[]string{"https://index.docker.io/v1/access-token", "docker.io/v1/Access-Token"}, "docker.io/v1/access-token"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.query, func(t *testing.T) {
-			got, ok := idx.Resolve(tt.query)
-			if got != tt.want || ok != tt.found {
-				t.Errorf("Resolve(%q) = %q, %v; want %q, %v", tt.query, got, ok, tt.want, tt.found)
+		for _, s := range tt.spellings {
+			if got := keyFor(s); got != tt.want {
+				t.Errorf("keyFor(%q) = %q, want %q", s, got, tt.want)
 			}
-		})
+		}
 	}
-}
-
-func TestIndexResolvePrefersExactThenFirst(t *testing.T) {
-	idx := newIndex()
-	idx.Entries["https://x.example"] = &Entry{Username: "a"}
-	idx.Entries["x.example"] = &Entry{Username: "b"}
-	if got, _ := idx.Resolve("https://x.example"); got != "https://x.example" {
-		t.Errorf("exact match lost: %q", got)
-	}
-	if got, _ := idx.Resolve("http://x.example/"); got != "https://x.example" {
-		t.Errorf("want lexically first equivalent, got %q", got)
+	for _, reserved := range []string{stampAccount, probeAccount, chunkName("0123456789abcdef0123456789abcdef", 1)} {
+		if ValidateServerURL(reserved) == nil {
+			t.Errorf("reserved account %q is a valid registry address: it could collide with a credential", reserved)
+		}
 	}
 }

@@ -10,7 +10,11 @@ import (
 	"slices"
 
 	"github.com/godbus/dbus/v5"
+	ss "github.com/zalando/go-keyring/secret_service"
 )
+
+// BackendName names the OS keyring regcred uses here: the Secret Service (gnome-keyring, KeePassXC, KWallet) over D-Bus.
+const BackendName = "Secret Service"
 
 // checkBackend refuses to talk to the Secret Service when there is no
 // session bus to reach it on. Without this check godbus would autolaunch a
@@ -79,32 +83,122 @@ func beforeSet() {
 		GetProperty("org.freedesktop.Secret.Service.Collections")
 }
 
-// Accounts lists the account of every item stored under Service, straight
-// from the Secret Service (go-keyring cannot enumerate), for doctor.
-func (k OSKeyring) Accounts(ctx context.Context) ([]string, error) {
-	var accounts []string
+// Secret Service names used below.
+const (
+	ssName          = "org.freedesktop.secrets"
+	ssItemInterface = "org.freedesktop.Secret.Item"
+	// sessionCollection is gnome-keyring's in-memory collection. The list
+	// stamp lives there: writing it costs no disk write (a login-collection
+	// write makes gnome-keyring rewrite its whole file), and losing it on a
+	// daemon restart only makes the next list rebuild its cache once.
+	sessionCollection = dbus.ObjectPath("/org/freedesktop/secrets/collection/session")
+)
+
+// Items returns every item under Service in the collection go-keyring
+// uses, account → data: one search, one attribute read per item, and all
+// the secrets in one GetSecrets call.
+func (k OSKeyring) Items(ctx context.Context) (map[string]string, error) {
+	out := map[string]string{}
 	err := k.call(ctx, func() error {
-		conn, err := dbus.SessionBus()
+		svc, err := ss.NewSecretService()
 		if err != nil {
 			return err
 		}
-		var unlocked, locked []dbus.ObjectPath
-		svc := conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets")
-		if err := svc.Call("org.freedesktop.Secret.Service.SearchItems", 0, map[string]string{"service": Service}).Store(&unlocked, &locked); err != nil {
+		coll := svc.GetLoginCollection() // reads a property first (see beforeSet)
+		if err := svc.Unlock(coll.Path()); err != nil {
 			return err
 		}
-		if len(locked) > 0 {
-			return ErrLocked
+		paths, err := svc.SearchItems(coll, map[string]string{"service": Service})
+		if err != nil || len(paths) == 0 {
+			return err
 		}
-		for _, p := range unlocked {
-			v, err := conn.Object("org.freedesktop.secrets", p).GetProperty("org.freedesktop.Secret.Item.Attributes")
+		session, err := svc.OpenSession()
+		if err != nil {
+			return err
+		}
+		defer svc.Close(session)
+		var secrets map[dbus.ObjectPath]ss.Secret
+		if err := svc.Object(ssName, "/org/freedesktop/secrets").
+			Call("org.freedesktop.Secret.Service.GetSecrets", 0, paths, session.Path()).Store(&secrets); err != nil {
+			return err
+		}
+		for _, p := range paths {
+			v, err := svc.Object(ssName, p).GetProperty(ssItemInterface + ".Attributes")
 			if err != nil {
 				return err
 			}
 			attrs, _ := v.Value().(map[string]string)
-			accounts = append(accounts, attrs["username"])
+			if sec, ok := secrets[p]; ok {
+				out[attrs["username"]] = string(sec.Value)
+			}
 		}
 		return nil
 	})
-	return accounts, err
+	return out, err
+}
+
+// Stamp reads the list stamp from the session collection (its label), or
+// from an ordinary item where the provider has no session collection.
+func (k OSKeyring) Stamp(ctx context.Context) (string, error) {
+	var stamp string
+	ok, err := k.inSessionCollection(ctx, func(svc *ss.SecretService) error {
+		paths, err := svc.SearchItems(svc.Object(ssName, sessionCollection), stampAttributes())
+		if err != nil || len(paths) == 0 {
+			return err
+		}
+		v, err := svc.Object(ssName, paths[0]).GetProperty(ssItemInterface + ".Label")
+		if err != nil {
+			return err
+		}
+		stamp, _ = v.Value().(string)
+		return nil
+	})
+	if !ok {
+		return k.goStamp(ctx)
+	}
+	return stamp, err
+}
+
+// SetStamp replaces the list stamp (see Stamp).
+func (k OSKeyring) SetStamp(ctx context.Context, stamp string) error {
+	ok, err := k.inSessionCollection(ctx, func(svc *ss.SecretService) error {
+		session, err := svc.OpenSession()
+		if err != nil {
+			return err
+		}
+		defer svc.Close(session)
+		return svc.CreateItem(svc.Object(ssName, sessionCollection), stamp, stampAttributes(), ss.NewSecret(session.Path(), ""))
+	})
+	if !ok {
+		return k.goSetStamp(ctx, stamp)
+	}
+	return err
+}
+
+// inSessionCollection runs fn, as one bounded keyring call, if the
+// provider has a session collection; ok is false when it has none.
+func (k OSKeyring) inSessionCollection(ctx context.Context, fn func(*ss.SecretService) error) (ok bool, err error) {
+	ok = true
+	err = k.call(ctx, func() error {
+		svc, err := ss.NewSecretService()
+		if err != nil {
+			return err
+		}
+		if !hasSessionCollection(svc) {
+			ok = false
+			return nil
+		}
+		return fn(svc)
+	})
+	return ok, err
+}
+
+// hasSessionCollection reads the provider's collections: also the property
+// read every new client must make first (see beforeSet).
+func hasSessionCollection(svc *ss.SecretService) bool {
+	return svc.CheckCollectionPath(sessionCollection) == nil
+}
+
+func stampAttributes() map[string]string {
+	return map[string]string{"service": Service, "username": stampAccount}
 }

@@ -9,172 +9,172 @@ import (
 	"strings"
 )
 
-// Report is what Check found out of step between the index and the keyring.
+// Report is what Check found out of step between the keyring and the index.
 type Report struct {
-	// Missing lists index entries whose keyring item is gone: get answers
-	// not found for them.
-	Missing []string
-	// Stale maps an entry to chunk sets the index records but the entry's
-	// item no longer uses: left by an interrupted store.
-	Stale map[string][]string
-	// Unlisted lists credential items in the keyring that the index lacks:
-	// secrets list does not show. Nil when the keyring cannot be enumerated.
-	Unlisted []string
-	// Orphans lists chunk items no index entry accounts for.
-	Orphans []string
-	// Interrupted lists entries a crashed store left with a pending username.
-	Interrupted []string
-	// Enumerated says whether the keyring's items could be listed (the
-	// Secret Service can; other backends cannot).
+	// Backend names the keyring checked, in its own words.
+	Backend string
+	// Enumerated says whether the keyring's items could be listed; where
+	// they cannot (macOS), only the registries the index names were read.
 	Enumerated bool
+	// IndexError says why the index file could not be decoded.
+	IndexError error
+	// Missing lists registries the index shows whose item is gone.
+	Missing []string
+	// Unlisted lists registries in the keyring the index does not show.
+	Unlisted []string
+	// Differ lists registries whose address or username the index has wrong.
+	Differ []string
+	// Unfinished lists registries with chunk sets an interrupted store left.
+	Unfinished []string
+	// Orphans counts chunk items no head points at and no store left unfinished.
+	Orphans int
+	// Legacy lists items in the format before version 2, to be migrated.
+	Legacy []string
+	// Corrupt lists credential items that do not decode: erase them
+	// (docker logout) and log in again.
+	Corrupt []string
 }
 
 // OK reports whether nothing is out of step.
-func (r Report) OK() bool {
-	return len(r.Missing) == 0 && len(r.Stale) == 0 && len(r.Unlisted) == 0 && len(r.Orphans) == 0 && len(r.Interrupted) == 0
-}
+func (r Report) OK() bool { return len(r.Problems()) == 0 }
 
 // Problems describes each problem in one line.
 func (r Report) Problems() []string {
 	var out []string
-	if len(r.Missing) > 0 {
-		out = append(out, fmt.Sprintf("%d listed registries have no keyring item: %s", len(r.Missing), strings.Join(r.Missing, ", ")))
+	add := func(what string, servers []string) {
+		if len(servers) > 0 {
+			out = append(out, fmt.Sprintf("%d %s: %s", len(servers), what, strings.Join(servers, ", ")))
+		}
 	}
-	if len(r.Stale) > 0 {
-		out = append(out, fmt.Sprintf("%d registries have leftover chunk sets from an interrupted store: %s", len(r.Stale), strings.Join(slices.Sorted(maps.Keys(r.Stale)), ", ")))
+	if r.IndexError != nil {
+		out = append(out, fmt.Sprintf("the index is unreadable (%v)", r.IndexError))
 	}
-	if len(r.Unlisted) > 0 {
-		out = append(out, fmt.Sprintf("%d keyring items are not in the index (list does not show them): %s", len(r.Unlisted), strings.Join(r.Unlisted, ", ")))
+	add("registries in the index have no keyring item", r.Missing)
+	add("keyring credentials are missing from the index", r.Unlisted)
+	add("index entries disagree with the keyring", r.Differ)
+	add("registries have leftover chunks from an interrupted store", r.Unfinished)
+	if r.Orphans > 0 {
+		out = append(out, fmt.Sprintf("%d chunk items belong to no credential", r.Orphans))
 	}
-	if len(r.Orphans) > 0 {
-		out = append(out, fmt.Sprintf("%d chunk items belong to no registry", len(r.Orphans)))
+	add("items are in the old format", r.Legacy)
+	add("items do not decode (erase them with docker logout and log in again)", r.Corrupt)
+	return out
+}
+
+// Check compares the index with the keyring, and the keyring with itself.
+// It changes nothing.
+func (s *Store) Check(ctx context.Context) (Report, error) {
+	idx, err := loadIndex(s.IndexPath(), true)
+	if err != nil {
+		return Report{}, err
 	}
-	if len(r.Interrupted) > 0 {
-		out = append(out, fmt.Sprintf("%d registries were left mid-store: %s", len(r.Interrupted), strings.Join(r.Interrupted, ", ")))
+	v, err := s.scan(ctx, idx)
+	if err != nil {
+		return Report{}, err
+	}
+	stamp, err := s.cfg.Keyring.Stamp(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	r := Report{Backend: BackendName, Enumerated: v.enumerated, IndexError: idx.err, Legacy: v.legacy, Corrupt: v.corrupt}
+	for _, key := range slices.Sorted(maps.Keys(idx.Registries)) {
+		if len(idx.Registries[key].Chunks) > 0 {
+			r.Unfinished = append(r.Unfinished, key)
+		}
+	}
+	if idx.current(stamp) {
+		// An index that is not current is simply rebuilt by the next list;
+		// one that claims to be current must agree with the keyring.
+		r.Missing, r.Unlisted, r.Differ = compare(idx, v)
+	}
+	r.Orphans = len(orphans(v, idx))
+	return r, nil
+}
+
+// compare lists the registries the index shows that the keyring lacks,
+// those the keyring holds that the index does not show, and those it shows
+// with another address or username.
+func compare(idx *index, v view) (missing, unlisted, differ []string) {
+	for _, key := range slices.Sorted(maps.Keys(idx.Registries)) {
+		e := idx.Registries[key]
+		c, inKeyring := v.creds[key]
+		switch {
+		case e.Server != "" && !inKeyring && !slices.Contains(v.legacy, key) && !slices.Contains(v.corrupt, key):
+			missing = append(missing, e.Server)
+		case inKeyring && (e.Server != c.ServerURL || e.Username != c.Username):
+			differ = append(differ, c.ServerURL)
+		}
+	}
+	for _, key := range slices.Sorted(maps.Keys(v.creds)) {
+		if e := idx.Registries[key]; e == nil || e.Server == "" {
+			unlisted = append(unlisted, v.creds[key].ServerURL)
+		}
+	}
+	return missing, unlisted, differ
+}
+
+// orphans lists the chunk items that no head points at and no index entry
+// records as unfinished.
+func orphans(v view, idx *index) []string {
+	recorded := map[string]bool{}
+	for _, e := range idx.Registries {
+		for g := range e.Chunks {
+			recorded[g] = true
+		}
+	}
+	var out []string
+	for _, account := range v.chunks {
+		if g, _ := chunkGen(account); v.live[g] == 0 && !recorded[g] {
+			out = append(out, account)
+		}
 	}
 	return out
 }
 
-// Enumerator lists the accounts of every keyring item under Service.
-type Enumerator interface {
-	Accounts(ctx context.Context) ([]string, error)
-}
-
-// Check compares the index with the keyring. It reads every listed item.
-func (s *Store) Check(ctx context.Context) (Report, error) {
-	idx, err := s.Index()
+// Repair makes the keyring and the index agree again, holding the writers'
+// lock: it migrates old-format items, deletes chunk sets no head points at
+// (never one a head points at, so no recoverable credential is lost), and
+// rebuilds the index from the keyring. It returns what it found before.
+// Corrupt items are left for the user to erase: they cannot be recovered,
+// and deleting a secret is the user's call.
+func (s *Store) Repair(ctx context.Context) (Report, error) {
+	found, err := s.Check(ctx)
 	if err != nil {
 		return Report{}, err
 	}
-	r := Report{Stale: map[string][]string{}}
-	known := map[string]bool{}
-	for _, server := range slices.Sorted(maps.Keys(idx.Entries)) {
-		e := idx.Entries[server]
-		known[server] = true
-		if e.Pending != nil {
-			r.Interrupted = append(r.Interrupted, server)
-		}
-		live := ""
-		data, err := s.cfg.Keyring.Get(ctx, server)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			r.Missing = append(r.Missing, server)
-		case err != nil:
-			return Report{}, fmt.Errorf("read %s: %w", server, err)
-		default:
-			if it, err := decodeItem(data); err == nil && it.head != nil {
-				live = it.head.G
-			}
-		}
-		for gen, n := range e.Chunks {
-			for i := 1; i <= n; i++ {
-				known[chunkName(gen, i)] = true
-			}
-			if gen != live {
-				r.Stale[server] = append(r.Stale[server], gen)
-			}
-		}
-	}
-	if en, ok := s.cfg.Keyring.(Enumerator); ok {
-		accounts, err := en.Accounts(ctx)
-		if err != nil && !errors.Is(err, errors.ErrUnsupported) {
-			return Report{}, err
-		}
-		if err == nil {
-			r.Enumerated = true
-			for _, a := range accounts {
-				switch {
-				case known[a]:
-				case strings.HasPrefix(a, chunkPrefix):
-					r.Orphans = append(r.Orphans, a)
-				default:
-					r.Unlisted = append(r.Unlisted, a)
-				}
-			}
-		}
-	}
-	if len(r.Stale) == 0 {
-		r.Stale = nil
-	}
-	return r, nil
-}
-
-// Repair makes the index and the keyring agree again: it drops missing
-// entries, deletes stale chunk sets and orphan chunks, and lists unlisted
-// credential items again (reading their usernames), so no secret stays
-// hidden from list. It holds the writers' lock and re-checks under it.
-func (s *Store) Repair(ctx context.Context) (Report, error) {
-	var fixed Report
-	err := s.withLock(ctx, func(idx *Index, _ snapshot) error {
-		r, err := s.Check(ctx)
+	err = s.write(ctx, func(w *writer) error {
+		v, err := s.scan(ctx, w.idx)
 		if err != nil {
 			return err
 		}
-		fixed = r
-		for _, server := range r.Missing {
-			if err := s.deleteSets(ctx, idx.Entries[server].Chunks); err != nil {
+		if len(v.legacy) > 0 {
+			if err := w.migrate(v.legacy); err != nil {
 				return err
 			}
-			delete(idx.Entries, server)
-		}
-		for server, gens := range r.Stale {
-			e, ok := idx.Entries[server]
-			if !ok {
-				continue
+			if v, err = s.scan(ctx, w.idx); err != nil {
+				return err
 			}
-			for _, g := range gens {
-				if err := s.deleteSets(ctx, map[string]int{g: e.Chunks[g]}); err != nil {
-					return err
+		}
+		// Under the lock no store of this index is under way, so an
+		// unfinished set no head points at is left over.
+		for _, key := range slices.Sorted(maps.Keys(w.idx.Registries)) {
+			for g, n := range w.idx.unfinished(key) {
+				if v.live[g] == 0 {
+					if err := w.deleteSet(g, n); err != nil {
+						return err
+					}
 				}
-				delete(e.Chunks, g)
+				w.idx.dropChunks(key, g)
 			}
 		}
-		for _, server := range r.Interrupted {
-			e, ok := idx.Entries[server]
-			if !ok {
-				continue
-			}
-			if rec, err := s.readItem(ctx, server); err == nil {
-				e.Username = rec.U
-			}
-			e.Pending = nil
-		}
-		for _, a := range r.Orphans {
-			if err := s.cfg.Keyring.Delete(ctx, a); err != nil && !errors.Is(err, ErrNotFound) {
+		for _, account := range orphans(v, w.idx) {
+			if err := s.cfg.Keyring.Delete(ctx, account); err != nil && !errors.Is(err, ErrNotFound) {
 				return err
 			}
 		}
-		for _, server := range r.Unlisted {
-			if ValidateServerURL(server) != nil {
-				continue // not ours to interpret: leave it
-			}
-			rec, err := s.readItem(ctx, server)
-			if err != nil {
-				continue
-			}
-			idx.Entries[server] = &Entry{Username: rec.U}
-		}
-		return s.save(idx)
+		w.idx.Stamp, w.idx.err = "", nil
+		_, err = w.rebuild()
+		return err
 	})
-	return fixed, err
+	return found, err
 }

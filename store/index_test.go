@@ -5,82 +5,120 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 )
 
-func TestIndexEncodeDecode(t *testing.T) {
+func TestIndexSaveLoad(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "index.json")
 	idx := newIndex()
-	idx.Entries["https://index.docker.io/v1/"] = &Entry{Username: "alice"}
-	idx.Entries["[::1]:5000"] = &Entry{Username: "<token>", Chunks: map[string]int{"0123456789abcdef0123456789abcdef": 3}}
-	data, err := idx.Encode()
-	if err != nil {
+	idx.Stamp = "0123456789abcdef0123456789abcdef"
+	idx.setCredential("docker.io", DockerHubServer, "alice")
+	idx.setCredential("[::1]:5000", "[::1]:5000", "<token>")
+	idx.recordChunks("[::1]:5000", "0123456789abcdef0123456789abcdef", 3)
+	idx.recordChunks("new.example", "fedcba9876543210fedcba9876543210", 2) // unfinished create
+	if err := idx.save(path); err != nil {
 		t.Fatal(err)
 	}
-	got, err := DecodeIndex(data)
-	if err != nil {
-		t.Fatal(err)
+	got, err := loadIndex(path, true)
+	if err != nil || got.err != nil {
+		t.Fatal(err, got.err)
 	}
 	if !reflect.DeepEqual(got, idx) {
 		t.Errorf("round trip: got %+v, want %+v", got, idx)
 	}
-	again, _ := got.Encode()
-	if string(again) != string(data) {
-		t.Errorf("encoding is not deterministic")
+	want := map[string]string{DockerHubServer: "alice", "[::1]:5000": "<token>"}
+	if l := got.list(); !reflect.DeepEqual(l, want) {
+		t.Errorf("list = %v, want %v (an entry with only unfinished chunks is no credential)", l, want)
 	}
-}
-
-func TestDecodeIndexEmpty(t *testing.T) {
-	for _, in := range []string{"", "  \n", "regcred-index 1\n", "regcred-index 1\n\n"} {
-		idx, err := DecodeIndex([]byte(in))
-		if err != nil || idx.Entries == nil || len(idx.Entries) != 0 {
-			t.Errorf("DecodeIndex(%q) = %+v, %v; want empty", in, idx, err)
-		}
+	if !got.current(idx.Stamp) || got.current("other") || got.current("") {
+		t.Error("current must hold for exactly the recorded stamp")
 	}
 }
 
 func TestIndexFormat(t *testing.T) {
 	idx := newIndex()
-	idx.Entries["b.example"] = &Entry{Username: "has \"quotes\" and space\ttab"}
-	idx.Entries["a.example:5000"] = &Entry{Username: "<token>", Chunks: map[string]int{"0123456789abcdef0123456789abcdef": 3}}
-	next := "new user"
-	idx.Entries["c.example"] = &Entry{Username: "old", Pending: &next}
-	got, err := idx.Encode()
-	if err != nil {
-		t.Fatal(err)
+	idx.setCredential("b.example", "https://B.example/", "has \"quotes\" and space\ttab")
+	idx.setCredential("a.example:5000", "a.example:5000", "<token>")
+	idx.recordChunks("a.example:5000", "0123456789abcdef0123456789abcdef", 3)
+	idx.recordChunks("c.example", "fedcba9876543210fedcba9876543210", 1)
+	want := "regcred-index 2 -\n" +
+		"a.example:5000 \"a.example:5000\" \"<token>\" 0123456789abcdef0123456789abcdef:3\n" +
+		"b.example \"https://B.example/\" \"has \\\"quotes\\\" and space\\ttab\"\n" +
+		"c.example \"\" \"\" fedcba9876543210fedcba9876543210:1\n"
+	if got := string(idx.encode()); got != want {
+		t.Errorf("encode =\n%s\nwant\n%s", got, want)
 	}
-	want := "regcred-index 1\n" +
-		"a.example:5000 \"<token>\" 0123456789abcdef0123456789abcdef:3\n" +
-		"b.example \"has \\\"quotes\\\" and space\\ttab\"\n" +
-		"c.example \"old\" >\"new user\"\n"
-	if string(got) != want {
-		t.Errorf("Encode =\n%s\nwant\n%s", got, want)
-	}
-	back, err := DecodeIndex(got)
+	back, err := decodeIndex([]byte(want))
 	if err != nil || !reflect.DeepEqual(back, idx) {
 		t.Errorf("round trip: %+v, %v", back, err)
 	}
 }
 
+func TestIndexEntriesTidyUp(t *testing.T) {
+	idx := newIndex()
+	idx.setCredential("a.example", "a.example", "u")
+	idx.recordChunks("a.example", "0123456789abcdef0123456789abcdef", 2)
+	idx.forget("a.example")
+	if _, ok := idx.Registries["a.example"]; !ok {
+		t.Fatal("forget dropped the unfinished chunk record with the credential")
+	}
+	idx.dropChunks("a.example", "0123456789abcdef0123456789abcdef")
+	if len(idx.Registries) != 0 {
+		t.Errorf("an entry that records nothing stayed: %+v", idx.Registries)
+	}
+}
+
+func TestDecodeIndexEmptyAndLegacy(t *testing.T) {
+	for _, in := range []string{"", "  \n"} {
+		idx, err := decodeIndex([]byte(in))
+		if err != nil || len(idx.Registries) != 0 || idx.current("x") {
+			t.Errorf("decodeIndex(%q) = %+v, %v; want empty, not current", in, idx, err)
+		}
+	}
+	legacy := "regcred-index 1\nhttps://index.docker.io/v1/ \"alice\"\nReg.Example.com \"bob\" 0123456789abcdef0123456789abcdef:2\nbad\x01addr \"x\"\n"
+	idx, err := decodeIndex([]byte(legacy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"https://index.docker.io/v1/", "Reg.Example.com"}; !slices.Equal(idx.legacy, want) {
+		t.Errorf("legacy = %q, want %q", idx.legacy, want)
+	}
+	if idx.current("") || len(idx.Registries) != 0 {
+		t.Error("a version 1 index must never answer list")
+	}
+}
+
 func TestDecodeIndexCorrupt(t *testing.T) {
 	for _, in := range []string{
-		`{"version":1,"entries":{}}`,
+		`{"version":2,"registries":{}}`,
+		"regcred-index 3 -\n",
 		"regcred-index 2\n",
-		"regcred-index 1\na.example\n",
-		"regcred-index 1\na.example alice\n",
-		"regcred-index 1\na.example \"alice\n",
-		"regcred-index 1\n \"alice\"\n",
-		"regcred-index 1\na.example \"u\" xyz:1\n",
-		"regcred-index 1\na.example \"u\" 0123456789abcdef0123456789abcdef:0\n",
-		"regcred-index 1\na.example \"u\" 0123456789abcdef0123456789abcdef\n",
-		"regcred-index 1\na.example \"u\"\na.example \"v\"\n",
-		"regcred-index 1\na\x01.example \"u\"\n",
+		"regcred-index 2 -\na.example \"b.example\" \"u\"\n",
+		"regcred-index 2 -\na.example \"a.example\" \"u\" xyz:1\n",
+		"regcred-index 2 -\na.example \"a.example\" \"u\" 0123456789abcdef0123456789abcdef:0\n",
+		"regcred-index 2 -\na.example \"a.example\"\n",
+		"regcred-index 2 -\na.example \"a.example\" \"u\n",
+		"regcred-index 2 -\na.example \"a.example\" \"u\"\na.example \"A.example\" \"v\"\n",
+		"regcred-index 2 -\na\x01.example \"\" \"\"\n",
+		"regcred-index 2 -\na.example \"a b.example\" \"u\"\n",
 	} {
-		if _, err := DecodeIndex([]byte(in)); !errors.Is(err, ErrCorruptIndex) {
-			t.Errorf("DecodeIndex(%q) = %v, want ErrCorruptIndex", in, err)
+		idx, err := decodeIndex([]byte(in))
+		if err == nil {
+			err = idx.validate()
 		}
-		if _, _, err := decodeUsernames(in); !errors.Is(err, ErrCorruptIndex) {
-			t.Errorf("decodeUsernames(%q) = %v, want ErrCorruptIndex", in, err)
+		if !errors.Is(err, errCorruptIndex) {
+			t.Errorf("decodeIndex(%q) = %v, want ErrCorruptIndex", in, err)
 		}
+	}
+	// loadIndex treats a corrupt file as an empty cache that is out of date.
+	path := filepath.Join(t.TempDir(), "index.json")
+	if err := os.WriteFile(path, []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := loadIndex(path, true)
+	if err != nil || idx.err == nil || len(idx.Registries) != 0 || idx.current("") {
+		t.Errorf("loadIndex(corrupt) = %+v, %v", idx, err)
 	}
 }
 
@@ -88,8 +126,8 @@ func TestSaveIndexIsPrivateAndAtomic(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "new")
 	path := filepath.Join(dir, "index.json")
 	idx := newIndex()
-	idx.Entries["a.example"] = &Entry{Username: "u"}
-	if err := saveIndex(path, idx); err != nil {
+	idx.setCredential("a.example", "a.example", "u")
+	if err := idx.save(path); err != nil {
 		t.Fatal(err)
 	}
 	for p, want := range map[string]os.FileMode{dir: 0o700 | os.ModeDir, path: 0o600} {
@@ -104,9 +142,5 @@ func TestSaveIndexIsPrivateAndAtomic(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
 		t.Errorf("temporary files left behind: %v", entries)
-	}
-	got, err := loadIndex(path)
-	if err != nil || got.Entries["a.example"].Username != "u" {
-		t.Errorf("loadIndex = %+v, %v", got, err)
 	}
 }

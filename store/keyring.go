@@ -28,12 +28,19 @@ var (
 	ErrKeyringTimeout = errors.New("the keyring did not answer in time (it may be waiting on an unlock prompt); raise REGCRED_TIMEOUT or unlock the keyring")
 )
 
-// Keyring is the small set of keyring operations the store needs. The OS
+// Keyring is the set of keyring operations the store needs. The OS
 // implementation wraps go-keyring; tests of pure logic may substitute a map.
 type Keyring interface {
 	Get(ctx context.Context, account string) (string, error)
 	Set(ctx context.Context, account, data string) error
 	Delete(ctx context.Context, account string) error
+	// Items returns every item under Service, account → data, or an error
+	// wrapping errors.ErrUnsupported where the backend cannot enumerate.
+	Items(ctx context.Context) (map[string]string, error)
+	// Stamp returns the list stamp (see Store.List), "" when none is set.
+	Stamp(ctx context.Context) (string, error)
+	// SetStamp replaces the list stamp.
+	SetStamp(ctx context.Context, stamp string) error
 }
 
 // OSKeyring is the operating system's keyring (Secret Service, macOS
@@ -42,6 +49,20 @@ type Keyring interface {
 // sentinels above.
 type OSKeyring struct {
 	Timeout time.Duration
+}
+
+// goStamp and goSetStamp keep the list stamp as an ordinary item, where the
+// backend has no cheaper place for it.
+func (k OSKeyring) goStamp(ctx context.Context) (string, error) {
+	v, err := k.Get(ctx, stampAccount)
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	}
+	return v, err
+}
+
+func (k OSKeyring) goSetStamp(ctx context.Context, stamp string) error {
+	return k.Set(ctx, stampAccount, stamp)
 }
 
 // Get returns the data stored under account, or ErrNotFound.
@@ -67,9 +88,9 @@ func (k OSKeyring) Delete(ctx context.Context, account string) error {
 	return k.call(ctx, func() error { return gokeyring.Delete(Service, account) })
 }
 
-// call runs one go-keyring call with the time bound. go-keyring calls cannot
-// be cancelled; on time-out the call is abandoned (the process is about to
-// report the error and exit).
+// call runs one keyring call with the time bound. go-keyring calls cannot
+// be cancelled; on time-out the call is abandoned and may still complete
+// later (the store's write order allows for that; see Store.Put).
 func (k OSKeyring) call(ctx context.Context, fn func() error) error {
 	if err := checkBackend(); err != nil {
 		return err
@@ -122,7 +143,7 @@ func translate(err error) error {
 // Probe checks the keyring answers, by looking up an account that never
 // exists: nil means it works; otherwise one of the sentinel errors says why.
 func (k OSKeyring) Probe(ctx context.Context) error {
-	_, err := k.Get(ctx, "regcred-probe")
+	_, err := k.Get(ctx, probeAccount)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}

@@ -18,17 +18,32 @@ const maxChunks = 1024
 // minItemLimit is the smallest usable per-item limit: a chunk head must fit.
 const minItemLimit = 256
 
-// chunkPrefix starts the keyring account name of every chunk item. No valid
-// registry address starts with it ("regcred-chunk:GEN" has a non-numeric
-// port), so chunk items can never collide with credential items.
-const chunkPrefix = "regcred-chunk:"
+// Reserved keyring account names. None is a valid registry address (each has
+// a non-numeric "port"), so none can collide with a credential's item.
+const (
+	// chunkPrefix starts the account name of every chunk item.
+	chunkPrefix = "regcred-chunk:"
+	// stampAccount is the item whose value changes whenever what list
+	// shows changes (see Store.List).
+	stampAccount = "regcred:stamp"
+	// probeAccount is looked up, never stored, to check the keyring answers.
+	probeAccount = "regcred:probe"
+)
 
-// ErrCorruptItem is returned when a keyring item does not decode.
-var ErrCorruptItem = errors.New("keyring item is corrupt")
+// recordVersion is the version of the items this code writes. Version 1
+// items (keyed by the address as typed, without the address inside) are
+// read, and rewritten as version 2 by the next repair (see migrate).
+const recordVersion = 2
+
+// errCorruptItem is returned when a keyring item does not decode.
+var errCorruptItem = errors.New("keyring item is corrupt")
 
 // record is what a credential's keyring item holds when it fits in one item.
+// A is the address as the client stored it, so that the keyring alone can
+// answer list after the index is lost.
 type record struct {
 	V int    `json:"v"`
+	A string `json:"a,omitempty"`
 	U string `json:"u"`
 	S string `json:"s"`
 }
@@ -36,8 +51,12 @@ type record struct {
 // chunkHead is what the credential's item holds when the record is split:
 // the record's bytes live in N items named chunkName(G, 1..N); H is their
 // SHA-256, so a reassembly from mixed generations can never be returned.
+// A and U repeat the record's address and username, so listing never needs
+// the chunks.
 type chunkHead struct {
 	V int    `json:"v"`
+	A string `json:"a,omitempty"`
+	U string `json:"u,omitempty"`
 	G string `json:"g"`
 	N int    `json:"n"`
 	H string `json:"h"`
@@ -50,9 +69,41 @@ type item struct {
 	head *chunkHead
 }
 
+// server and user are the item's address and username ("" in a version 1
+// head, which does not carry them).
+func (it item) server() string {
+	if it.head != nil {
+		return it.head.A
+	}
+	return it.rec.A
+}
+
+func (it item) user() string {
+	if it.head != nil {
+		return it.head.U
+	}
+	return it.rec.U
+}
+
+// version is the item's format version.
+func (it item) version() int {
+	if it.head != nil {
+		return it.head.V
+	}
+	return it.rec.V
+}
+
+// gen is the chunk generation the item points at, or "".
+func (it item) gen() string {
+	if it.head != nil {
+		return it.head.G
+	}
+	return ""
+}
+
 // encodeRecord serialises a credential.
-func encodeRecord(username, secret string) ([]byte, error) {
-	return json.Marshal(record{V: 1, U: username, S: secret})
+func encodeRecord(server, username, secret string) ([]byte, error) {
+	return json.Marshal(record{V: recordVersion, A: server, U: username, S: secret})
 }
 
 // decodeItem parses a credential item's content.
@@ -61,19 +112,19 @@ func decodeItem(data string) (item, error) {
 		V int             `json:"v"`
 		G json.RawMessage `json:"g"`
 	}
-	if err := json.Unmarshal([]byte(data), &probe); err != nil || probe.V != 1 {
-		return item{}, ErrCorruptItem
+	if err := json.Unmarshal([]byte(data), &probe); err != nil || (probe.V != 1 && probe.V != recordVersion) {
+		return item{}, errCorruptItem
 	}
 	if probe.G != nil {
 		var h chunkHead
 		if err := json.Unmarshal([]byte(data), &h); err != nil || !validGeneration(h.G) || h.N < 1 || h.N > maxChunks {
-			return item{}, ErrCorruptItem
+			return item{}, errCorruptItem
 		}
 		return item{head: &h}, nil
 	}
 	var r record
 	if err := json.Unmarshal([]byte(data), &r); err != nil {
-		return item{}, ErrCorruptItem
+		return item{}, errCorruptItem
 	}
 	return item{rec: &r}, nil
 }
@@ -82,19 +133,19 @@ func decodeItem(data string) (item, error) {
 func decodeRecord(data []byte, head *chunkHead) (*record, error) {
 	sum := sha256.Sum256(data)
 	if head != nil && hex.EncodeToString(sum[:]) != head.H {
-		return nil, fmt.Errorf("%w: chunks do not match their head", ErrCorruptItem)
+		return nil, fmt.Errorf("%w: chunks do not match their head", errCorruptItem)
 	}
 	it, err := decodeItem(string(data))
 	if err != nil || it.rec == nil {
-		return nil, ErrCorruptItem
+		return nil, errCorruptItem
 	}
 	return it.rec, nil
 }
 
-// SplitChunks cuts data into pieces of at most limit bytes, never inside a
+// splitChunks cuts data into pieces of at most limit bytes, never inside a
 // UTF-8 sequence (some backends store text, and a split rune would not
 // survive the round trip).
-func SplitChunks(data []byte, limit int) [][]byte {
+func splitChunks(data []byte, limit int) [][]byte {
 	var out [][]byte
 	for len(data) > limit {
 		cut := limit
@@ -110,8 +161,8 @@ func SplitChunks(data []byte, limit int) [][]byte {
 	return append(out, data)
 }
 
-// JoinChunks is the inverse of SplitChunks.
-func JoinChunks(chunks [][]byte) []byte {
+// joinChunks is the inverse of splitChunks.
+func joinChunks(chunks [][]byte) []byte {
 	n := 0
 	for _, c := range chunks {
 		n += len(c)
@@ -124,18 +175,37 @@ func JoinChunks(chunks [][]byte) []byte {
 }
 
 // newHead describes data split into n chunks under a fresh generation.
-func newHead(data []byte, n int) (*chunkHead, error) {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
+func newHead(server, username string, data []byte, n int) (*chunkHead, error) {
+	g, err := randomHex()
+	if err != nil {
 		return nil, fmt.Errorf("chunk generation: %w", err)
 	}
 	sum := sha256.Sum256(data)
-	return &chunkHead{V: 1, G: hex.EncodeToString(b[:]), N: n, H: hex.EncodeToString(sum[:])}, nil
+	return &chunkHead{V: recordVersion, A: server, U: username, G: g, N: n, H: hex.EncodeToString(sum[:])}, nil
+}
+
+// randomHex is 16 random bytes in lowercase hex.
+func randomHex() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b[:]), nil
 }
 
 // chunkName is the keyring account name of chunk i (1-based) of generation gen.
 func chunkName(gen string, i int) string {
 	return chunkPrefix + gen + ":" + strconv.Itoa(i)
+}
+
+// chunkGen returns the generation a chunk account belongs to.
+func chunkGen(account string) (string, bool) {
+	rest, ok := strings.CutPrefix(account, chunkPrefix)
+	if !ok {
+		return "", false
+	}
+	gen, _, ok := strings.Cut(rest, ":")
+	return gen, ok && validGeneration(gen)
 }
 
 // validGeneration reports whether gen looks like a generation newHead makes.

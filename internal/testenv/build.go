@@ -57,6 +57,11 @@ func Run(bin string, env map[string]string, stdin string, args ...string) (Resul
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
+	return run(cmd, stdin)
+}
+
+// run runs cmd with stdin and collects what it did.
+func run(cmd *exec.Cmd, stdin string) (Result, error) {
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -70,6 +75,20 @@ func Run(bin string, env map[string]string, stdin string, args ...string) (Resul
 		return r, err
 	}
 	return r, nil
+}
+
+// BuildWindows cross-compiles the command in cmd/<name> for windows/amd64
+// into dir and returns the .exe's path.
+func BuildWindows(dir, name string) (string, error) {
+	out := filepath.Join(dir, name+".exe")
+	cmd := exec.Command("go", "build", "-o", out,
+		"-ldflags", "-X "+Module+"/internal/version.Version="+TestVersion,
+		Module+"/cmd/"+name)
+	cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s for windows: %v\n%s", name, err, b)
+	}
+	return out, nil
 }
 
 // MainWithBinaries is a TestMain body: it builds the named commands (a

@@ -297,6 +297,9 @@ func (s *Session) Items(service string) ([]string, error) {
 			return nil, err
 		}
 		attrs, _ := v.Value().(map[string]string)
+		if attrs["username"] == "regcred:stamp" {
+			continue // regcred's list stamp (in the session collection): no credential
+		}
 		accounts = append(accounts, attrs["username"])
 	}
 	sort.Strings(accounts)
