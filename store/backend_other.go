@@ -26,6 +26,9 @@ func (k OSKeyring) Items(ctx context.Context) (map[string]string, error) {
 	return nil, fmt.Errorf("listing keychain items: %w", errors.ErrUnsupported)
 }
 
+// stampItem caches nothing here: the stamp is an ordinary item.
+type stampItem struct{}
+
 // Stamp reads the list stamp, an ordinary item here.
 func (k OSKeyring) Stamp(ctx context.Context) (string, error) { return k.goStamp(ctx) }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"sync"
 
 	"github.com/godbus/dbus/v5"
 	ss "github.com/zalando/go-keyring/secret_service"
@@ -137,17 +138,31 @@ func (k OSKeyring) Items(ctx context.Context) (map[string]string, error) {
 	return out, err
 }
 
+// stampItem remembers, for one process, where the list stamp lives: a
+// list or a write reads and sets it two or three times, and after the first
+// look-up each of those is one D-Bus call instead of three or four.
+type stampItem struct {
+	mu      sync.Mutex
+	checked bool            // the provider's collections were read
+	session bool            // it has a session collection
+	path    dbus.ObjectPath // the stamp item in it, once known
+}
+
 // Stamp reads the list stamp from the session collection (its label), or
 // from an ordinary item where the provider has no session collection.
 func (k OSKeyring) Stamp(ctx context.Context) (string, error) {
 	var stamp string
-	ok, err := k.inSessionCollection(ctx, func(svc *ss.SecretService) error {
-		paths, err := svc.SearchItems(svc.Object(ssName, sessionCollection), stampAttributes())
-		if err != nil || len(paths) == 0 {
-			return err
+	ok, err := k.inSessionCollection(ctx, func(svc *ss.SecretService, st *stampItem) error {
+		if st.path == "" {
+			paths, err := svc.SearchItems(svc.Object(ssName, sessionCollection), stampAttributes())
+			if err != nil || len(paths) == 0 {
+				return err
+			}
+			st.path = paths[0]
 		}
-		v, err := svc.Object(ssName, paths[0]).GetProperty(ssItemInterface + ".Label")
+		v, err := svc.Object(ssName, st.path).GetProperty(ssItemInterface + ".Label")
 		if err != nil {
+			st.path = "" // gone (a daemon restart): look again next time
 			return err
 		}
 		stamp, _ = v.Value().(string)
@@ -159,15 +174,33 @@ func (k OSKeyring) Stamp(ctx context.Context) (string, error) {
 	return stamp, err
 }
 
-// SetStamp replaces the list stamp (see Stamp).
+// SetStamp replaces the list stamp (see Stamp): it relabels the stamp item
+// when there is one, and creates it otherwise.
 func (k OSKeyring) SetStamp(ctx context.Context, stamp string) error {
-	ok, err := k.inSessionCollection(ctx, func(svc *ss.SecretService) error {
+	ok, err := k.inSessionCollection(ctx, func(svc *ss.SecretService, st *stampItem) error {
+		if st.path != "" {
+			err := svc.Object(ssName, st.path).SetProperty(ssItemInterface+".Label", dbus.MakeVariant(stamp))
+			if err == nil {
+				return nil
+			}
+			st.path = ""
+		}
 		session, err := svc.OpenSession()
 		if err != nil {
 			return err
 		}
 		defer svc.Close(session)
-		return svc.CreateItem(svc.Object(ssName, sessionCollection), stamp, stampAttributes(), ss.NewSecret(session.Path(), ""))
+		props := map[string]dbus.Variant{
+			ssItemInterface + ".Label":      dbus.MakeVariant(stamp),
+			ssItemInterface + ".Attributes": dbus.MakeVariant(stampAttributes()),
+		}
+		var item, prompt dbus.ObjectPath
+		err = svc.Object(ssName, sessionCollection).Call("org.freedesktop.Secret.Collection.CreateItem", 0,
+			props, ss.NewSecret(session.Path(), ""), true).Store(&item, &prompt)
+		if err == nil && item != "/" {
+			st.path = item
+		}
+		return err
 	})
 	if !ok {
 		return k.goSetStamp(ctx, stamp)
@@ -177,18 +210,27 @@ func (k OSKeyring) SetStamp(ctx context.Context, stamp string) error {
 
 // inSessionCollection runs fn, as one bounded keyring call, if the
 // provider has a session collection; ok is false when it has none.
-func (k OSKeyring) inSessionCollection(ctx context.Context, fn func(*ss.SecretService) error) (ok bool, err error) {
+func (k OSKeyring) inSessionCollection(ctx context.Context, fn func(*ss.SecretService, *stampItem) error) (ok bool, err error) {
+	st := k.stamp
+	if st == nil {
+		st = &stampItem{} // no cache: look everything up
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	ok = true
 	err = k.call(ctx, func() error {
 		svc, err := ss.NewSecretService()
 		if err != nil {
 			return err
 		}
-		if !hasSessionCollection(svc) {
+		if !st.checked {
+			st.session, st.checked = hasSessionCollection(svc), true
+		}
+		if !st.session {
 			ok = false
 			return nil
 		}
-		return fn(svc)
+		return fn(svc, st)
 	})
 	return ok, err
 }

@@ -41,6 +41,9 @@ func (k OSKeyring) Items(ctx context.Context) (map[string]string, error) {
 	return out, err
 }
 
+// stampItem caches nothing here: the stamp is an ordinary item.
+type stampItem struct{}
+
 // Stamp reads the list stamp, an ordinary credential here (writing one is
 // cheap: Credential Manager does not rewrite a file per write).
 func (k OSKeyring) Stamp(ctx context.Context) (string, error) { return k.goStamp(ctx) }

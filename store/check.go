@@ -101,13 +101,13 @@ func compare(idx *index, v view) (missing, unlisted, differ []string) {
 		switch {
 		case e.Server != "" && !inKeyring && !slices.Contains(v.legacy, key) && !slices.Contains(v.corrupt, key):
 			missing = append(missing, e.Server)
-		case inKeyring && (e.Server != c.ServerURL || e.Username != c.Username):
-			differ = append(differ, c.ServerURL)
+		case inKeyring && !e.same(c):
+			differ = append(differ, c.Server)
 		}
 	}
 	for _, key := range slices.Sorted(maps.Keys(v.creds)) {
 		if e := idx.Registries[key]; e == nil || e.Server == "" {
-			unlisted = append(unlisted, v.creds[key].ServerURL)
+			unlisted = append(unlisted, v.creds[key].Server)
 		}
 	}
 	return missing, unlisted, differ

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -70,6 +71,11 @@ func FuzzDecodeIndex(f *testing.F) {
 		}
 		if !reflect.DeepEqual(back.list(), idx.list()) || back.Stamp != idx.Stamp {
 			t.Errorf("round trip differs:\n%#v\n%#v", idx, back)
+		}
+		// list's own decoder agrees with the full one.
+		saved, _ := os.ReadFile(path)
+		if l, ok := listIfCurrent(saved, idx.Stamp); idx.Stamp != "" && (!ok || !reflect.DeepEqual(l, idx.list())) {
+			t.Errorf("listIfCurrent = %v, %v; decodeIndex lists %v", l, ok, idx.list())
 		}
 	})
 }

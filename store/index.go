@@ -36,7 +36,7 @@ var errCorruptIndex = errors.New("index is corrupt")
 // On disk it is a header line, then a line per registry, sorted:
 //
 //	regcred-index 2 <stamp, or - for none>
-//	<canonical address> "<address as stored>" "<username>" [<generation>:<chunks> ...]
+//	<canonical address> "<address as stored>" "<username>" [@<live generation>:<chunks>] [<generation>:<chunks> ...]
 //
 // with Go-quoted strings. A line format rather than JSON because list
 // decodes the whole file on every call: at 1,000 entries encoding/json took
@@ -64,6 +64,11 @@ type entry struct {
 	// only records unfinished chunk sets (no credential item exists yet).
 	Server   string
 	Username string
+	// Live and LiveN name the chunk set the credential's item points at,
+	// when it is split: erase and store delete it without reading the item
+	// first while the index is current.
+	Live  string
+	LiveN int
 	// Chunks names chunk sets (generation → count) a store recorded before
 	// writing their first chunk, or before replacing the item that points
 	// at them, and has not yet deleted or seen become the live set: left by
@@ -103,23 +108,57 @@ func decodeIndex(data []byte) (*index, error) {
 	}
 	idx.Registries = make(map[string]*entry, strings.Count(rest, "\n")+1)
 	entries := make([]entry, 0, strings.Count(rest, "\n")+1) // one allocation for all
-	for n := 2; rest != ""; n++ {
+	err := forEachEntry(rest, func(key string, e entry) bool {
+		entries = append(entries, e)
+		idx.Registries[key] = &entries[len(entries)-1]
+		return len(idx.Registries) == len(entries)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return idx, nil
+}
+
+// listIfCurrent answers list straight from an index file's content when
+// it is current at stamp, decoding into the answer and nothing else: list
+// runs often, and should grow with N no more than it must.
+func listIfCurrent(data []byte, stamp string) (map[string]string, bool) {
+	text := string(data)
+	header, rest, _ := strings.Cut(text, "\n")
+	if stamp == "" || header != indexHeader+" "+stamp {
+		return nil, false
+	}
+	out := make(map[string]string, strings.Count(rest, "\n"))
+	entries := 0
+	err := forEachEntry(rest, func(_ string, e entry) bool {
+		if e.Server == "" {
+			return true
+		}
+		entries++
+		out[e.Server] = e.Username
+		return len(out) == entries
+	})
+	return out, err == nil
+}
+
+// forEachEntry decodes the entry lines of an index file, calling each
+// with every entry; each returns false for a duplicate.
+func forEachEntry(lines string, each func(key string, e entry) bool) error {
+	for n := 2; lines != ""; n++ {
 		var line string
-		line, rest, _ = strings.Cut(rest, "\n")
+		line, lines, _ = strings.Cut(lines, "\n")
 		if line == "" {
 			continue
 		}
 		key, e, err := decodeEntry(line)
 		if err != nil {
-			return nil, fmt.Errorf("%w: line %d: %v", errCorruptIndex, n, err)
+			return fmt.Errorf("%w: line %d: %v", errCorruptIndex, n, err)
 		}
-		if _, dup := idx.Registries[key]; dup {
-			return nil, fmt.Errorf("%w: line %d: %q listed twice", errCorruptIndex, n, truncate(key, 40))
+		if !each(key, e) {
+			return fmt.Errorf("%w: line %d: %q listed twice", errCorruptIndex, n, truncate(key, 40))
 		}
-		entries = append(entries, e)
-		idx.Registries[key] = &entries[len(entries)-1]
 	}
-	return idx, nil
+	return nil
 }
 
 // decodeEntry parses one entry line.
@@ -139,11 +178,19 @@ func decodeEntry(line string) (string, entry, error) {
 	if e.Username, rest, err = cutQuoted(rest); err != nil {
 		return "", entry{}, fmt.Errorf("username: %v", err)
 	}
-	for _, f := range strings.Fields(rest) {
+	for i, f := range strings.Fields(rest) {
+		live := false
+		if i == 0 {
+			f, live = strings.CutPrefix(f, "@")
+		}
 		gen, count, ok := strings.Cut(f, ":")
 		n, err := strconv.Atoi(count)
 		if !ok || err != nil || !validGeneration(gen) || n < 1 || n > maxChunks {
 			return "", entry{}, fmt.Errorf("bad chunk set %q", truncate(f, 40))
+		}
+		if live {
+			e.Live, e.LiveN = gen, n
+			continue
 		}
 		if e.Chunks == nil {
 			e.Chunks = map[string]int{}
@@ -187,6 +234,12 @@ func (idx *index) encode() []byte {
 		out = strconv.AppendQuote(out, e.Server)
 		out = append(out, ' ')
 		out = strconv.AppendQuote(out, e.Username)
+		if e.Live != "" {
+			out = append(out, " @"...)
+			out = append(out, e.Live...)
+			out = append(out, ':')
+			out = strconv.AppendInt(out, int64(e.LiveN), 10)
+		}
 		for _, g := range slices.Sorted(maps.Keys(e.Chunks)) {
 			out = append(out, ' ')
 			out = append(out, g...)
@@ -276,15 +329,38 @@ func (idx *index) entry(key string) *entry {
 }
 
 // setCredential records key's credential, keeping its unfinished chunk sets.
-func (idx *index) setCredential(key, server, username string) {
+func (idx *index) setCredential(key string, c entry) {
 	e := idx.entry(key)
-	e.Server, e.Username = server, username
+	e.Server, e.Username, e.Live, e.LiveN = c.Server, c.Username, c.Live, c.LiveN
+}
+
+// same reports whether e records the same credential as c.
+func (e *entry) same(c entry) bool {
+	return e != nil && e.Server == c.Server && e.Username == c.Username && e.Live == c.Live && e.LiveN == c.LiveN
+}
+
+// item is what the credential's keyring item holds, as far as the index
+// knows: its address, username and live chunk set; never the secret.
+func (e *entry) item() *item {
+	if e.Live != "" {
+		return &item{head: &chunkHead{V: recordVersion, A: e.Server, U: e.Username, G: e.Live, N: e.LiveN}}
+	}
+	return &item{rec: &record{V: recordVersion, A: e.Server, U: e.Username}}
+}
+
+// entryOf is the index entry describing a decoded keyring item.
+func entryOf(it item) entry {
+	e := entry{Server: it.server(), Username: it.user()}
+	if it.head != nil {
+		e.Live, e.LiveN = it.head.G, it.head.N
+	}
+	return e
 }
 
 // forget drops key's credential, keeping its unfinished chunk sets.
 func (idx *index) forget(key string) {
 	if e := idx.Registries[key]; e != nil {
-		e.Server, e.Username = "", ""
+		e.Server, e.Username, e.Live, e.LiveN = "", "", "", 0
 		idx.tidy(key)
 	}
 }

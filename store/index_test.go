@@ -13,8 +13,8 @@ func TestIndexSaveLoad(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "index.json")
 	idx := newIndex()
 	idx.Stamp = "0123456789abcdef0123456789abcdef"
-	idx.setCredential("docker.io", DockerHubServer, "alice")
-	idx.setCredential("[::1]:5000", "[::1]:5000", "<token>")
+	idx.setCredential("docker.io", entry{Server: DockerHubServer, Username: "alice"})
+	idx.setCredential("[::1]:5000", entry{Server: "[::1]:5000", Username: "<token>", Live: "abcdefabcdefabcdefabcdefabcdefab", LiveN: 2})
 	idx.recordChunks("[::1]:5000", "0123456789abcdef0123456789abcdef", 3)
 	idx.recordChunks("new.example", "fedcba9876543210fedcba9876543210", 2) // unfinished create
 	if err := idx.save(path); err != nil {
@@ -34,16 +34,25 @@ func TestIndexSaveLoad(t *testing.T) {
 	if !got.current(idx.Stamp) || got.current("other") || got.current("") {
 		t.Error("current must hold for exactly the recorded stamp")
 	}
+	data, _ := os.ReadFile(path)
+	if l, ok := listIfCurrent(data, idx.Stamp); !ok || !reflect.DeepEqual(l, want) {
+		t.Errorf("listIfCurrent = %v, %v; want %v", l, ok, want)
+	}
+	for _, other := range []string{"", "other", "-"} {
+		if _, ok := listIfCurrent(data, other); ok {
+			t.Errorf("listIfCurrent answered at stamp %q", other)
+		}
+	}
 }
 
 func TestIndexFormat(t *testing.T) {
 	idx := newIndex()
-	idx.setCredential("b.example", "https://B.example/", "has \"quotes\" and space\ttab")
-	idx.setCredential("a.example:5000", "a.example:5000", "<token>")
+	idx.setCredential("b.example", entry{Server: "https://B.example/", Username: "has \"quotes\" and space\ttab"})
+	idx.setCredential("a.example:5000", entry{Server: "a.example:5000", Username: "<token>", Live: "abcdefabcdefabcdefabcdefabcdefab", LiveN: 2})
 	idx.recordChunks("a.example:5000", "0123456789abcdef0123456789abcdef", 3)
 	idx.recordChunks("c.example", "fedcba9876543210fedcba9876543210", 1)
 	want := "regcred-index 2 -\n" +
-		"a.example:5000 \"a.example:5000\" \"<token>\" 0123456789abcdef0123456789abcdef:3\n" +
+		"a.example:5000 \"a.example:5000\" \"<token>\" @abcdefabcdefabcdefabcdefabcdefab:2 0123456789abcdef0123456789abcdef:3\n" +
 		"b.example \"https://B.example/\" \"has \\\"quotes\\\" and space\\ttab\"\n" +
 		"c.example \"\" \"\" fedcba9876543210fedcba9876543210:1\n"
 	if got := string(idx.encode()); got != want {
@@ -57,7 +66,7 @@ func TestIndexFormat(t *testing.T) {
 
 func TestIndexEntriesTidyUp(t *testing.T) {
 	idx := newIndex()
-	idx.setCredential("a.example", "a.example", "u")
+	idx.setCredential("a.example", entry{Server: "a.example", Username: "u"})
 	idx.recordChunks("a.example", "0123456789abcdef0123456789abcdef", 2)
 	idx.forget("a.example")
 	if _, ok := idx.Registries["a.example"]; !ok {
@@ -126,7 +135,7 @@ func TestSaveIndexIsPrivateAndAtomic(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "new")
 	path := filepath.Join(dir, "index.json")
 	idx := newIndex()
-	idx.setCredential("a.example", "a.example", "u")
+	idx.setCredential("a.example", entry{Server: "a.example", Username: "u"})
 	if err := idx.save(path); err != nil {
 		t.Fatal(err)
 	}

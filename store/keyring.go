@@ -49,6 +49,15 @@ type Keyring interface {
 // sentinels above.
 type OSKeyring struct {
 	Timeout time.Duration
+	// stamp caches where the list stamp lives, for one process (see
+	// NewOSKeyring); nil looks it up on every call.
+	stamp *stampItem
+}
+
+// NewOSKeyring returns the OS keyring with each call bounded by timeout,
+// remembering for the life of the process where its list stamp lives.
+func NewOSKeyring(timeout time.Duration) OSKeyring {
+	return OSKeyring{Timeout: timeout, stamp: &stampItem{}}
 }
 
 // goStamp and goSetStamp keep the list stamp as an ordinary item, where the

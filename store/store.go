@@ -43,6 +43,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -143,29 +144,28 @@ func (s *Store) Get(ctx context.Context, query string) (Credential, error) {
 	}
 	key := keyFor(query)
 	idx, _ := loadIndex(s.IndexPath(), false) // a cache: unreadable is as good as empty
-	rec, err := s.readCredential(ctx, key)
+	rec, cached, err := s.readCredential(ctx, key)
 	if errors.Is(err, ErrNotFound) && idx != nil && len(idx.legacy) > 0 {
 		// Items written by regcred before version 2 are named otherwise.
 		if err := s.write(ctx, func(*writer) error { return nil }); err != nil {
 			return Credential{}, err
 		}
-		rec, err = s.readCredential(ctx, key)
+		rec, cached, err = s.readCredential(ctx, key)
 	}
 	if err != nil {
 		return Credential{}, err
 	}
-	c := Credential{ServerURL: rec.A, Username: rec.U, Secret: rec.S}
 	if idx != nil {
-		s.mend(ctx, idx, key, c)
+		s.mend(idx, key, cached)
 	}
-	return c, nil
+	return Credential{ServerURL: rec.A, Username: rec.U, Secret: rec.S}, nil
 }
 
 // mend records key's credential in the index when the index disagrees, if
 // the writers' lock is free right now; it is only a cache, so a busy lock
 // or a failed write is no error.
-func (s *Store) mend(ctx context.Context, idx *index, key string, c Credential) {
-	if e := idx.Registries[key]; e != nil && e.Server == c.ServerURL && e.Username == c.Username {
+func (s *Store) mend(idx *index, key string, c entry) {
+	if idx.Registries[key].same(c) {
 		return
 	}
 	fl := flock.New(s.lockPath(), flock.SetPermissions(0o600))
@@ -180,7 +180,7 @@ func (s *Store) mend(ctx context.Context, idx *index, key string, c Credential) 
 	if err != nil || len(idx.legacy) > 0 {
 		return
 	}
-	idx.setCredential(key, c.ServerURL, c.Username)
+	idx.setCredential(key, c)
 	_ = idx.save(s.IndexPath())
 }
 
@@ -197,46 +197,50 @@ func (s *Store) readItem(ctx context.Context, account string) (item, error) {
 }
 
 // readCredential reads the whole credential stored under account, its
-// chunks included. Its address is account when the item predates version 2.
-func (s *Store) readCredential(ctx context.Context, account string) (*record, error) {
-	rec, err := s.readRecord(ctx, account)
+// chunks included, and the index entry that describes it. Its address is
+// account when the item predates version 2.
+func (s *Store) readCredential(ctx context.Context, account string) (*record, entry, error) {
+	rec, it, err := s.readRecord(ctx, account)
 	if errors.Is(err, errChunkMissing) {
 		// A concurrent store may have switched generations between our
 		// reads of the head and of its chunks: read once more.
-		rec, err = s.readRecord(ctx, account)
+		rec, it, err = s.readRecord(ctx, account)
 	}
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
-			return nil, ErrNotFound
+			return nil, entry{}, ErrNotFound
 		}
-		return nil, fmt.Errorf("read %s: %w", account, err)
+		return nil, entry{}, fmt.Errorf("read %s: %w", account, err)
 	}
 	if rec.A == "" {
 		rec.A = account
 	}
-	return rec, nil
+	e := entryOf(it)
+	e.Server = rec.A
+	return rec, e, nil
 }
 
-func (s *Store) readRecord(ctx context.Context, account string) (*record, error) {
+func (s *Store) readRecord(ctx context.Context, account string) (*record, item, error) {
 	it, err := s.readItem(ctx, account)
 	if err != nil {
-		return nil, err
+		return nil, it, err
 	}
 	if it.rec != nil {
-		return it.rec, nil
+		return it.rec, it, nil
 	}
 	chunks := make([][]byte, it.head.N)
 	for i := range chunks {
 		c, err := s.cfg.Keyring.Get(ctx, chunkName(it.head.G, i+1))
 		if errors.Is(err, ErrNotFound) {
-			return nil, errChunkMissing
+			return nil, it, errChunkMissing
 		}
 		if err != nil {
-			return nil, err
+			return nil, it, err
 		}
 		chunks[i] = []byte(c)
 	}
-	return decodeRecord(joinChunks(chunks), it.head)
+	rec, err := decodeRecord(joinChunks(chunks), it.head)
+	return rec, it, err
 }
 
 // Put stores a credential under server, replacing the credential of the
@@ -294,16 +298,16 @@ func (s *Store) Erase(ctx context.Context, query string) error {
 // re-reading each registry the index names (macOS Keychain). So list costs a
 // stamp read and the index in the usual case.
 func (s *Store) List(ctx context.Context) (map[string]string, error) {
-	idx, err := loadIndex(s.IndexPath(), false)
-	if err != nil {
-		return nil, err
+	data, err := os.ReadFile(s.IndexPath())
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read index: %w", err)
 	}
 	stamp, err := s.cfg.Keyring.Stamp(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list: %w", err)
 	}
-	if idx.current(stamp) {
-		return idx.list(), nil
+	if out, ok := listIfCurrent(data, stamp); ok {
+		return out, nil
 	}
 	var out map[string]string
 	err = s.write(ctx, func(w *writer) error {
@@ -351,18 +355,29 @@ type writer struct {
 	s   *Store
 	ctx context.Context
 	idx *index
-	// Set by invalidate: whether the index was true at the keyring's stamp
-	// before this write, and the stamp this write set.
+	// Set by readCurrent: whether the index was true at the keyring's
+	// stamp before this write; and the stamp this write last set.
 	wasCurrent bool
 	ourStamp   string
 	// dirty says the index changed in memory since it was last saved.
 	dirty bool
 }
 
-// readCurrent reads the item being replaced: nil when there is none; an
-// item with neither record nor head when it does not decode (it is then
-// simply overwritten or deleted).
+// readCurrent learns what the item being replaced holds (not its secret):
+// nil when there is none; an item with neither record nor head when it does
+// not decode (it is then simply overwritten or deleted). While the index is
+// current at the keyring's stamp it answers; otherwise the keyring does.
 func (w *writer) readCurrent(key string) (*item, error) {
+	stamp, err := w.s.cfg.Keyring.Stamp(w.ctx)
+	if err != nil {
+		return nil, err
+	}
+	if w.wasCurrent = w.idx.current(stamp); w.wasCurrent {
+		if e := w.idx.Registries[key]; e != nil && e.Server != "" {
+			return e.item(), nil
+		}
+		return nil, nil
+	}
 	it, err := w.s.readItem(w.ctx, key)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -415,8 +430,12 @@ func (w *writer) put(key string, c Credential, data []byte, parts [][]byte) erro
 	if err := w.deleteReplaced(key, cur, head); err != nil {
 		return fmt.Errorf("remove replaced chunks: %w", err)
 	}
-	if e := w.idx.Registries[key]; e == nil || e.Server != c.ServerURL || e.Username != c.Username {
-		w.idx.setCredential(key, c.ServerURL, c.Username)
+	now := entry{Server: c.ServerURL, Username: c.Username}
+	if head != nil {
+		now.Live, now.LiveN = head.G, head.N
+	}
+	if !w.idx.Registries[key].same(now) {
+		w.idx.setCredential(key, now)
 		w.dirty = true
 	}
 	return w.finish(listed)
@@ -455,15 +474,8 @@ func (w *writer) erase(key string) error {
 
 // invalidate marks every cache of what list shows as out of date, in this
 // and every other config directory, before a write that changes it: it sets
-// a fresh keyring stamp, remembering whether this index was current.
-func (w *writer) invalidate() error {
-	stamp, err := w.s.cfg.Keyring.Stamp(w.ctx)
-	if err != nil {
-		return err
-	}
-	w.wasCurrent = w.idx.current(stamp)
-	return w.setStamp("stamp:before")
-}
+// a fresh keyring stamp.
+func (w *writer) invalidate() error { return w.setStamp("stamp:before") }
 
 // setStamp writes a fresh keyring stamp.
 func (w *writer) setStamp(step string) error {
@@ -648,7 +660,7 @@ func (w *writer) rebuild() (map[string]string, error) {
 		}
 	}
 	for key, c := range v.creds {
-		w.idx.setCredential(key, c.ServerURL, c.Username)
+		w.idx.setCredential(key, c)
 	}
 	w.idx.Stamp = stamp
 	w.idx.err = nil
@@ -676,7 +688,7 @@ func (w *writer) migrate(accounts []string) error {
 		if old.version() == recordVersion && account == key {
 			continue
 		}
-		rec, err := w.s.readCredential(w.ctx, account)
+		rec, _, err := w.s.readCredential(w.ctx, account)
 		if err != nil {
 			continue // unreadable: doctor reports it
 		}
@@ -713,8 +725,8 @@ func (w *writer) migrate(accounts []string) error {
 
 // view is the keyring's content as scan found it.
 type view struct {
-	// creds maps each canonical address to its credential (no secret).
-	creds map[string]Credential
+	// creds maps each canonical address to what its item holds (no secret).
+	creds map[string]entry
 	// live maps each chunk generation a head points at to its count.
 	live map[string]int
 	// chunks lists every chunk item; nil where the keyring cannot be enumerated.
@@ -728,7 +740,7 @@ type view struct {
 // scan reads what the keyring holds: every item where the backend can
 // enumerate, otherwise the items of every registry idx names.
 func (s *Store) scan(ctx context.Context, idx *index) (view, error) {
-	v := view{creds: map[string]Credential{}, live: map[string]int{}}
+	v := view{creds: map[string]entry{}, live: map[string]int{}}
 	items, err := s.cfg.Keyring.Items(ctx)
 	switch {
 	case err == nil:
@@ -773,7 +785,7 @@ func (s *Store) scan(ctx context.Context, idx *index) (view, error) {
 			v.legacy = append(v.legacy, account)
 			continue
 		}
-		v.creds[account] = Credential{ServerURL: it.server(), Username: it.user()}
+		v.creds[account] = entryOf(it)
 	}
 	return v, nil
 }
@@ -828,6 +840,6 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		cfg.ItemLimit = n
 	}
-	cfg.Keyring = OSKeyring{Timeout: cfg.Timeout}
+	cfg.Keyring = NewOSKeyring(cfg.Timeout)
 	return cfg, nil
 }

@@ -36,7 +36,7 @@ func main() {
 		dir, _ := store.DefaultDir()
 		os.Exit(manage.Run(ctx, args, manage.Env{
 			Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, LookPath: exec.LookPath,
-			OpenStore: open, Keyring: store.OSKeyring{Timeout: cfg.Timeout}, StateDir: dir,
+			OpenStore: open, Keyring: store.NewOSKeyring(cfg.Timeout), StateDir: dir,
 		}))
 	case len(args) == 1 && (args[0] == "--help" || args[0] == "-h"):
 		fmt.Fprintf(os.Stdout, "%s\n\n%s", helper.Usage(), manage.Help())

@@ -6,8 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
+
+	"github.com/regcred/regcred/internal/testenv"
 )
 
 // flatResult is list over a small and a large index, measured interleaved.
@@ -23,22 +24,27 @@ func (f flatResult) ratio() float64 {
 }
 
 // flatness measures how regcred's list grows with N the way a ratio should
-// be measured: list over an index of `small` entries and over the bench's
-// index of `large` entries, alternated in a fresh random order each run and
-// within the same seconds. In the size sections a call may follow another
-// helper's write, and with many items a call after a write is slower
-// whatever it does (`version` after an `erase` at 2000 keyring items took
-// 2.04 ms, after another `version` 1.76 ms, with gnome-keyring idle in
-// between); here list follows only list. The small index
-// is a real one: regcred stores `small` credentials into the same keyring
-// under a second configuration directory.
+// be measured: list over `small` credentials and over the bench's `large`,
+// alternated in a fresh random order each run and within the same seconds.
+// In the size sections a call may follow another helper's write, and with
+// many items a call after a write is slower whatever it does (`version`
+// after an `erase` at 2000 keyring items took 2.04 ms, after another
+// `version` 1.76 ms, with gnome-keyring idle in between); here list follows
+// only list. The small set is real: regcred stores `small` credentials into
+// a second gnome-keyring (list shows everything in its keyring, so a second
+// configuration directory on the same keyring would list all `large`).
 func (b *bench) flatness(small, large, runs int) (flatResult, error) {
 	res := flatResult{small: small, large: large, runs: runs}
-	cfg := filepath.Join(b.dir, "flat-config")
-	if err := os.MkdirAll(cfg, 0o700); err != nil {
+	sdir := filepath.Join(b.dir, "flat")
+	if err := os.MkdirAll(sdir, 0o700); err != nil {
 		return res, err
 	}
-	smallEnv := append(slices.Clone(b.env), "XDG_CONFIG_HOME="+cfg) // the later entry wins
+	other, err := testenv.StartSession(sdir, testenv.Unlocked)
+	if err != nil {
+		return res, err
+	}
+	defer other.Stop()
+	smallEnv := other.Env()
 	call := func(env []string, verb, stdin string) (sample, string, error) {
 		cmd := exec.Command(b.bins["regcred"], verb)
 		cmd.Env = env
