@@ -3,7 +3,9 @@
 // sandbox it creates and removes: a private D-Bus session with
 // gnome-keyring, a private registry on loopback, docker login through the
 // keyring, and kubectl regcred — against a local kube-apiserver when one
-// can be started. Run it with `make demo`.
+// can be started, ending as the page does with the Pod Running on a real
+// kubelet and containerd where it can run a node (as root, in a network and
+// mount namespace of its own). Run it with `make demo`.
 package main
 
 import (
@@ -25,10 +27,13 @@ func main() {
 	if len(os.Args) > 1 {
 		bin = os.Args[1] // where the binaries are; default <repo>/bin
 	}
-	if err := run(os.Stdout, bin); err != nil {
-		fmt.Fprintln(os.Stderr, "demo:", err)
-		os.Exit(1)
-	}
+	os.Exit(testenv.InNamespace(func() int {
+		if err := run(os.Stdout, bin); err != nil {
+			fmt.Fprintln(os.Stderr, "demo:", err)
+			return 1
+		}
+		return 0
+	}))
 }
 
 // demo is the sandbox and the environment its commands run in.
@@ -95,22 +100,23 @@ func run(out io.Writer, bin string) error {
 		}
 	}
 
-	if err := d.cluster(sandbox); err != nil {
+	if err := d.cluster(sandbox, reg, password); err != nil {
 		d.say("Skipping the live-cluster part: %v", err)
 	}
 	d.say("Done. Removing the sandbox.")
 	return nil
 }
 
-// cluster exports to a real local kube-apiserver and inspects the result.
-func (d *demo) cluster(sandbox string) error {
+// cluster exports to a real local kube-apiserver, inspects the result and,
+// where a node can run, runs the page's Pod.
+func (d *demo) cluster(sandbox string, reg *testenv.Registry, password string) error {
 	if _, err := exec.LookPath("etcd"); err != nil {
 		return fmt.Errorf("etcd is not installed (make deps)")
 	}
 	dir := filepath.Join(sandbox, "cluster")
 	os.MkdirAll(dir, 0o700)
 	d.say("Starting etcd and a kube-apiserver on loopback…")
-	c, err := testenv.StartCluster(dir, "demo")
+	c, err := testenv.StartCluster(dir, "demo", testenv.ClusterOptions{ServiceAccountAdmission: true})
 	if err != nil {
 		return err
 	}
@@ -135,7 +141,80 @@ func (d *demo) cluster(sandbox string) error {
 			return err
 		}
 	}
+	if err := testenv.NodeUnavailable(); err != nil {
+		d.say("Stopping here, after inspect: running the page's Pod needs a node, and this machine cannot run one: %v.", err)
+		d.say("As root with containerd installed (`make deps`), `make demo` goes on to run the Pod on a real kubelet.")
+		return nil
+	}
+	return d.node(sandbox, c, kubeconfig, reg)
+}
+
+// node runs the page's last step: the Pod, on a real kubelet and containerd,
+// pulling the private image with the exported Secret.
+func (d *demo) node(sandbox string, c *testenv.Cluster, kubeconfig string, reg *testenv.Registry) error {
+	d.say("Starting a node: containerd and a kubelet, registered with the API server…")
+	n, err := testenv.StartNode(filepath.Join(sandbox, "node"), "demo-node", kubeconfig, c, reg.Host)
+	if err != nil {
+		return err
+	}
+	defer n.Stop()
+	image := reg.Host + "/janedoe/my-private-app:v1"
+	tarball := filepath.Join(sandbox, "app.tar")
+	if err := testenv.WriteAppImage(tarball, image); err != nil {
+		return err
+	}
+	bin := filepath.Join(sandbox, "tools")
+	if err := testenv.BuildTool(bin, "github.com/google/go-containerregistry/cmd/crane"); err != nil {
+		return err
+	}
+	d.env = setEnv(d.env, "PATH", bin+string(os.PathListSeparator)+envValue(d.env, "PATH"))
+	manifest := filepath.Join(sandbox, "my-private-reg-pod.yaml")
+	if err := os.WriteFile(manifest, fmt.Appendf(nil, podManifest, image), 0o600); err != nil {
+		return err
+	}
+	for _, s := range []struct {
+		say string
+		cmd []string
+	}{
+		{"Push the private image (crane, through the keyring too):", []string{"crane", "push", "--insecure", tarball, image}},
+		{"The page's Pod, my-private-reg-pod.yaml (pinned to the node, on its host network: no scheduler or CNI here):", []string{"cat", manifest}},
+		{"", []string{"kubectl", "apply", "-f", manifest, "-n", "demo"}},
+		{"Wait for it, as the page does with kubectl get pod private-reg:", []string{"kubectl", "wait", "--for=jsonpath={.status.phase}=Running", "pod/private-reg", "-n", "demo", "--timeout=90s"}},
+		{"", []string{"kubectl", "get", "pod", "private-reg", "-n", "demo"}},
+	} {
+		if err := d.step(s.say, "", s.cmd...); err != nil {
+			return fmt.Errorf("%w\nkubelet log tail:\n%s", err, n.Log())
+		}
+	}
+	d.say("The container runs the private image; what it printed:")
+	fmt.Fprint(d.out, n.PodLog("demo", "private-reg", "private-reg-container"))
 	return nil
+}
+
+// podManifest is the task page's my-private-reg-pod.yaml for the demo.
+const podManifest = `apiVersion: v1
+kind: Pod
+metadata:
+  name: private-reg
+spec:
+  nodeName: demo-node
+  hostNetwork: true
+  automountServiceAccountToken: false
+  containers:
+  - name: private-reg-container
+    image: %s
+  imagePullSecrets:
+  - name: regcred
+`
+
+// envValue returns key's value in env.
+func envValue(env []string, key string) string {
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, key+"="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // step prints what it runs and its output, as a terminal session would.

@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/regcred/regcred/internal/testenv"
 )
+
+func TestMain(m *testing.M) { os.Exit(testenv.MainInNamespace(m)) }
 
 // TestDemoRunsToTheEnd runs `make demo`'s program on freshly built
 // binaries and checks the story's milestones appear in order.
@@ -37,5 +40,17 @@ func TestDemoRunsToTheEnd(t *testing.T) {
 	}
 	if strings.Contains(text, "Skipping the live-cluster part") {
 		t.Errorf("the demo skipped the cluster part:\n%s", text)
+	}
+	// The page's last step: the Pod Running on a real node, where one can run.
+	if err := testenv.NodeUnavailable(); err != nil {
+		if !strings.Contains(text, "Stopping here, after inspect") {
+			t.Errorf("the demo does not say why it stops before the Pod:\n%s", text)
+		}
+		testenv.Unavailable(t, err)
+	}
+	for _, want := range []string{"pod/private-reg created", "private-reg   1/1     Running", "regcred podapp running"} {
+		if !strings.Contains(text[last:], want) && !strings.Contains(text, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, text)
+		}
 	}
 }

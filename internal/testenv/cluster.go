@@ -69,9 +69,17 @@ func RepoRoot() (string, error) {
 	return filepath.Dir(strings.TrimSpace(string(out))), nil
 }
 
+// ClusterOptions change how StartCluster sets up the API server.
+type ClusterOptions struct {
+	// ServiceAccountAdmission turns on the ServiceAccount admission plugin,
+	// which gives Pods their ServiceAccount's imagePullSecrets. (With no
+	// controller-manager running, tests create ServiceAccounts themselves.)
+	ServiceAccountAdmission bool
+}
+
 // StartCluster starts etcd and kube-apiserver in dir (which must exist and
 // be private to this cluster). Stop ends them.
-func StartCluster(dir, name string) (*Cluster, error) {
+func StartCluster(dir, name string, opts ...ClusterOptions) (*Cluster, error) {
 	tools, err := K8sTools()
 	if err != nil {
 		return nil, err
@@ -114,7 +122,10 @@ func StartCluster(dir, name string) (*Cluster, error) {
 		"--secure-port=" + port, "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
 		"--authorization-mode=RBAC", "--token-auth-file=" + filepath.Join(dir, "tokens.csv"),
 		"--service-cluster-ip-range=10.96.0.0/24", "--endpoint-reconciler-type=none",
-		"--disable-admission-plugins=ServiceAccount", "--v=0"}
+		"--v=0"}
+	if len(opts) == 0 || !opts[0].ServiceAccountAdmission {
+		c.apiArgs = append(c.apiArgs, "--disable-admission-plugins=ServiceAccount")
+	}
 	if err := c.StartAPIServer(); err != nil {
 		c.Stop()
 		return nil, err

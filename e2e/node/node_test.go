@@ -1,0 +1,297 @@
+//go:build linux
+
+// Package node_test walks the Kubernetes task "Pull an Image from a Private
+// Registry" to its last step on a real node: docker login through regcred,
+// kubectl regcred export, and the page's Pod Running on a kubelet with
+// containerd, pulling from a private registry with the exported Secret.
+//
+// Everything runs in a private network and mount namespace (see
+// testenv.MainInNamespace): the registry, the keyring, the API server and
+// the node share a loopback nothing else sees.
+package node_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/regcred/regcred/internal/testenv"
+)
+
+var binDir string
+
+func TestMain(m *testing.M) {
+	os.Exit(testenv.MainInNamespace(mainWithBinaries{m}))
+}
+
+// mainWithBinaries builds the binaries only inside the namespace, once.
+type mainWithBinaries struct{ m *testing.M }
+
+func (w mainWithBinaries) Run() int {
+	return testenv.MainWithBinaries(w.m, &binDir, "docker-credential-regcred", "kubectl-regcred",
+		"github.com/google/go-containerregistry/cmd/crane")
+}
+
+const (
+	user     = "janedoe"
+	password = "first:Pässword-1"
+	nodeName = "regcred-node"
+)
+
+// world is the page's set-up: a user's keyring and docker config, a
+// private registry holding the image, a cluster and its node.
+type world struct {
+	t          *testing.T
+	env        map[string]string
+	registry   *testenv.Registry
+	kubeconfig string
+	client     kubernetes.Interface
+	node       *testenv.Node
+	image      string
+	docker     string // DOCKER_CONFIG
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	if err := testenv.NodeUnavailable(); err != nil {
+		testenv.Unavailable(t, err)
+	}
+	testenv.Require(t, "docker", "kubectl")
+	s := testenv.StartSessionT(t, testenv.Unlocked)
+	w := &world{t: t, env: s.EnvMap(), docker: filepath.Join(s.Dir, ".docker")}
+	w.registry = testenv.StartRegistry(t, map[string]string{user: password})
+	w.image = w.registry.Host + "/" + user + "/my-private-app:v1"
+	if err := os.MkdirAll(w.docker, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(w.docker, "config.json"), []byte(`{"credsStore": "regcred"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.env["DOCKER_CONFIG"] = w.docker
+	w.env["PATH"] = binDir + string(os.PathListSeparator) + w.env["PATH"]
+
+	dir := t.TempDir()
+	c, err := testenv.StartCluster(dir, "node-test", testenv.ClusterOptions{ServiceAccountAdmission: true})
+	if err != nil {
+		testenv.Unavailable(t, err)
+	}
+	t.Cleanup(c.Stop)
+	if w.kubeconfig, err = testenv.Kubeconfig(dir, c); err != nil {
+		t.Fatal(err)
+	}
+	w.env["KUBECONFIG"] = w.kubeconfig
+	cfg, err := clientcmd.BuildConfigFromFlags("", w.kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.client, err = kubernetes.NewForConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if w.node, err = testenv.StartNode(filepath.Join(dir, "node"), nodeName, w.kubeconfig, c, w.registry.Host); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.node.Stop)
+	t.Logf("node %s registered in %v", nodeName, time.Since(start).Round(time.Millisecond))
+	return w
+}
+
+// run runs a program as the user would, failing the test on a non-zero exit.
+func (w *world) run(stdin string, name string, args ...string) string {
+	w.t.Helper()
+	out, code := w.exec(stdin, name, args...)
+	if code != 0 {
+		w.t.Fatalf("%s %s: exit %d\n%s", name, strings.Join(args, " "), code, out)
+	}
+	return out
+}
+
+func (w *world) exec(stdin string, name string, args ...string) (string, int) {
+	w.t.Helper()
+	// exec.Command looks names up on this process's PATH: use the user's.
+	if _, err := os.Stat(filepath.Join(binDir, name)); err == nil {
+		name = filepath.Join(binDir, name)
+	}
+	cmd := exec.Command(name, args...)
+	for k, v := range w.env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	if _, ok := err.(*exec.ExitError); err != nil && !ok {
+		w.t.Fatalf("%s: %v", name, err)
+	}
+	return string(out), cmd.ProcessState.ExitCode()
+}
+
+// namespace creates a namespace with its default ServiceAccount (no
+// controller-manager runs to make it). Its token is not mounted: no
+// controller publishes the CA ConfigMap such a volume needs.
+func (w *world) namespace(name string) {
+	w.t.Helper()
+	ctx := context.Background()
+	if _, err := w.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+		w.t.Fatal(err)
+	}
+	no := false
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}, AutomountServiceAccountToken: &no}
+	if _, err := w.client.CoreV1().ServiceAccounts(name).Create(ctx, sa, metav1.CreateOptions{}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// podManifest is the task page's my-private-reg-pod.yaml, pinned to the
+// test node (no scheduler runs) on the host network (no CNI is installed).
+func (w *world) podManifest(name, secret string) string {
+	pullSecrets := ""
+	if secret != "" {
+		pullSecrets = "  imagePullSecrets:\n  - name: " + secret + "\n"
+	}
+	return fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: %s
+spec:
+  nodeName: %s
+  hostNetwork: true
+  automountServiceAccountToken: false
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: private-reg-container
+    image: %s
+    imagePullPolicy: Always
+    args: [%q]
+%s`, name, nodeName, w.image, name, pullSecrets)
+}
+
+// apply runs `kubectl apply -f` on a manifest, as the page does.
+func (w *world) apply(namespace, manifest string) {
+	w.t.Helper()
+	f := filepath.Join(w.t.TempDir(), "pod.yaml")
+	if err := os.WriteFile(f, []byte(manifest), 0o600); err != nil {
+		w.t.Fatal(err)
+	}
+	w.run("", "kubectl", "apply", "-n", namespace, "-f", f)
+}
+
+// waitPod waits until the Pod runs, or its container is stuck pulling; it
+// returns the phase or the waiting reason and message.
+func (w *world) waitPod(namespace, name string) (state, message string) {
+	w.t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		p, err := w.client.CoreV1().Pods(namespace).Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			if wt := cs.State.Waiting; wt != nil && (wt.Reason == "ErrImagePull" || wt.Reason == "ImagePullBackOff") {
+				return wt.Reason, wt.Message
+			}
+			if cs.State.Running != nil && p.Status.Phase == corev1.PodRunning {
+				return string(corev1.PodRunning), ""
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	w.t.Fatalf("pod %s/%s neither ran nor failed to pull in 90s\nkubelet log:\n%s", namespace, name, w.node.Log())
+	return "", ""
+}
+
+// expectRunning checks a Pod reaches Running and that the private image's
+// program really ran in it.
+func (w *world) expectRunning(namespace, name string) {
+	w.t.Helper()
+	start := time.Now()
+	if state, msg := w.waitPod(namespace, name); state != string(corev1.PodRunning) {
+		w.t.Fatalf("pod %s/%s: %s: %s", namespace, name, state, msg)
+	}
+	w.t.Logf("pod %s/%s Running after %v", namespace, name, time.Since(start).Round(time.Millisecond))
+	if got := w.run("", "kubectl", "get", "pod", name, "-n", namespace, "-o", "jsonpath={.status.phase}"); got != "Running" {
+		w.t.Errorf("kubectl get pod %s: %q", name, got)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if log := w.node.PodLog(namespace, name, "private-reg-container"); strings.Contains(log, "regcred podapp running: ["+name+"]") {
+			return
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("pod %s/%s runs, but the private image's program printed nothing", namespace, name)
+		}
+	}
+}
+
+// TestPrivateRegistryTask is the task page, end to end, the regcred way.
+func TestPrivateRegistryTask(t *testing.T) {
+	w := newWorld(t)
+
+	// The user logs in; the password goes to the keyring, not the file.
+	w.run(password+"\n", "docker", "login", w.registry.Host, "-u", user, "--password-stdin")
+	if b, _ := os.ReadFile(filepath.Join(w.docker, "config.json")); strings.Contains(string(b), "auth\"") {
+		t.Fatalf("docker login left a credential in config.json: %s", b)
+	}
+	tarball := filepath.Join(t.TempDir(), "app.tar")
+	if err := testenv.WriteAppImage(tarball, w.image); err != nil {
+		t.Fatal(err)
+	}
+	w.run("", "crane", "push", "--insecure", tarball, w.image) // through regcred, too
+
+	t.Run("the page's Pod runs with the exported Secret", func(t *testing.T) {
+		w.t = t
+		w.namespace("demo")
+		w.run("", "kubectl-regcred", "export", "-n", "demo")
+		w.apply("demo", w.podManifest("private-reg", "regcred"))
+		w.expectRunning("demo", "private-reg")
+	})
+
+	t.Run("the page's other method cannot pull once docker uses a credential store", func(t *testing.T) {
+		w.t = t
+		w.namespace("copied")
+		// kubectl create secret generic regcred --from-file=.dockerconfigjson=<path/to/.docker/config.json>
+		//   --type=kubernetes.io/dockerconfigjson
+		w.run("", "kubectl", "create", "secret", "generic", "regcred", "-n", "copied",
+			"--from-file=.dockerconfigjson="+filepath.Join(w.docker, "config.json"), "--type=kubernetes.io/dockerconfigjson")
+		w.apply("copied", w.podManifest("private-reg", "regcred"))
+		state, msg := w.waitPod("copied", "private-reg")
+		if state != "ErrImagePull" && state != "ImagePullBackOff" {
+			t.Fatalf("a Secret copied from config.json let the Pod run (%s): it holds no credential", state)
+		}
+		if !strings.Contains(strings.ToLower(msg), "unauthorized") && !strings.Contains(msg, "401") {
+			t.Errorf("pull failed, but not for want of credentials: %s", msg)
+		}
+		t.Logf("as expected: %s: %s", state, msg)
+	})
+
+	t.Run("a Pod without imagePullSecrets runs through its ServiceAccount", func(t *testing.T) {
+		w.t = t
+		w.namespace("by-sa")
+		w.run("", "kubectl-regcred", "export", "-n", "by-sa", "--service-account", "default")
+		w.apply("by-sa", w.podManifest("no-pull-secrets", ""))
+		w.expectRunning("by-sa", "no-pull-secrets")
+	})
+
+	t.Run("after a password change a re-export pulls with the new one", func(t *testing.T) {
+		w.t = t
+		const changed = "second:Pässword-2"
+		if err := w.registry.SetUsers(map[string]string{user: changed}); err != nil {
+			t.Fatal(err)
+		}
+		w.apply("demo", w.podManifest("stale-secret", "regcred"))
+		if state, _ := w.waitPod("demo", "stale-secret"); state == string(corev1.PodRunning) {
+			t.Fatal("the old password still pulls: the registry did not change it")
+		}
+		w.run(changed+"\n", "docker", "login", w.registry.Host, "-u", user, "--password-stdin")
+		w.run("", "kubectl-regcred", "export", "-n", "demo")
+		w.apply("demo", w.podManifest("fresh-secret", "regcred"))
+		w.expectRunning("demo", "fresh-secret")
+	})
+}
