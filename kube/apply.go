@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -26,11 +28,17 @@ const MaxSecretSize = 1 << 20
 // Outcome is what applying did to a Secret.
 type Outcome string
 
-// Outcomes, in kubectl's words.
+// Outcomes, in kubectl's words, and what a server-side dry run would do.
 const (
 	Created    Outcome = "created"
 	Configured Outcome = "configured"
 	Unchanged  Outcome = "unchanged"
+	Deleted    Outcome = "deleted"
+	NotFound   Outcome = "not found"
+
+	WouldCreate Outcome = "would create"
+	WouldUpdate Outcome = "would update"
+	WouldDelete Outcome = "would delete"
 )
 
 // ErrTooLarge is returned for a Secret over MaxSecretSize.
@@ -98,14 +106,36 @@ func Apply(ctx context.Context, c kubernetes.Interface, namespace, name string, 
 	if err != nil {
 		return nil, "", Explain(err, "patch", "secrets", namespace)
 	}
+	return got, outcome(old, got, opts.DryRun), nil
+}
+
+// outcome says what applying did, or in a dry run would do. A dry run's
+// answer keeps the stored resourceVersion whatever it would change, so
+// there the data, type and field managers are compared instead.
+func outcome(old, got *corev1.Secret, dryRun bool) Outcome {
 	switch {
+	case old == nil && dryRun:
+		return WouldCreate
 	case old == nil:
-		return got, Created, nil
-	case old.ResourceVersion == got.ResourceVersion:
-		return got, Unchanged, nil
+		return Created
+	case !dryRun && old.ResourceVersion == got.ResourceVersion:
+		return Unchanged
+	case !dryRun:
+		return Configured
+	case old.Type == got.Type && reflect.DeepEqual(old.Data, got.Data) && managersOf(old) == managersOf(got):
+		return Unchanged
 	default:
-		return got, Configured, nil
+		return WouldUpdate
 	}
+}
+
+// managersOf lists an object's field managers and their operations.
+func managersOf(s *corev1.Secret) string {
+	var b strings.Builder
+	for _, m := range s.ManagedFields {
+		fmt.Fprintf(&b, "%s/%s;", m.Manager, m.Operation)
+	}
+	return b.String()
 }
 
 // conflictManagers names the managers in a server-side apply conflict.
@@ -124,36 +154,149 @@ func conflictManagers(err error) string {
 	return fmt.Sprint(names)
 }
 
+// AddedAnnotation, on a ServiceAccount, lists the imagePullSecrets entries
+// regcred added (comma-separated Secret names), so that delete removes those
+// and never an entry someone else made.
+const AddedAnnotation = "kubectl-regcred/added-image-pull-secrets"
+
 // AddImagePullSecret adds secret to the ServiceAccount's imagePullSecrets,
-// keeping the entries it has and adding no duplicate. imagePullSecrets is
-// an atomic list (a patch would replace it whole, kubernetes#72475), so this
+// keeping the entries it has and adding no duplicate, and notes the entry as
+// regcred's (AddedAnnotation) when it added it. imagePullSecrets is an
+// atomic list (a patch would replace it whole, kubernetes#72475), so this
 // reads, appends and updates, retrying on a write conflict. It reports
-// whether the ServiceAccount changed.
+// whether the ServiceAccount changed (or, in a dry run, would).
 func AddImagePullSecret(ctx context.Context, c kubernetes.Interface, namespace, serviceAccount, secret string, dryRun bool) (bool, error) {
+	return updateServiceAccount(ctx, c, namespace, serviceAccount, dryRun, func(sa *corev1.ServiceAccount) bool {
+		if slices.Contains(sa.ImagePullSecrets, corev1.LocalObjectReference{Name: secret}) {
+			return false
+		}
+		sa.ImagePullSecrets = append(sa.ImagePullSecrets, corev1.LocalObjectReference{Name: secret})
+		setAdded(sa, append(added(sa), secret))
+		return true
+	})
+}
+
+// RemoveImagePullSecret removes secret from the ServiceAccount's
+// imagePullSecrets if regcred added it (AddedAnnotation), keeping every
+// other entry. It reports whether the ServiceAccount changed (or would).
+func RemoveImagePullSecret(ctx context.Context, c kubernetes.Interface, namespace, serviceAccount, secret string, dryRun bool) (bool, error) {
+	return updateServiceAccount(ctx, c, namespace, serviceAccount, dryRun, func(sa *corev1.ServiceAccount) bool {
+		mine := added(sa)
+		if !slices.Contains(mine, secret) {
+			return false
+		}
+		setAdded(sa, slices.DeleteFunc(mine, func(s string) bool { return s == secret }))
+		sa.ImagePullSecrets = slices.DeleteFunc(sa.ImagePullSecrets, func(r corev1.LocalObjectReference) bool { return r.Name == secret })
+		return true
+	})
+}
+
+// updateServiceAccount reads the ServiceAccount, lets change edit it and,
+// if it did, writes it back, retrying on a write conflict.
+func updateServiceAccount(ctx context.Context, c kubernetes.Interface, namespace, name string, dryRun bool, change func(*corev1.ServiceAccount) bool) (bool, error) {
 	sas := c.CoreV1().ServiceAccounts(namespace)
 	changed := false
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		sa, err := sas.Get(ctx, serviceAccount, metav1.GetOptions{})
+		sa, err := sas.Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
-		if slices.Contains(sa.ImagePullSecrets, corev1.LocalObjectReference{Name: secret}) {
-			changed = false
+		if changed = change(sa); !changed {
 			return nil
 		}
-		sa.ImagePullSecrets = append(sa.ImagePullSecrets, corev1.LocalObjectReference{Name: secret})
 		opts := metav1.UpdateOptions{FieldManager: FieldManager}
 		if dryRun {
 			opts.DryRun = []string{metav1.DryRunAll}
 		}
 		_, err = sas.Update(ctx, sa, opts)
-		changed = err == nil
 		return err
 	})
+	if apierrors.IsNotFound(err) {
+		var status apierrors.APIStatus
+		if errors.As(err, &status) && status.Status().Details != nil && status.Status().Details.Kind == "serviceaccounts" {
+			return false, fmt.Errorf("serviceaccount %s/%s not found: create it, or name another with --service-account", namespace, name)
+		}
+	}
 	if err != nil {
 		return false, Explain(err, "update", "serviceaccounts", namespace)
 	}
 	return changed, nil
+}
+
+// added lists the Secret names regcred added to a ServiceAccount.
+func added(sa *corev1.ServiceAccount) []string {
+	v := sa.Annotations[AddedAnnotation]
+	if v == "" {
+		return nil
+	}
+	return strings.Split(v, ",")
+}
+
+func setAdded(sa *corev1.ServiceAccount, names []string) {
+	if len(names) == 0 {
+		delete(sa.Annotations, AddedAnnotation)
+		return
+	}
+	if sa.Annotations == nil {
+		sa.Annotations = map[string]string{}
+	}
+	sa.Annotations[AddedAnnotation] = strings.Join(names, ",")
+}
+
+// DeleteOptions tune Delete.
+type DeleteOptions struct {
+	// Force deletes a Secret regcred does not manage.
+	Force bool
+	// DryRun sends the deletion as a server-side dry run.
+	DryRun bool
+}
+
+// Delete deletes the dockerconfigjson Secret name if regcred manages it —
+// kubectl-regcred is the field manager of its data — or with Force. It
+// deletes exactly the Secret it inspected (a UID precondition).
+func Delete(ctx context.Context, c kubernetes.Interface, namespace, name string, opts DeleteOptions) (Outcome, error) {
+	secrets := c.CoreV1().Secrets(namespace)
+	s, err := secrets.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return NotFound, nil
+	}
+	if err != nil {
+		return "", Explain(err, "get", "secrets", namespace)
+	}
+	if !opts.Force && !managedByUs(s) {
+		return "", fmt.Errorf("secret %s/%s is not managed by %s (managers: %s); use --force to delete it anyway", namespace, name, FieldManager, strings.TrimSuffix(strings.ReplaceAll(managersOf(s), ";", ", "), ", "))
+	}
+	uid := s.UID
+	del := metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}
+	if opts.DryRun {
+		del.DryRun = []string{metav1.DryRunAll}
+	}
+	if err := secrets.Delete(ctx, name, del); err != nil {
+		if apierrors.IsNotFound(err) {
+			return NotFound, nil
+		}
+		return "", Explain(err, "delete", "secrets", namespace)
+	}
+	if opts.DryRun {
+		return WouldDelete, nil
+	}
+	return Deleted, nil
+}
+
+// managedByUs reports whether kubectl-regcred manages the Secret's data and
+// no other manager does.
+func managedByUs(s *corev1.Secret) bool {
+	ours := false
+	for _, m := range s.ManagedFields {
+		if m.FieldsV1 == nil || !strings.Contains(string(m.FieldsV1.Raw), `"f:data"`) {
+			continue
+		}
+		if m.Manager != FieldManager {
+			return false
+		}
+		ours = true
+	}
+	return ours
 }
 
 // Explain turns an API error into one line that says what to do: a missing

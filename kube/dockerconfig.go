@@ -38,6 +38,19 @@ type dockerConfigEntry struct {
 	Auth     string `json:"auth,omitempty"`
 }
 
+// SecretKey is the key a registry's entry gets in a pull Secret: the address
+// as stored, except that every spelling of Docker Hub becomes
+// "https://index.docker.io/v1/", as kubectl and docker write it. The
+// kubelet matches Docker Hub images ("nginx", "docker.io/library/nginx")
+// by host against that key and falls back to index.docker.io only: an
+// entry under registry-1.docker.io or docker.io would never be used.
+func SecretKey(server string) string {
+	if store.CanonicalServer(server) == store.CanonicalServer(store.DockerHubServer) {
+		return store.DockerHubServer
+	}
+	return server
+}
+
 // DockerConfigJSON builds the .dockerconfigjson content for regs:
 // {"auths":{"<server>":{"username","password","auth":base64(user:pass)}}}.
 // Several registries go into one document; two with the same server are an error.
@@ -47,10 +60,11 @@ func DockerConfigJSON(regs []Registry) ([]byte, error) {
 		if r.Server == "" {
 			return nil, errors.New("dockerconfigjson: empty registry server")
 		}
-		if _, dup := cfg.Auths[r.Server]; dup {
-			return nil, fmt.Errorf("dockerconfigjson: registry %s given twice", r.Server)
+		server := SecretKey(r.Server)
+		if _, dup := cfg.Auths[server]; dup {
+			return nil, fmt.Errorf("dockerconfigjson: registry %s given twice", server)
 		}
-		cfg.Auths[r.Server] = dockerConfigEntry{
+		cfg.Auths[server] = dockerConfigEntry{
 			Username: r.Username,
 			Password: r.Password,
 			Email:    r.Email,

@@ -19,6 +19,13 @@ func TestDockerConfigJSON(t *testing.T) {
 			`{"auths":{"[::1]:5000":{"username":"u","password":"a:ü","auth":"dTphOsO8"}}}`},
 		{"sorted", []Registry{{Server: "b", Username: "u", Password: "p"}, {Server: "a", Username: "u", Password: "p"}},
 			`{"auths":{"a":{"username":"u","password":"p","auth":"dTpw"},"b":{"username":"u","password":"p","auth":"dTpw"}}}`},
+		// Docker Hub goes under the key the kubelet matches, whatever the keyring's spelling.
+		{"hub as registry-1.docker.io", []Registry{{Server: "registry-1.docker.io", Username: "u", Password: "p"}},
+			`{"auths":{"https://index.docker.io/v1/":{"username":"u","password":"p","auth":"dTpw"}}}`},
+		{"hub as docker.io", []Registry{{Server: "docker.io", Username: "u", Password: "p"}},
+			`{"auths":{"https://index.docker.io/v1/":{"username":"u","password":"p","auth":"dTpw"}}}`},
+		{"hub as Index.Docker.IO", []Registry{{Server: "https://Index.Docker.IO/v2/", Username: "u", Password: "p"}},
+			`{"auths":{"https://index.docker.io/v1/":{"username":"u","password":"p","auth":"dTpw"}}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -18,11 +18,12 @@ import (
 
 type exportOptions struct {
 	*options
-	serviceAccounts []string
-	email           string
-	force           bool
-	dryRun          string
-	output          string
+	targetFlags
+	email      string
+	force      bool
+	dryRun     string
+	output     string
+	expiryWarn time.Duration
 }
 
 func newExportCommand(o *options) *cobra.Command {
@@ -34,19 +35,29 @@ func newExportCommand(o *options) *cobra.Command {
 kubernetes.io/dockerconfigjson Secret per namespace, with server-side apply
 (field manager kubectl-regcred). Without REGISTRY arguments it exports every
 stored registry the kubelet can use; identity tokens and docker's Docker Hub
-token entries are skipped and named on stderr.`,
+token entries are skipped and named on stderr. Docker Hub is written under
+https://index.docker.io/v1/, the key the kubelet matches.
+
+Credentials that are JWTs (Docker Hub's device-login tokens, many robot
+tokens) carry an expiry: export names those expired or expiring within
+--expiry-warning on stderr. Namespaces are written in parallel; a target that
+fails does not stop the others, and a re-run completes what failed.`,
 		Example: `  kubectl regcred export
   kubectl regcred export ghcr.io registry.example.com:5000 -n dev -n prod --service-account default
+  kubectl regcred export -A --all-service-accounts
+  kubectl regcred export --namespace-selector team=payments
   kubectl regcred export --context kind-a --context kind-b
+  kubectl regcred export --dry-run=server
   kubectl regcred export --dry-run=client -o yaml`,
 		RunE: func(cmd *cobra.Command, args []string) error { return e.run(cmd.Context(), args) },
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&e.serviceAccounts, "service-account", nil, "also add the Secret to this ServiceAccount's imagePullSecrets; repeatable")
+	e.targetFlags.add(f, "export to")
 	f.StringVar(&e.email, "email", "", "email to record with each registry (as kubectl create secret docker-registry --docker-email)")
 	f.BoolVar(&e.force, "force", false, "take over a Secret another field manager owns, or replace one of another type")
-	f.StringVar(&e.dryRun, "dry-run", "none", `"none", "client" (print, contact no server) or "server" (server-side dry run)`)
+	f.StringVar(&e.dryRun, "dry-run", "none", `"none", "client" (print, contact no server) or "server" (server-side dry run: would create, would update or unchanged)`)
 	f.StringVarP(&e.output, "output", "o", "", "print the Secret(s): yaml or json")
+	f.DurationVar(&e.expiryWarn, "expiry-warning", 7*24*time.Hour, "warn about credentials that expire within this long")
 	return cmd
 }
 
@@ -67,7 +78,7 @@ func (e *exportOptions) run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	targets, err := e.targets()
+	targets, err := e.resolve(ctx, e.options, func(why string) { fmt.Fprintf(e.env.Stderr, "skipping %s\n", why) })
 	if err != nil {
 		return err
 	}
@@ -88,29 +99,21 @@ func (e *exportOptions) run(ctx context.Context, args []string) error {
 	if e.dryRun == "server" {
 		suffix = " (server dry run)"
 	}
-	clients := map[string]kubernetes.Interface{}
+	results := e.forEachTarget(ctx, targets, e.parallel, func(ctx context.Context, c kubernetes.Interface, t target) targetResult {
+		return e.exportTo(ctx, c, t, data, suffix)
+	})
 	var written []runtime.Object
 	var failed []string
-	for i, t := range targets {
-		if i > 0 && e.env.AfterTarget != nil {
-			e.env.AfterTarget(i)
+	for i, r := range results {
+		for _, l := range r.lines {
+			fmt.Fprintln(progress, l)
 		}
-		c, ok := clients[t.context]
-		if !ok {
-			if c, err = e.client(t.context); err != nil {
-				failed = append(failed, fmt.Sprintf("%s: %s", t, oneline.Error(err)))
-				fmt.Fprintf(e.env.Stderr, "%s: error: %s\n", t, oneline.Error(err))
-				continue
-			}
-			clients[t.context] = c
-		}
-		obj, err := e.exportTo(ctx, c, t, data, progress, suffix)
-		if err != nil {
-			failed = append(failed, fmt.Sprintf("%s: %s", t, oneline.Error(err)))
-			fmt.Fprintf(e.env.Stderr, "%s: error: %s\n", t, oneline.Error(err))
+		if r.err != nil {
+			failed = append(failed, fmt.Sprintf("%s: %s", targets[i], oneline.Error(r.err)))
+			fmt.Fprintf(e.env.Stderr, "%s: error: %s\n", targets[i], oneline.Error(r.err))
 			continue
 		}
-		written = append(written, obj)
+		written = append(written, r.obj)
 	}
 	if printer != nil && len(written) > 0 {
 		if err := printObjects(printer, e.env.Stdout, func(add func(runtime.Object)) {
@@ -124,13 +127,13 @@ func (e *exportOptions) run(ctx context.Context, args []string) error {
 	fmt.Fprintf(e.env.Stderr, "exported %d %s to %d of %d %s%s\n", count, plural(count, "registry", "registries"),
 		len(targets)-len(failed), len(targets), plural(len(targets), "target", "targets"), suffix)
 	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d targets failed (re-run to complete them): %s", len(failed), len(targets), strings.Join(failed, "; "))
+		return fmt.Errorf("%d of %d targets failed (re-run to complete them)", len(failed), len(targets))
 	}
 	return nil
 }
 
 // content reads the selected credentials from the keyring and builds the
-// .dockerconfigjson bytes.
+// .dockerconfigjson bytes, naming expired or soon-expiring ones on stderr.
 func (e *exportOptions) content(ctx context.Context, args []string) ([]byte, int, error) {
 	k, err := e.openKeyring(ctx)
 	if err != nil {
@@ -144,6 +147,7 @@ func (e *exportOptions) content(ctx context.Context, args []string) ([]byte, int
 	}
 	lookup := k.lookup(ctx)
 	regs := make([]kube.Registry, 0, len(servers))
+	now := time.Now()
 	for _, s := range servers {
 		r, ok, err := lookup(s)
 		if err != nil {
@@ -151,6 +155,9 @@ func (e *exportOptions) content(ctx context.Context, args []string) ([]byte, int
 		}
 		if !ok {
 			return nil, 0, fmt.Errorf("registry %s is listed but its keyring item is missing (run docker-credential-regcred doctor)", s)
+		}
+		if note, urgent := kube.ExpiryNote(r.Password, now, e.expiryWarn); urgent {
+			fmt.Fprintf(e.env.Stderr, "warning: the credential for %s %s: log in again (docker login %s)\n", s, note, s)
 		}
 		r.Email = e.email
 		regs = append(regs, r)
@@ -166,25 +173,36 @@ func (e *exportOptions) content(ctx context.Context, args []string) ([]byte, int
 }
 
 // exportTo applies the Secret in one target and links the ServiceAccounts.
-func (e *exportOptions) exportTo(ctx context.Context, c kubernetes.Interface, t target, data []byte, progress io.Writer, suffix string) (runtime.Object, error) {
-	obj, outcome, err := kube.Apply(ctx, c, t.namespace, e.name, data, kube.ApplyOptions{Force: e.force, DryRun: e.dryRun == "server"})
+func (e *exportOptions) exportTo(ctx context.Context, c kubernetes.Interface, t target, data []byte, suffix string) targetResult {
+	dry := e.dryRun == "server"
+	obj, outcome, err := kube.Apply(ctx, c, t.namespace, e.name, data, kube.ApplyOptions{Force: e.force, DryRun: dry})
 	if err != nil {
-		return nil, err
+		return targetResult{err: err}
 	}
-	fmt.Fprintf(progress, "%s: secret/%s %s%s\n", t, e.name, outcome, suffix)
-	for _, sa := range e.serviceAccounts {
-		changed, err := kube.AddImagePullSecret(ctx, c, t.namespace, sa, e.name, e.dryRun == "server")
+	r := targetResult{lines: []string{fmt.Sprintf("%s: secret/%s %s%s", t, e.name, outcome, suffix)}}
+	sas, err := e.serviceAccountsIn(ctx, c, t.namespace)
+	if err != nil {
+		r.err = err
+		return r
+	}
+	for _, sa := range sas {
+		changed, err := kube.AddImagePullSecret(ctx, c, t.namespace, sa, e.name, dry)
 		if err != nil {
-			return nil, fmt.Errorf("serviceaccount %s: %w", sa, err)
+			r.err = err
+			return r
 		}
 		what := "already lists"
-		if changed {
+		switch {
+		case changed && dry:
+			what = "would list"
+		case changed:
 			what = "now lists"
 		}
-		fmt.Fprintf(progress, "%s: serviceaccount/%s %s secret/%s in imagePullSecrets%s\n", t, sa, what, e.name, suffix)
+		r.lines = append(r.lines, fmt.Sprintf("%s: serviceaccount/%s %s secret/%s in imagePullSecrets%s", t, sa, what, e.name, suffix))
 	}
 	obj.TypeMeta.APIVersion, obj.TypeMeta.Kind = "v1", "Secret"
-	return obj, nil
+	r.obj = obj
+	return r
 }
 
 // newPrinter returns the printer for -o, or nil when none was asked for.

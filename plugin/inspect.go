@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -25,7 +26,8 @@ func newInspectCommand(o *options) *cobra.Command {
 		Short: "Show what a pull Secret holds and whether it matches the keyring",
 		Long: `Inspect decodes the Secret's .dockerconfigjson (what "kubectl get secret … | base64 --decode"
 shows) as a table of registry, username and password (redacted unless --show-secrets), and
-says for each registry whether it matches the local keyring.`,
+says for each registry whether it matches the local keyring. A password that is a JWT with
+an expiry (Docker Hub's device-login tokens, many robot tokens) shows when it expires.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rows, _, err := o.compare(cmd.Context(), nil)
@@ -33,7 +35,8 @@ says for each registry whether it matches the local keyring.`,
 				return err
 			}
 			w := tabwriter.NewWriter(o.env.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "REGISTRY\tUSERNAME\tPASSWORD\tKEYRING")
+			fmt.Fprintln(w, "REGISTRY\tUSERNAME\tPASSWORD\tEXPIRES\tKEYRING")
+			now := time.Now()
 			for _, r := range rows {
 				pw := redacted
 				if showSecrets {
@@ -43,7 +46,11 @@ says for each registry whether it matches the local keyring.`,
 				if r.Detail != "" {
 					status += " (" + r.Detail + ")"
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", r.Server, r.Username, pw, status)
+				expires, _ := kube.ExpiryNote(r.Password, now, 0)
+				if expires == "" {
+					expires = "-"
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.Server, r.Username, pw, expires, status)
 			}
 			return w.Flush()
 		},

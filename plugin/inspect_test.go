@@ -25,8 +25,8 @@ func TestInspectAndVerify(t *testing.T) {
 		t.Fatalf("inspect: %s", r.stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	if len(lines) != 3 || strings.Join(strings.Fields(lines[0]), " ") != "REGISTRY USERNAME PASSWORD KEYRING" ||
-		strings.Join(strings.Fields(lines[1]), " ") != "a.example alice ******** in sync" {
+	if len(lines) != 3 || strings.Join(strings.Fields(lines[0]), " ") != "REGISTRY USERNAME PASSWORD EXPIRES KEYRING" ||
+		strings.Join(strings.Fields(lines[1]), " ") != "a.example alice ******** - in sync" {
 		t.Errorf("inspect table:\n%s", r.stdout)
 	}
 	if strings.Contains(r.stdout, "apass") {

@@ -161,10 +161,17 @@ func namespace(t *testing.T, contexts ...string) string {
 	if len(contexts) == 0 {
 		contexts = []string{"alpha"}
 	}
-	name := fmt.Sprintf("t%d-%s", nsCounter.Add(1), strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name())))
+	name := fmt.Sprintf("t%d-%s", nsCounter.Add(1), strings.ToLower(t.Name()))
+	name = strings.Map(func(r rune) rune { // an RFC 1123 label
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, name)
 	if len(name) > 63 {
-		name = strings.TrimRight(name[:63], "-")
+		name = name[:63]
 	}
+	name = strings.TrimRight(name, "-")
 	for _, ctx := range contexts {
 		c := admin(t, ctx)
 		if _, err := c.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {

@@ -53,7 +53,8 @@ func TestAPIServerStoppedMidExport(t *testing.T) {
 	k.vars["REGCRED_FAULT_PAUSE_AFTER"] = "2"
 	k.vars["REGCRED_FAULT_PAUSE_FILE"] = pause
 	done := make(chan result, 1)
-	go func() { done <- k.exec(faultBin, "", "export", "-n", strings.Join(namespaces, ",")) }()
+	// One namespace at a time, so that "after two" is a point in time.
+	go func() { done <- k.exec(faultBin, "", "export", "--parallel", "1", "-n", strings.Join(namespaces, ",")) }()
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		if _, err := os.Stat(pause); err == nil {
 			break

@@ -61,11 +61,15 @@ type options struct {
 	contexts   []string
 	namespaces []string
 	name       string
+	clients    *clients
 }
+
+// clientCache is the command's one clientset per context.
+func (o *options) clientCache() *clients { return o.clients }
 
 // NewCommand builds the command tree.
 func NewCommand(env Env) *cobra.Command {
-	o := &options{env: env}
+	o := &options{env: env, clients: &clients{}}
 	root := &cobra.Command{
 		Use:           Name,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl regcred"},
@@ -88,7 +92,7 @@ func NewCommand(env Env) *cobra.Command {
 	pf.StringSliceVar(&o.contexts, "context", nil, "kubeconfig context to use; repeat (or separate with commas) to write to several clusters")
 	pf.StringSliceVarP(&o.namespaces, "namespace", "n", nil, "namespace; repeat (or separate with commas) for several (default: the context's namespace)")
 	pf.StringVar(&o.name, "name", kube.DefaultSecretName, "name of the Secret")
-	root.AddCommand(newExportCommand(o), newInspectCommand(o), newVerifyCommand(o))
+	root.AddCommand(newExportCommand(o), newDeleteCommand(o), newInspectCommand(o), newVerifyCommand(o))
 	return root
 }
 
@@ -124,12 +128,8 @@ func (o *options) flagsFor(context string) *genericclioptions.ConfigFlags {
 
 // targets expands --context × --namespace. It reads kubeconfig files only.
 func (o *options) targets() ([]target, error) {
-	contexts := o.contexts
-	if len(contexts) == 0 {
-		contexts = []string{""}
-	}
 	var out []target
-	for _, c := range contexts {
+	for _, c := range o.contextList() {
 		namespaces := o.namespaces
 		if len(namespaces) == 0 {
 			ns, _, err := o.flagsFor(c).ToRawKubeConfigLoader().Namespace()
@@ -145,12 +145,24 @@ func (o *options) targets() ([]target, error) {
 	return out, nil
 }
 
-// client returns a clientset for a context.
+// contextList is --context, or the kubeconfig's current context ("").
+func (o *options) contextList() []string {
+	if len(o.contexts) == 0 {
+		return []string{""}
+	}
+	return o.contexts
+}
+
+// client returns a clientset for a context. Its client-side rate limit is
+// off: the commands bound their own parallelism, and the API server's
+// priority and fairness answers 429 with Retry-After when it is busy,
+// which client-go waits for and retries (up to ten times).
 func (o *options) client(context string) (kubernetes.Interface, error) {
 	cfg, err := o.flagsFor(context).ToRESTConfig()
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
+	cfg.QPS = -1
 	return kubernetes.NewForConfig(cfg)
 }
 

@@ -1,0 +1,165 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/regcred/regcred/kube"
+)
+
+// DefaultParallel bounds how many namespaces a command writes at once.
+const DefaultParallel = 16
+
+// targetFlags select the namespaces and ServiceAccounts export and delete
+// write to, beyond the shared --context and -n.
+type targetFlags struct {
+	allNamespaces      bool
+	namespaceSelector  string
+	serviceAccounts    []string
+	allServiceAccounts bool
+	parallel           int
+}
+
+func (f *targetFlags) add(fs *pflag.FlagSet, verb string) {
+	fs.BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, verb+" every namespace of each context (namespaces being deleted are skipped)")
+	fs.StringVar(&f.namespaceSelector, "namespace-selector", "", verb+" every namespace matching this label selector (e.g. team=payments)")
+	fs.StringSliceVar(&f.serviceAccounts, "service-account", nil, "ServiceAccount whose imagePullSecrets list the Secret; repeatable")
+	fs.BoolVar(&f.allServiceAccounts, "all-service-accounts", false, "every ServiceAccount of each target namespace")
+	fs.IntVar(&f.parallel, "parallel", DefaultParallel, "how many namespaces to write at once")
+}
+
+// resolve expands the targets, listing namespaces for -A and
+// --namespace-selector (one request per context), and reports the skipped.
+func (f *targetFlags) resolve(ctx context.Context, o *options, skip func(string)) ([]target, error) {
+	if f.parallel < 1 {
+		return nil, fmt.Errorf("--parallel must be at least 1, not %d", f.parallel)
+	}
+	if f.allServiceAccounts && len(f.serviceAccounts) > 0 {
+		return nil, errors.New("give --service-account or --all-service-accounts, not both")
+	}
+	if !f.allNamespaces && f.namespaceSelector == "" {
+		return o.targets()
+	}
+	if len(o.namespaces) > 0 {
+		return nil, errors.New("-n/--namespace cannot be combined with -A/--all-namespaces or --namespace-selector")
+	}
+	if f.allNamespaces && f.namespaceSelector != "" {
+		return nil, errors.New("give -A/--all-namespaces or --namespace-selector, not both")
+	}
+	var out []target
+	for _, c := range o.contextList() {
+		client, err := o.clientCache().get(o, c)
+		if err != nil {
+			return nil, err
+		}
+		list, err := client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: f.namespaceSelector})
+		if err != nil {
+			return nil, fmt.Errorf("context %q: %w", c, kube.Explain(err, "list", "namespaces", ""))
+		}
+		var names []string
+		for _, ns := range list.Items {
+			if ns.Status.Phase == corev1.NamespaceTerminating || ns.DeletionTimestamp != nil {
+				skip(fmt.Sprintf("%s: terminating", target{context: c, namespace: ns.Name}))
+				continue
+			}
+			names = append(names, ns.Name)
+		}
+		sort.Strings(names)
+		if len(names) == 0 {
+			return nil, fmt.Errorf("context %q: no namespace matches %q", c, f.namespaceSelector)
+		}
+		for _, n := range names {
+			out = append(out, target{context: c, namespace: n})
+		}
+	}
+	return out, nil
+}
+
+// serviceAccountsIn lists the ServiceAccounts to update in a namespace.
+func (f *targetFlags) serviceAccountsIn(ctx context.Context, c kubernetes.Interface, namespace string) ([]string, error) {
+	if !f.allServiceAccounts {
+		return f.serviceAccounts, nil
+	}
+	list, err := c.CoreV1().ServiceAccounts(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, kube.Explain(err, "list", "serviceaccounts", namespace)
+	}
+	names := make([]string, 0, len(list.Items))
+	for _, sa := range list.Items {
+		names = append(names, sa.Name)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// clients caches one clientset per context.
+type clients struct {
+	mu sync.Mutex
+	m  map[string]kubernetes.Interface
+}
+
+func (cs *clients) get(o *options, context string) (kubernetes.Interface, error) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if c, ok := cs.m[context]; ok {
+		return c, nil
+	}
+	c, err := o.client(context)
+	if err != nil {
+		return nil, err
+	}
+	if cs.m == nil {
+		cs.m = map[string]kubernetes.Interface{}
+	}
+	cs.m[context] = c
+	return c, nil
+}
+
+// targetResult is what one target's work printed and produced.
+type targetResult struct {
+	lines []string
+	obj   *corev1.Secret
+	err   error
+}
+
+// forEachTarget runs work on every target, at most parallel at a time, and
+// returns the results in target order. A failed target does not stop the
+// others; after each finished target the AfterTarget hook sees how many
+// are done.
+func (o *options) forEachTarget(ctx context.Context, targets []target, parallel int,
+	work func(ctx context.Context, c kubernetes.Interface, t target) targetResult) []targetResult {
+	results := make([]targetResult, len(targets))
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
+	for i, t := range targets {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			c, err := o.clientCache().get(o, t.context)
+			if err != nil {
+				results[i] = targetResult{err: err}
+			} else {
+				results[i] = work(ctx, c, t)
+			}
+			mu.Lock()
+			done++
+			n := done
+			mu.Unlock()
+			if o.env.AfterTarget != nil && n < len(targets) {
+				o.env.AfterTarget(n)
+			}
+		})
+	}
+	wg.Wait()
+	return results
+}
