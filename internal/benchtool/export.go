@@ -21,6 +21,7 @@ import (
 // same 50 registries. Each run writes to 3 fresh namespaces, so both sides
 // create their Secrets.
 func (b *bench) exportBench(runs int, log io.Writer) (string, error) {
+	const scaleRuns = 3
 	const registries, namespaces = 50, 3
 	dir := filepath.Join(b.dir, "export")
 	for _, d := range []string{"cluster", "session"} {
@@ -122,6 +123,10 @@ func (b *bench) exportBench(runs int, log io.Writer) (string, error) {
 			}
 		}
 	}
+	scale, err := b.scaleBench(kubeconfig, plugin, cfgPath, env, scaleRuns, log)
+	if err != nil {
+		return "", err
+	}
 	o, t := median(ours, ms), median(theirs, ms)
 	var w strings.Builder
 	fmt.Fprintf(&w, "## Export: %d registries into %d namespaces\n\n", registries, namespaces)
@@ -133,6 +138,7 @@ func (b *bench) exportBench(runs int, log io.Writer) (string, error) {
 	if o >= t {
 		mark = "**no**"
 	}
-	fmt.Fprintf(&w, "Target: faster than the kubectl pipelines — met: %s.\n", mark)
+	fmt.Fprintf(&w, "Target: faster than the kubectl pipelines — met: %s.\n\n", mark)
+	w.WriteString(scale)
 	return w.String(), nil
 }
