@@ -2,6 +2,5 @@
 
 package store
 
-// DefaultItemLimit: the Secret Service has no hard limit, but large items
-// slow every later keyring write (gnome-keyring rewrites its whole file).
-const DefaultItemLimit = 64 << 10
+// DefaultItemLimit is the Secret Service's (see secretServiceItemLimit).
+const DefaultItemLimit = secretServiceItemLimit

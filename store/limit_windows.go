@@ -1,4 +1,4 @@
 package store
 
-// DefaultItemLimit is Credential Manager's limit on a credential blob.
-const DefaultItemLimit = 2560
+// DefaultItemLimit is Credential Manager's (see credentialManagerItemLimit).
+const DefaultItemLimit = credentialManagerItemLimit

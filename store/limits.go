@@ -1,0 +1,18 @@
+package store
+
+// The per-item limits of each backend (see DefaultItemLimit, which picks
+// the one of the OS it is built for). Named here, together, so that one
+// test can check each against the backend's real constraint, which Wine
+// and the test machines do not enforce.
+const (
+	// secretServiceItemLimit: the Secret Service has no hard limit, but
+	// large items slow every later keyring write (gnome-keyring rewrites its
+	// whole file).
+	secretServiceItemLimit = 64 << 10
+	// keychainItemLimit keeps go-keyring's `security -i` command line under
+	// its 4096-byte limit after base64 encoding, with room for a long address.
+	keychainItemLimit = 2000
+	// credentialManagerItemLimit is Credential Manager's limit on a
+	// credential blob (CRED_MAX_CREDENTIAL_BLOB_SIZE, 5 × 512 bytes).
+	credentialManagerItemLimit = 2560
+)
