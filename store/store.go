@@ -405,13 +405,13 @@ func (w *writer) put(key string, c Credential, data []byte, parts [][]byte) erro
 	replaced := w.recordReplaced(key, cur)
 	payload := string(data)
 	var head *chunkHead
-	if parts == nil && replaced {
+	switch {
+	case parts == nil && replaced:
 		w.s.fault("put:index-replaced")
 		if err := w.saveIndex(); err != nil {
 			return err
 		}
-	}
-	if parts != nil {
+	case parts != nil: // writeChunks saves the index, the replaced set too
 		if head, err = newHead(c.ServerURL, c.Username, data, len(parts)); err != nil {
 			return err
 		}
