@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/regcred/regcred/internal/oneline"
 	"github.com/regcred/regcred/kube"
 )
 
@@ -62,19 +61,10 @@ func (d *deleteOptions) run(ctx context.Context) error {
 	results := d.forEachTarget(ctx, targets, d.parallel, func(ctx context.Context, c kubernetes.Interface, t target) targetResult {
 		return d.deleteFrom(ctx, c, t, suffix)
 	})
-	failed := 0
-	for i, r := range results {
-		for _, l := range r.lines {
-			fmt.Fprintln(d.env.Stdout, l)
-		}
-		if r.err != nil {
-			failed++
-			fmt.Fprintf(d.env.Stderr, "%s: error: %s\n", targets[i], oneline.Error(r.err))
-		}
-	}
+	failed := d.report(targets, results, d.env.Stdout)
 	fmt.Fprintf(d.env.Stderr, "deleted secret/%s from %d of %d %s%s\n", d.name, len(targets)-failed, len(targets), plural(len(targets), "target", "targets"), suffix)
 	if failed > 0 {
-		return fmt.Errorf("%d of %d targets failed (re-run to complete them)", failed, len(targets))
+		return errTargetsFailed(failed, len(targets))
 	}
 	return nil
 }

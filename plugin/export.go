@@ -12,7 +12,6 @@ import (
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/regcred/regcred/internal/oneline"
 	"github.com/regcred/regcred/kube"
 )
 
@@ -102,18 +101,12 @@ func (e *exportOptions) run(ctx context.Context, args []string) error {
 	results := e.forEachTarget(ctx, targets, e.parallel, func(ctx context.Context, c kubernetes.Interface, t target) targetResult {
 		return e.exportTo(ctx, c, t, data, suffix)
 	})
+	failed := e.report(targets, results, progress)
 	var written []runtime.Object
-	var failed []string
-	for i, r := range results {
-		for _, l := range r.lines {
-			fmt.Fprintln(progress, l)
+	for _, r := range results {
+		if r.err == nil {
+			written = append(written, r.obj)
 		}
-		if r.err != nil {
-			failed = append(failed, fmt.Sprintf("%s: %s", targets[i], oneline.Error(r.err)))
-			fmt.Fprintf(e.env.Stderr, "%s: error: %s\n", targets[i], oneline.Error(r.err))
-			continue
-		}
-		written = append(written, r.obj)
 	}
 	if printer != nil && len(written) > 0 {
 		if err := printObjects(printer, e.env.Stdout, func(add func(runtime.Object)) {
@@ -125,9 +118,9 @@ func (e *exportOptions) run(ctx context.Context, args []string) error {
 		}
 	}
 	fmt.Fprintf(e.env.Stderr, "exported %d %s to %d of %d %s%s\n", count, plural(count, "registry", "registries"),
-		len(targets)-len(failed), len(targets), plural(len(targets), "target", "targets"), suffix)
-	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d targets failed (re-run to complete them)", len(failed), len(targets))
+		len(targets)-failed, len(targets), plural(len(targets), "target", "targets"), suffix)
+	if failed > 0 {
+		return errTargetsFailed(failed, len(targets))
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"sync"
 
@@ -12,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/regcred/regcred/internal/oneline"
 	"github.com/regcred/regcred/kube"
 )
 
@@ -162,4 +164,26 @@ func (o *options) forEachTarget(ctx context.Context, targets []target, parallel 
 	}
 	wg.Wait()
 	return results
+}
+
+// report prints each target's lines to progress, in target order, and one
+// error line per failed target to stderr; it returns how many failed.
+func (o *options) report(targets []target, results []targetResult, progress io.Writer) int {
+	failed := 0
+	for i, r := range results {
+		for _, l := range r.lines {
+			fmt.Fprintln(progress, l)
+		}
+		if r.err != nil {
+			failed++
+			fmt.Fprintf(o.env.Stderr, "%s: error: %s\n", targets[i], oneline.Error(r.err))
+		}
+	}
+	return failed
+}
+
+// errTargetsFailed is the one-line failure of a command some of whose
+// targets failed (each already reported).
+func errTargetsFailed(failed, total int) error {
+	return fmt.Errorf("%d of %d targets failed (re-run to complete them)", failed, total)
 }
