@@ -10,7 +10,7 @@ LDFLAGS  := -s -w -X github.com/regcred/regcred/internal/version.Version=$(VERSI
 BINARIES := $(notdir $(wildcard cmd/*))
 PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
 
-.PHONY: all build test deps k8s-tools bench cross lint clean demo stress
+.PHONY: all build test deps k8s-tools client-tools bench cross lint clean demo stress
 
 all: build
 
@@ -29,9 +29,14 @@ deps:
 k8s-tools:
 	@sh scripts/k8s-tools.sh >/dev/null
 
+## client-tools: build (once, cached in ~/.cache/regcred) helm and oras, clients the tests drive
+client-tools:
+	@sh scripts/client-tools.sh >/dev/null
+
 ## test: the full suite against real components (the README's test command)
-test: deps lint k8s-tools
-	REGCRED_K8S_TOOLS=$$(sh scripts/k8s-tools.sh) $(GO) test -race -count=1 -timeout 30m ./...
+test: deps lint k8s-tools client-tools
+	REGCRED_K8S_TOOLS=$$(sh scripts/k8s-tools.sh) REGCRED_CLIENT_TOOLS=$$(sh scripts/client-tools.sh) \
+		$(GO) test -race -count=1 -timeout 30m ./...
 
 ## lint: gofmt, go vet, staticcheck and govulncheck
 lint:

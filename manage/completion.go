@@ -10,7 +10,7 @@ import (
 var (
 	verbs = "store get erase list version configure import doctor ls completion"
 	flags = map[string]string{
-		"configure":  "--registries --undo",
+		"configure":  "--tools --registries --undo",
 		"import":     "--from-config --from-helper --keep",
 		"doctor":     "--fix",
 		"completion": "bash zsh fish",

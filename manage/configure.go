@@ -56,55 +56,114 @@ func absPath(p string) string {
 	return p
 }
 
-// configure points docker at regcred.
+// configure wires registry clients to regcred, each in its own convention.
 func (r *runner) configure(args []string) error {
 	fs := flag.NewFlagSet("configure", flag.ContinueOnError)
 	fs.SetOutput(r.stderr)
-	registries := fs.String("registries", "", "comma-separated registries to route to regcred with credHelpers, leaving credsStore alone")
-	undo := fs.Bool("undo", false, "restore the credsStore that configure replaced")
+	toolList := fs.String("tools", "", "comma-separated clients to wire: "+toolNames()+" (default: docker, and every other one that is installed)")
+	registries := fs.String("registries", "", "comma-separated registries to route to regcred with docker's credHelpers, leaving its credsStore alone")
+	undo := fs.Bool("undo", false, "put back what configure changed")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("configure takes no arguments (got %q)", fs.Arg(0))
 	}
-	path, err := ConfigPath(r.getenv)
-	if err != nil {
-		return err
-	}
-	cfg, err := loadDockerConfig(path)
-	if err != nil {
-		return err
-	}
-	if *undo {
-		return r.unconfigure(cfg)
-	}
-	if _, err := r.lookPath("docker-credential-" + HelperSuffix); err != nil {
-		return errors.New("docker-credential-regcred is not on PATH, so docker would fail every login; install it first (./install.sh) or add its directory to PATH")
+	if *registries != "" && *toolList != "" && *toolList != "docker" {
+		return errors.New("--registries sets docker's credHelpers: use it with --tools docker, or alone")
 	}
 	if *registries != "" {
-		helpers := map[string]string{}
-		if err := cfg.get("credHelpers", &helpers); err != nil {
-			return err
-		}
-		var names []string
-		for _, reg := range strings.Split(*registries, ",") {
-			reg = strings.TrimSpace(reg)
-			if reg == "" {
-				continue
-			}
-			helpers[reg] = HelperSuffix
-			names = append(names, reg)
-		}
-		if len(names) == 0 {
-			return errors.New("--registries names no registry")
-		}
-		if err := cfg.set("credHelpers", helpers); err != nil {
-			return err
-		}
-		sort.Strings(names)
-		return r.saveConfig(cfg, fmt.Sprintf("docker now uses regcred for %s", strings.Join(names, ", ")))
+		*toolList = "docker"
 	}
+	// --undo covers every tool, installed or not: nothing of regcred's stays.
+	selected, err := r.selectTools(*toolList, *undo)
+	if err != nil {
+		return err
+	}
+	if !*undo {
+		if _, err := r.lookPath("docker-credential-" + HelperSuffix); err != nil {
+			return errors.New("docker-credential-regcred is not on PATH, so every client would fail to log in; install it first (./install.sh) or add its directory to PATH")
+		}
+	}
+	for _, t := range selected {
+		var err error
+		switch t.name {
+		case "docker":
+			err = r.configureConfig("docker", func() (string, error) { return ConfigPath(r.getenv) }, *registries, *undo)
+		case "containers":
+			err = r.configureContainers(*undo)
+		case "helm":
+			err = r.configureConfig("helm", r.helmRegistryConfig, "", *undo)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if !*undo {
+		r.hintPlaintext()
+	}
+	return nil
+}
+
+// hintPlaintext names, on stderr, each client file that still holds a
+// plaintext credential: once a client uses regcred it no longer reads them.
+func (r *runner) hintPlaintext() {
+	files, err := r.clientFiles()
+	if err != nil {
+		return
+	}
+	for _, f := range files {
+		if n, err := countPlaintext(f); err == nil && n > 0 {
+			fmt.Fprintf(r.stderr, "%s holds %d plaintext credential(s): move them into the keyring with `docker-credential-regcred import`\n", f.path, n)
+		}
+	}
+}
+
+// configureConfig sets credsStore (or, with registries, credHelpers) in a
+// docker-format config — docker's config.json, or helm's registry config,
+// which helm reads the same way (through oras-go) — or with undo puts back
+// what it replaced. who names the client in messages.
+func (r *runner) configureConfig(who string, path func() (string, error), registries string, undo bool) error {
+	p, err := path()
+	if err != nil {
+		return err
+	}
+	cfg, err := loadDockerConfig(p)
+	if err != nil {
+		return err
+	}
+	if undo {
+		return r.unsetCredsStore(cfg, who)
+	}
+	if registries == "" {
+		return r.setCredsStore(cfg, who, who+" now stores registry credentials in the OS keyring")
+	}
+	helpers := map[string]string{}
+	if err := cfg.get("credHelpers", &helpers); err != nil {
+		return err
+	}
+	var names []string
+	for _, reg := range strings.Split(registries, ",") {
+		reg = strings.TrimSpace(reg)
+		if reg == "" {
+			continue
+		}
+		helpers[reg] = HelperSuffix
+		names = append(names, reg)
+	}
+	if len(names) == 0 {
+		return errors.New("--registries names no registry")
+	}
+	if err := cfg.set("credHelpers", helpers); err != nil {
+		return err
+	}
+	sort.Strings(names)
+	return r.saveConfig(cfg, fmt.Sprintf("%s now uses regcred for %s", who, strings.Join(names, ", ")))
+}
+
+// setCredsStore points a docker-format config at regcred, remembering the
+// credsStore it replaces for --undo.
+func (r *runner) setCredsStore(cfg *dockerConfig, who, done string) error {
 	var current string
 	if err := cfg.get("credsStore", &current); err != nil {
 		return err
@@ -114,28 +173,65 @@ func (r *runner) configure(args []string) error {
 		if err != nil {
 			return err
 		}
-		if _, remembered := prev[absPath(path)]; !remembered {
-			prev[absPath(path)] = current
+		if _, remembered := prev[absPath(cfg.path)]; !remembered {
+			prev[absPath(cfg.path)] = current
 			if err := r.savePrevious(prev); err != nil {
 				return fmt.Errorf("remember the previous credsStore: %w", err)
 			}
 		}
 		if current != "" {
-			fmt.Fprintf(r.stderr, "replacing credsStore %q: its credentials stay where they are; copy them with `docker-credential-regcred import --from-helper %s`\n", current, current)
+			fmt.Fprintf(r.stderr, "%s: replacing credsStore %q: its credentials stay where they are; copy them with `docker-credential-regcred import --from-helper %s`\n", who, current, current)
 		}
 		if err := cfg.set("credsStore", HelperSuffix); err != nil {
 			return err
 		}
 	}
-	if n := len(plaintextAuths(cfg)); n > 0 {
-		fmt.Fprintf(r.stderr, "%s holds %d plaintext credential(s): move them into the keyring with `docker-credential-regcred import --from-config`\n", path, n)
-	}
-	return r.saveConfig(cfg, `docker now stores credentials in the OS keyring ("credsStore": "regcred")`)
+	return r.saveConfig(cfg, done+` ("credsStore": "regcred")`)
 }
 
-// unconfigure restores the credsStore configure replaced, if docker still
-// uses regcred.
-func (r *runner) unconfigure(cfg *dockerConfig) error {
+// configureContainers writes (or with undo removes) the registries.conf
+// drop-in that sends podman, buildah and skopeo to regcred.
+func (r *runner) configureContainers(undo bool) error {
+	path, err := r.dropInFile()
+	if err != nil {
+		return err
+	}
+	current, err := os.ReadFile(path)
+	exists := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	if undo {
+		switch {
+		case !exists:
+			fmt.Fprintf(r.stdout, "%s: absent, nothing changed\n", path)
+			return nil
+		case !strings.HasPrefix(string(current), dropInMarker):
+			return fmt.Errorf("%s was not written by regcred; remove it yourself if podman, buildah and skopeo should not use regcred", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return fmt.Errorf("remove %s: %w", path, err)
+		}
+		fmt.Fprintf(r.stdout, "%s: removed; podman, buildah and skopeo no longer use regcred\n", path)
+		return nil
+	}
+	if exists && string(current) == dropInContent {
+		fmt.Fprintf(r.stdout, "%s: already configured, nothing changed\n", path)
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
+	}
+	if err := atomicfile.WriteFile(path, []byte(dropInContent), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(r.stdout, "%s: podman, buildah and skopeo now store credentials in the OS keyring (credential-helpers = [\"regcred\"])\n", path)
+	return nil
+}
+
+// unsetCredsStore restores the credsStore configure replaced, if the
+// config still uses regcred, and drops credHelpers entries naming regcred.
+func (r *runner) unsetCredsStore(cfg *dockerConfig, who string) error {
 	var current string
 	if err := cfg.get("credsStore", &current); err != nil {
 		return err
@@ -166,7 +262,11 @@ func (r *runner) unconfigure(cfg *dockerConfig) error {
 	} else if err := cfg.set("credHelpers", helpers); err != nil {
 		return err
 	}
-	msg := "docker no longer uses regcred"
+	if !cfg.exists {
+		fmt.Fprintf(r.stdout, "%s: absent, nothing changed\n", cfg.path)
+		return nil
+	}
+	msg := who + " no longer uses regcred"
 	if current == HelperSuffix && previous != "" {
 		msg += fmt.Sprintf(` ("credsStore": %q restored)`, previous)
 	}

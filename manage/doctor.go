@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -39,7 +40,7 @@ func (r *runner) doctor(args []string) error {
 	add := func(name string, err error) { checks = append(checks, check{name: name, err: err}) }
 
 	add("docker-credential-regcred is on PATH", r.checkOnPath())
-	r.checkDockerConfig(add)
+	r.checkClients(add)
 
 	keyringOK := r.checkKeyring(&checks)
 	if keyringOK {
@@ -70,17 +71,73 @@ func (r *runner) doctor(args []string) error {
 	return nil
 }
 
-// checkDockerConfig checks config.json points at regcred and holds no plaintext secret.
-func (r *runner) checkDockerConfig(add func(string, error)) {
-	path, err := ConfigPath(r.getenv)
+// checkClients checks that each installed client uses regcred and that no
+// client file still holds a plaintext credential, naming the fix.
+func (r *runner) checkClients(add func(string, error)) {
+	for _, t := range tools {
+		found := r.installed(t)
+		if len(found) == 0 && !t.always {
+			continue
+		}
+		add(t.label+": wired to regcred", r.wired(t))
+	}
+	files, err := r.clientFiles()
 	if err != nil {
-		add("docker config points at regcred", err)
+		add("no plaintext credential in any client file", err)
 		return
 	}
+	clean := true
+	for _, f := range files {
+		n, err := countPlaintext(f)
+		if err != nil {
+			add("no plaintext credential in "+f.path, err)
+			clean = false
+			continue
+		}
+		if n > 0 {
+			clean = false
+			add("no plaintext credential in "+f.path, fmt.Errorf("%d found (written by %s): run `docker-credential-regcred import`", n, f.owner))
+		}
+	}
+	if clean {
+		add("no plaintext credential in any client file", nil)
+	}
+}
+
+// wired reports, as an error naming the fix, whether tool t uses regcred.
+func (r *runner) wired(t tool) error {
+	fix := fmt.Sprintf("run `docker-credential-regcred configure --tools %s`", t.name)
+	switch t.name {
+	case "containers":
+		path, err := r.dropInFile()
+		if err != nil {
+			return err
+		}
+		if b, err := os.ReadFile(path); err != nil || string(b) != dropInContent {
+			return fmt.Errorf("%s is missing or changed: %s", path, fix)
+		}
+		return nil
+	case "helm":
+		path, err := r.helmRegistryConfig()
+		if err != nil {
+			return err
+		}
+		return usesRegcred(path, fix)
+	default:
+		path, err := ConfigPath(r.getenv)
+		if err != nil {
+			return err
+		}
+		return usesRegcred(path, fix)
+	}
+}
+
+// usesRegcred checks a docker-format config names regcred as its
+// credsStore or as a credHelper.
+func usesRegcred(path, fix string) error {
 	cfg, err := loadDockerConfig(path)
 	if err != nil {
-		add("docker config points at regcred", err)
-		return
+		return err
 	}
 	var store string
 	var helpers map[string]string
@@ -90,16 +147,10 @@ func (r *runner) checkDockerConfig(add func(string, error)) {
 	for _, h := range helpers {
 		pointed = pointed || h == HelperSuffix
 	}
-	err = nil
 	if !pointed {
-		err = fmt.Errorf("%s does not use regcred: run `docker-credential-regcred configure`", path)
+		return fmt.Errorf("%s does not name regcred: %s", path, fix)
 	}
-	add("docker config points at regcred", err)
-	err = nil
-	if n := len(plaintextAuths(cfg)); n > 0 {
-		err = fmt.Errorf("%s holds %d plaintext credential(s): run `docker-credential-regcred import --from-config`", path, n)
-	}
-	add("docker config holds no plaintext secret", err)
+	return nil
 }
 
 // checkOnPath checks docker can find and run the helper.

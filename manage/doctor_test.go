@@ -26,6 +26,7 @@ func doctorLine(out, check string) string {
 
 func TestDoctorFailurePaths(t *testing.T) {
 	good := `{"credsStore": "regcred"}`
+	// The checks in the order doctor prints them: each setup fails exactly one.
 	tests := []struct {
 		name   string
 		mode   testenv.KeyringMode
@@ -36,10 +37,25 @@ func TestDoctorFailurePaths(t *testing.T) {
 		{"binary not on PATH", testenv.Unlocked, func(e *env) { e.vars["PATH"] = "/usr/bin:/bin" },
 			"docker-credential-regcred is on PATH", "install it"},
 		{"docker not pointed at regcred", testenv.Unlocked, func(e *env) { e.writeConfig(`{"credsStore": "desktop"}`, 0o600) },
-			"docker config points at regcred", "configure"},
+			"docker, crane, oras, buildx: wired to regcred", "configure --tools docker"},
+		{"podman not pointed at regcred", testenv.Unlocked, func(e *env) {
+			testenv.Require(t, "podman")
+			if err := os.Remove(filepath.Join(e.session.Dir, ".config/containers/registries.conf.d/90-regcred.conf")); err != nil {
+				t.Fatal(err)
+			}
+		}, "podman, buildah, skopeo: wired to regcred", "configure --tools containers"},
+		{"helm not pointed at regcred", testenv.Unlocked, func(e *env) {
+			e.vars["PATH"] += string(os.PathListSeparator) + fakeProgram(t, "helm")
+		}, "helm: wired to regcred", "configure --tools helm"},
 		{"plaintext secret in config", testenv.Unlocked, func(e *env) {
 			e.writeConfig(`{"credsStore": "regcred", "auths": {"r.example": {"auth": "dTpw"}}}`, 0o600)
-		}, "docker config holds no plaintext secret", "import --from-config"},
+		}, "no plaintext credential in ", "import`"},
+		{"plaintext secret in podman's auth file", testenv.Unlocked, func(e *env) {
+			writeFile(t, filepath.Join(e.session.Dir, "run/containers/auth.json"), `{"auths": {"r.example": {"auth": "dTpw"}}}`)
+		}, "no plaintext credential in ", "written by podman, buildah, skopeo"},
+		{"plaintext secret in ~/.dockercfg", testenv.Unlocked, func(e *env) {
+			writeFile(t, filepath.Join(e.session.Dir, ".dockercfg"), `{"r.example": {"auth": "dTpw", "email": "u@example.com"}}`)
+		}, "no plaintext credential in ", "written by docker (legacy)"},
 		{"no session bus", testenv.BusOnly, func(e *env) { delete(e.vars, "DBUS_SESSION_BUS_ADDRESS") },
 			"D-Bus session bus", "no D-Bus session bus"},
 		{"no provider", testenv.BusOnly, nil, "Secret Service provider on the bus", "no Secret Service provider"},
@@ -55,6 +71,9 @@ func TestDoctorFailurePaths(t *testing.T) {
 			e := newEnv(t, tt.mode)
 			e.vars["REGCRED_TIMEOUT"] = "2s"
 			e.writeConfig(good, 0o600)
+			if r := e.run("configure"); r.code != 0 {
+				t.Fatalf("configure: %s", r.stderr)
+			}
 			if tt.setup != nil {
 				tt.setup(e)
 			}
@@ -73,8 +92,10 @@ func TestDoctorFailurePaths(t *testing.T) {
 func TestDoctorIndexRepair(t *testing.T) {
 	testenv.Require(t, "secret-tool")
 	e := newEnv(t, testenv.Unlocked)
-	e.writeConfig(`{"credsStore": "regcred"}`, 0o600)
-	if r := e.run("doctor"); r.code != 0 || strings.Count(r.stdout, "✓") != 7 {
+	if r := e.run("configure"); r.code != 0 {
+		t.Fatalf("configure: %s", r.stderr)
+	}
+	if r := e.run("doctor"); r.code != 0 || strings.Contains(r.stdout, "✗") || strings.Count(r.stdout, "✓") < 7 {
 		t.Fatalf("doctor on a healthy set-up: exit %d\n%s", r.code, r.stdout)
 	}
 	for _, s := range []string{"gone.example", "hidden.example", "kept.example"} {
@@ -153,5 +174,27 @@ func TestDoctorShadowedByCurrentDirectory(t *testing.T) {
 	line := doctorLine(string(out), "docker-credential-regcred is on PATH")
 	if !strings.HasPrefix(line, "✗ ") || !strings.Contains(line, "found only in the current directory") {
 		t.Errorf("doctor with the helper found only through \".\" in PATH: %q\n%s", line, out)
+	}
+}
+
+// fakeProgram is a directory holding an executable named name that does
+// nothing: doctor only looks a client up on PATH.
+func fakeProgram(t *testing.T, name string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// writeFile writes content to path, 0600, creating its directory.
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

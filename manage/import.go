@@ -56,118 +56,255 @@ func (a authEntry) credential() (user, secret string, ok bool, err error) {
 	return user, secret, user != "", nil
 }
 
-// plaintextAuths returns the auths entries that hold a secret, by server.
-func plaintextAuths(cfg *dockerConfig) map[string]authEntry {
-	var auths map[string]authEntry
-	if cfg.get("auths", &auths) != nil {
-		return nil
+// optionalPath is a flag that may be given bare (--from-config) or with a
+// value (--from-config PATH, --from-config=PATH).
+type optionalPath struct {
+	set  bool
+	path string
+}
+
+func (o *optionalPath) String() string   { return o.path }
+func (o *optionalPath) IsBoolFlag() bool { return true }
+func (o *optionalPath) Set(v string) error {
+	switch v {
+	case "true":
+		o.set = true
+	case "false":
+		o.set, o.path = false, ""
+	default:
+		o.set, o.path = true, v
 	}
-	out := map[string]authEntry{}
-	for server, a := range auths {
-		if a.Auth != "" || a.Password != "" || a.IdentityToken != "" || a.RegistryToken != "" {
-			out[server] = a
-		}
-	}
-	return out
+	return nil
 }
 
 func (r *runner) importCmd(args []string) error {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	fs.SetOutput(r.stderr)
-	fromConfig := fs.Bool("from-config", false, "move plaintext credentials from a docker config.json (default: docker's own)")
+	var fromConfig optionalPath
+	fs.Var(&fromConfig, "from-config", "move plaintext credentials from one file: a docker config.json, ~/.dockercfg, a containers auth.json or helm's registry config (default: every one of them)")
 	fromHelper := fs.String("from-helper", "", "copy everything another credential helper holds (secretservice, pass, desktop, …)")
-	keep := fs.Bool("keep", false, "with --from-config: copy, leaving the file as it is")
+	keep := fs.Bool("keep", false, "copy, leaving the files as they are")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	switch {
-	case *fromConfig == (*fromHelper != ""):
+	if fromConfig.set && *fromHelper != "" {
 		return errors.New("give one of --from-config [PATH] or --from-helper NAME")
-	case *fromHelper != "":
+	}
+	if *fromHelper != "" {
 		if fs.NArg() > 0 {
 			return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 		}
 		return r.importHelper(*fromHelper)
 	}
-	path := ""
-	switch fs.NArg() {
-	case 0:
-		p, err := ConfigPath(r.getenv)
-		if err != nil {
-			return err
-		}
-		path = p
-	case 1:
-		path = fs.Arg(0)
-	default:
-		return errors.New("--from-config takes at most one PATH")
+	path := fromConfig.path
+	switch {
+	case fs.NArg() == 1 && fromConfig.set && path == "":
+		path = fs.Arg(0) // --from-config PATH
+	case fs.NArg() > 0:
+		return fmt.Errorf("unexpected argument %q: give a file with --from-config PATH", fs.Arg(fs.NArg()-1))
 	}
-	return r.importConfig(path, *keep)
-}
-
-// importConfig moves plaintext auths into the keyring, then scrubs them
-// from the file, leaving "HOST": {} as docker does. If any keyring write
-// fails, the file is left exactly as it was.
-func (r *runner) importConfig(path string, keep bool) error {
-	cfg, err := loadDockerConfig(path)
+	if path != "" {
+		return r.importFiles([]clientFile{{path: path}}, true, *keep)
+	}
+	files, err := r.clientFiles()
 	if err != nil {
 		return err
 	}
+	return r.importFiles(files, false, *keep)
+}
+
+// plainFile is one client file's plaintext credentials, parsed and checked.
+type plainFile struct {
+	clientFile
+	cfg *dockerConfig
+	// entries are the registry entries: "auths", or the top level of a
+	// legacy ~/.dockercfg.
+	entries map[string]json.RawMessage
+	found   map[string]authEntry // entries that hold a secret, by key
+}
+
+// readPlain loads a client file and finds its plaintext credentials. A
+// missing file holds none.
+func readPlain(f clientFile) (*plainFile, error) {
+	cfg, err := loadDockerConfig(f.path)
+	if err != nil {
+		return nil, err
+	}
+	p := &plainFile{clientFile: f, cfg: cfg, found: map[string]authEntry{}}
 	if !cfg.exists {
-		return fmt.Errorf("%s does not exist", path)
+		return p, nil
 	}
-	var auths map[string]json.RawMessage
-	if err := cfg.get("auths", &auths); err != nil {
-		return err
+	if _, ok := cfg.fields["auths"]; !ok && (f.legacy || looksLegacy(cfg.fields)) {
+		p.legacy = true
+		p.entries = cfg.fields
+	} else if err := cfg.get("auths", &p.entries); err != nil {
+		return nil, err
 	}
-	found := plaintextAuths(cfg)
-	if len(found) == 0 {
-		fmt.Fprintf(r.stdout, "%s holds no plaintext credentials: nothing to import\n", path)
-		return nil
-	}
-	servers, shadowed := dockerChoice(sortedKeys(found))
-	for _, server := range servers {
-		if _, _, ok, err := found[server].credential(); err != nil || !ok {
-			if err == nil {
-				err = errors.New("has a secret but no username")
-			}
-			return fmt.Errorf("%s: entry %s: %v; nothing was changed in the file", path, server, err)
+	for key, raw := range p.entries {
+		var a authEntry
+		if json.Unmarshal(raw, &a) != nil {
+			continue // not an entry any client reads
 		}
+		if a.Auth != "" || a.Password != "" || a.IdentityToken != "" || a.RegistryToken != "" {
+			p.found[key] = a
+		}
+	}
+	return p, nil
+}
+
+// looksLegacy reports whether a config's top level is docker's old
+// ~/.dockercfg format: registries mapped to entries with an "auth".
+func looksLegacy(fields map[string]json.RawMessage) bool {
+	n := 0
+	for _, raw := range fields {
+		var e map[string]json.RawMessage
+		if json.Unmarshal(raw, &e) != nil {
+			return false
+		}
+		if _, ok := e["auth"]; ok {
+			n++
+		}
+	}
+	return n > 0
+}
+
+// countPlaintext is how many credentials a client file holds in plaintext.
+func countPlaintext(f clientFile) (int, error) {
+	p, err := readPlain(f)
+	if err != nil {
+		return 0, err
+	}
+	return len(p.found), nil
+}
+
+// claim is a credential this import has put in the keyring, and from where.
+type claim struct {
+	path, user, secret string
+}
+
+// importFiles moves plaintext credentials from files into the keyring, then
+// scrubs each file, leaving "HOST": {} as docker does. Every file is read and
+// checked before anything is written; a file is scrubbed only after all its
+// keyring writes succeeded, and if one fails that file is left exactly as it
+// was. Each moved or skipped entry gets one line. explicit is true when the
+// user named the one file.
+func (r *runner) importFiles(files []clientFile, explicit, keep bool) error {
+	var plans []*plainFile
+	var checked []string
+	for _, f := range files {
+		p, err := readPlain(f)
+		if err != nil {
+			return fmt.Errorf("%w; nothing was imported", err)
+		}
+		if explicit && !p.cfg.exists {
+			return fmt.Errorf("%s does not exist", f.path)
+		}
+		if p.cfg.exists {
+			checked = append(checked, f.path)
+		}
+		for key, a := range p.found {
+			if _, _, ok, err := a.credential(); err != nil || !ok {
+				if err == nil {
+					err = errors.New("has a secret but no username")
+				}
+				return fmt.Errorf("%s: entry %s: %v; nothing was imported", f.path, key, err)
+			}
+		}
+		if len(p.found) > 0 {
+			plans = append(plans, p)
+		}
+	}
+	if len(plans) == 0 {
+		what := "no client file"
+		if len(checked) > 0 {
+			what = strings.Join(checked, ", ")
+		}
+		fmt.Fprintf(r.stdout, "%s holds no plaintext credentials: nothing to import\n", what)
+		return nil
 	}
 	st, err := r.open()
 	if err != nil {
 		return err
 	}
-	for _, server := range servers {
-		user, secret, _, _ := found[server].credential()
-		if err := st.Put(r.ctx, store.Credential{ServerURL: server, Username: user, Secret: secret}); err != nil {
-			return fmt.Errorf("%s: %w; the file is unchanged", server, err)
-		}
-	}
-	for _, key := range sortedKeys(shadowed) {
-		fmt.Fprintf(r.stderr, "skipped %s: %s names the same registry and is the one docker uses; %s stays in %s\n", key, shadowed[key], key, path)
-	}
-	if !keep {
-		for _, server := range servers {
-			auths[server] = json.RawMessage("{}")
-		}
-		if err := cfg.set("auths", auths); err != nil {
-			return err
-		}
-		// No backup: it would keep the very secrets being removed.
-		if err := cfg.save(false); err != nil {
-			return err
-		}
-		if err := scrubBackup(cfg.target() + backupSuffix); err != nil {
-			return err
-		}
-	}
 	verb := "moved"
 	if keep {
 		verb = "copied"
 	}
-	fmt.Fprintf(r.stdout, "%s %d credential(s) from %s into the keyring: %s\n", verb, len(servers), path, strings.Join(servers, ", "))
+	claimed := map[string]claim{}
+	moved, from := 0, 0
+	for _, p := range plans {
+		keys, shadowed := dockerChoice(sortedKeys(p.found))
+		var done []string
+		for _, key := range keys {
+			user, secret, _, _ := p.found[key].credential()
+			canon := store.CanonicalServer(key)
+			if c, ok := claimed[canon]; ok && (c.user != user || c.secret != secret) {
+				fmt.Fprintf(r.stderr, "skipped %s in %s: %s gave this registry another credential, which is the one imported; it stays in the file (import it alone with --from-config %s)\n", key, p.path, c.path, p.path)
+				continue
+			}
+			if err := st.Put(r.ctx, store.Credential{ServerURL: key, Username: user, Secret: secret}); err != nil {
+				return fmt.Errorf("%s: %s: %w; the file is unchanged", p.path, key, err)
+			}
+			claimed[canon] = claim{path: p.path, user: user, secret: secret}
+			done = append(done, key)
+		}
+		for _, key := range sortedKeys(shadowed) {
+			fmt.Fprintf(r.stderr, "skipped %s in %s: %s names the same registry and is the one docker uses; %s stays in the file\n", key, p.path, shadowed[key], key)
+		}
+		if !keep && len(done) > 0 {
+			if err := p.scrub(done); err != nil {
+				return err
+			}
+		}
+		for _, key := range done {
+			user, _, _, _ := p.found[key].credential()
+			fmt.Fprintf(r.stdout, "%s %s (%s) from %s\n", verb, key, user, p.path)
+		}
+		moved += len(done)
+		if len(done) > 0 {
+			from++
+		}
+	}
+	if from == 1 {
+		fmt.Fprintf(r.stdout, "%s %d credential(s) into the keyring\n", verb, moved)
+	} else {
+		fmt.Fprintf(r.stdout, "%s %d credential(s) into the keyring from %d files\n", verb, moved, from)
+	}
 	return nil
+}
+
+// scrub removes the secrets of the given entries from the file, leaving
+// "HOST": {} (with a legacy ~/.dockercfg, the entry's other fields), and
+// from any backup an earlier regcred left beside it. No backup is written:
+// it would keep the very secrets being removed.
+func (p *plainFile) scrub(keys []string) error {
+	for _, key := range keys {
+		var e map[string]json.RawMessage
+		if json.Unmarshal(p.entries[key], &e) != nil || !p.legacy {
+			e = map[string]json.RawMessage{}
+		}
+		for k := range e {
+			for _, f := range secretFields {
+				if strings.EqualFold(k, f) {
+					delete(e, k)
+				}
+			}
+		}
+		raw, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		p.entries[key] = raw
+	}
+	if !p.legacy {
+		if err := p.cfg.set("auths", p.entries); err != nil {
+			return err
+		}
+	}
+	if err := p.cfg.save(false); err != nil {
+		return err
+	}
+	return scrubBackup(p.cfg.target() + backupSuffix)
 }
 
 // dockerChoice picks, among keys naming the same registry, the one docker

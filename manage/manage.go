@@ -27,8 +27,8 @@ type Env struct {
 
 // commands are the management commands, with their one-line help.
 var commands = map[string]string{
-	"configure":  "point docker at regcred (credsStore, or credHelpers with --registries); --undo reverts",
-	"import":     "move credentials into the keyring: --from-config [PATH] or --from-helper NAME",
+	"configure":  "wire docker, podman/buildah/skopeo and helm to regcred (--tools to choose); --undo reverts",
+	"import":     "move plaintext credentials from every client file into the keyring, or --from-config PATH, --from-helper NAME",
 	"doctor":     "check the set-up, one line per check; --fix repairs the index",
 	"ls":         "list stored registries and usernames (never secrets)",
 	"completion": "print a shell completion script: bash, zsh or fish",

@@ -288,8 +288,8 @@ func TestImportDuplicateKeys(t *testing.T) {
 		t.Fatalf("import: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	for _, want := range []string{
-		"skipped docker.io: https://index.docker.io/v1/ names the same registry",
-		"skipped https://r.example/: r.example names the same registry",
+		"skipped docker.io in " + p + ": https://index.docker.io/v1/ names the same registry",
+		"skipped https://r.example/ in " + p + ": r.example names the same registry",
 	} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)

@@ -29,35 +29,46 @@ type Cluster struct {
 	apiArgs    []string
 }
 
-var (
-	toolsOnce sync.Once
-	toolsDir  string
-	toolsErr  error
-)
+// K8sTools returns the directory with kube-apiserver, the kubelet and
+// kubelet-keyring, building them once (cached across runs) with
+// scripts/k8s-tools.sh, unless $REGCRED_K8S_TOOLS names it.
+var K8sTools = scriptTools("REGCRED_K8S_TOOLS", "k8s-tools.sh", "Kubernetes test tools")
 
-// K8sTools returns the directory with kube-apiserver and kubelet-keyring,
-// building them once (cached across runs) with scripts/k8s-tools.sh.
-func K8sTools() (string, error) {
-	toolsOnce.Do(func() {
-		if d := os.Getenv("REGCRED_K8S_TOOLS"); d != "" {
-			toolsDir = d
-			return
-		}
-		root, err := RepoRoot()
-		if err != nil {
-			toolsErr = err
-			return
-		}
-		cmd := exec.Command("sh", filepath.Join(root, "scripts", "k8s-tools.sh"))
-		cmd.Stderr = os.Stderr
-		out, err := cmd.Output()
-		if err != nil {
-			toolsErr = fmt.Errorf("build Kubernetes test tools: %w", err)
-			return
-		}
-		toolsDir = strings.TrimSpace(string(out))
-	})
-	return toolsDir, toolsErr
+// ClientTools returns the directory with helm and oras, building them once
+// (cached across runs) with scripts/client-tools.sh, unless
+// $REGCRED_CLIENT_TOOLS names it.
+var ClientTools = scriptTools("REGCRED_CLIENT_TOOLS", "client-tools.sh", "helm and oras")
+
+// scriptTools returns a function that runs a scripts/ build script once and
+// returns the directory it prints, or $env when set.
+func scriptTools(env, script, what string) func() (string, error) {
+	var (
+		once sync.Once
+		dir  string
+		err  error
+	)
+	return func() (string, error) {
+		once.Do(func() {
+			if d := os.Getenv(env); d != "" {
+				dir = d
+				return
+			}
+			root, rerr := RepoRoot()
+			if rerr != nil {
+				err = rerr
+				return
+			}
+			cmd := exec.Command("sh", filepath.Join(root, "scripts", script))
+			cmd.Stderr = os.Stderr
+			out, cerr := cmd.Output()
+			if cerr != nil {
+				err = fmt.Errorf("build %s: %w", what, cerr)
+				return
+			}
+			dir = strings.TrimSpace(string(out))
+		})
+		return dir, err
+	}
 }
 
 // RepoRoot is the main module's directory.

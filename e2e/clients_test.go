@@ -1,0 +1,296 @@
+package e2e_test
+
+import (
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/docker/docker-credential-helpers/client"
+	"github.com/docker/docker-credential-helpers/credentials"
+
+	"github.com/regcred/regcred/internal/testenv"
+)
+
+// A registryClient is one real client, driven through the steps every
+// client must pass with regcred: configure, login, push, pull, logout.
+type registryClient struct {
+	name  string
+	tools string // configure --tools
+	// prog returns the program to run and the arguments that come first.
+	prog func(t *testing.T, w *world) (string, []string)
+	// login, push, pull and logout are the arguments after prog's.
+	login, logout func(w *world) []string
+	push, pull    func(w *world) [][]string
+	// setup prepares what push uploads.
+	setup func(t *testing.T, w *world)
+}
+
+// containersStorage are the flags that give podman and buildah storage of
+// their own in the test's directory (rootful, vfs: no mounts).
+func containersStorage(w *world) []string {
+	d := w.session.Dir
+	return []string{"--root", filepath.Join(d, "storage"), "--runroot", filepath.Join(d, "runroot"), "--storage-driver", "vfs"}
+}
+
+// clientTool returns a program from the helm/oras build cache.
+func clientTool(name string) func(t *testing.T, w *world) (string, []string) {
+	return func(t *testing.T, w *world) (string, []string) {
+		dir, err := testenv.ClientTools()
+		if err != nil {
+			testenv.Unavailable(t, err)
+		}
+		return filepath.Join(dir, name), nil
+	}
+}
+
+// system returns a program that must be installed (Debian packages).
+func system(name string, args func(w *world) []string) func(t *testing.T, w *world) (string, []string) {
+	return func(t *testing.T, w *world) (string, []string) {
+		testenv.Require(t, name)
+		if args == nil {
+			return name, nil
+		}
+		return name, args(w)
+	}
+}
+
+// image is the docker tarball the containers tools push.
+func image(w *world) string { return filepath.Join(w.session.Dir, "app.tar") }
+
+func writeImage(t *testing.T, w *world) {
+	if err := testenv.WriteAppImage(image(w), w.registry.Host+"/seed/app:1"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var registryClients = []registryClient{
+	{
+		name: "podman", tools: "containers", setup: writeImage,
+		prog: system("podman", func(w *world) []string {
+			d := w.session.Dir
+			return append(containersStorage(w), "--tmpdir", filepath.Join(d, "podman-tmp"), "--events-backend", "none",
+				"--network-config-dir", filepath.Join(d, "net"))
+		}),
+		login: func(w *world) []string {
+			return []string{"login", "--tls-verify=false", "-u", user, "--password-stdin", w.registry.Host}
+		},
+		push: func(w *world) [][]string {
+			ref := w.registry.Host + "/podman/app:1"
+			return [][]string{{"pull", "docker-archive:" + image(w)}, {"tag", w.registry.Host + "/seed/app:1", ref}, {"push", "--tls-verify=false", ref}}
+		},
+		pull: func(w *world) [][]string {
+			ref := w.registry.Host + "/podman/app:1"
+			return [][]string{{"rmi", "-a", "-f"}, {"pull", "--tls-verify=false", ref}}
+		},
+		logout: func(w *world) []string { return []string{"logout", w.registry.Host} },
+	},
+	{
+		name: "buildah", tools: "containers", setup: writeImage,
+		prog: system("buildah", containersStorage),
+		login: func(w *world) []string {
+			return []string{"login", "--tls-verify=false", "-u", user, "--password-stdin", w.registry.Host}
+		},
+		push: func(w *world) [][]string {
+			return [][]string{{"pull", "docker-archive:" + image(w)},
+				{"push", "--tls-verify=false", w.registry.Host + "/seed/app:1", "docker://" + w.registry.Host + "/buildah/app:1"}}
+		},
+		pull: func(w *world) [][]string {
+			return [][]string{{"rmi", "-a", "-f"}, {"pull", "--policy=always", "--tls-verify=false", w.registry.Host + "/buildah/app:1"}}
+		},
+		logout: func(w *world) []string { return []string{"logout", w.registry.Host} },
+	},
+	{
+		name: "skopeo", tools: "containers", setup: writeImage,
+		prog: system("skopeo", nil),
+		login: func(w *world) []string {
+			return []string{"login", "--tls-verify=false", "-u", user, "--password-stdin", w.registry.Host}
+		},
+		push: func(w *world) [][]string {
+			return [][]string{{"copy", "--dest-tls-verify=false", "docker-archive:" + image(w), "docker://" + w.registry.Host + "/skopeo/app:1"}}
+		},
+		pull: func(w *world) [][]string {
+			return [][]string{{"copy", "--src-tls-verify=false", "docker://" + w.registry.Host + "/skopeo/app:1", "oci:" + filepath.Join(w.session.Dir, "pulled") + ":1"}}
+		},
+		logout: func(w *world) []string { return []string{"logout", w.registry.Host} },
+	},
+	{
+		name: "helm", tools: "helm", prog: clientTool("helm"),
+		setup: func(t *testing.T, w *world) {
+			h, _ := clientTool("helm")(t, w)
+			if out, code := w.exec("", h, "create", filepath.Join(w.session.Dir, "mychart")); code != 0 {
+				t.Fatalf("helm create: %s", out)
+			}
+			if out, code := w.exec("", h, "package", filepath.Join(w.session.Dir, "mychart"), "-d", w.session.Dir); code != 0 {
+				t.Fatalf("helm package: %s", out)
+			}
+			if err := os.Mkdir(filepath.Join(w.session.Dir, "pulled"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+		},
+		login: func(w *world) []string {
+			return []string{"registry", "login", "-u", user, "--password-stdin", w.registry.Host}
+		},
+		push: func(w *world) [][]string {
+			return [][]string{{"push", filepath.Join(w.session.Dir, "mychart-0.1.0.tgz"), "oci://" + w.registry.Host + "/charts", "--plain-http"}}
+		},
+		pull: func(w *world) [][]string {
+			return [][]string{{"pull", "oci://" + w.registry.Host + "/charts/mychart", "--version", "0.1.0", "--plain-http", "-d", filepath.Join(w.session.Dir, "pulled")}}
+		},
+		logout: func(w *world) []string { return []string{"registry", "logout", w.registry.Host} },
+	},
+	{
+		name: "oras", tools: "docker", prog: clientTool("oras"),
+		setup: func(t *testing.T, w *world) {
+			if err := os.WriteFile(filepath.Join(w.session.Dir, "artifact.txt"), []byte("private artifact\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		},
+		login: func(w *world) []string {
+			return []string{"login", "--plain-http", "-u", user, "--password-stdin", w.registry.Host}
+		},
+		push: func(w *world) [][]string {
+			return [][]string{{"push", "--plain-http", w.registry.Host + "/oras/artifact:1", "artifact.txt"}}
+		},
+		pull: func(w *world) [][]string {
+			return [][]string{{"pull", "--plain-http", "-o", filepath.Join(w.session.Dir, "pulled"), w.registry.Host + "/oras/artifact:1"}}
+		},
+		logout: func(w *world) []string { return []string{"logout", w.registry.Host} },
+	},
+}
+
+// TestEveryClientThroughTheKeyring: for each real client, wired by
+// configure --tools, login stores in the keyring and writes no plaintext
+// anywhere, an authenticated push and pull work, and logout erases.
+func TestEveryClientThroughTheKeyring(t *testing.T) {
+	leaveSystemAsFound(t, "/run/containers", "/run/libpod", "/var/lib/containers", "/etc/cni/net.d/cni.lock")
+	for _, c := range registryClients {
+		t.Run(c.name, func(t *testing.T) {
+			w := newWorld(t)
+			w.writeConfig(`{}`) // configure must do the wiring
+			bin, pre := c.prog(t, w)
+			run := func(stdin string, args ...string) (string, int) {
+				return w.exec(stdin, bin, append(append([]string{}, pre...), args...)...)
+			}
+			if out, code := w.exec("", "docker-credential-regcred", "configure", "--tools", c.tools); code != 0 {
+				t.Fatalf("configure --tools %s: exit %d\n%s", c.tools, code, out)
+			}
+			if c.setup != nil {
+				c.setup(t, w)
+			}
+			host := w.registry.Host
+
+			// Without a login the registry refuses the push.
+			if out, code := run("", c.push(w)[len(c.push(w))-1]...); code == 0 {
+				t.Fatalf("%s push without a login succeeded:\n%s", c.name, out)
+			}
+			if out, code := run(password+"\n", c.login(w)...); code != 0 {
+				t.Fatalf("%s login: exit %d\n%s", c.name, code, out)
+			}
+			cred, err := client.Get(w.helper(), host)
+			if err != nil || cred.Username != user || cred.Secret != password {
+				t.Fatalf("keyring after %s login: %+v, %v", c.name, cred, err)
+			}
+			for _, secret := range []string{password, base64.StdEncoding.EncodeToString([]byte(user + ":" + password))} {
+				if hits, _ := w.session.FilesContaining(secret); len(hits) > 0 {
+					t.Errorf("%s login wrote the secret in plaintext to %v", c.name, hits)
+				}
+			}
+			for _, step := range append(c.push(w), c.pull(w)...) {
+				if out, code := run("", step...); code != 0 {
+					t.Fatalf("%s %s: exit %d\n%s", c.name, strings.Join(step, " "), code, out)
+				}
+			}
+			if out, code := run("", c.logout(w)...); code != 0 {
+				t.Fatalf("%s logout: exit %d\n%s", c.name, code, out)
+			}
+			if _, err := client.Get(w.helper(), host); !credentials.IsErrCredentialsNotFound(err) {
+				t.Errorf("keyring after %s logout: %v, want not found", c.name, err)
+			}
+			if out, code := run("", c.pull(w)[len(c.pull(w))-1]...); code == 0 {
+				t.Errorf("%s pull after logout succeeded:\n%s", c.name, out)
+			}
+		})
+	}
+}
+
+// leaveSystemAsFound removes, at the end of the test, each of paths that
+// does not exist now: podman creates some of them even with storage, tmpdir
+// and network config of its own.
+func leaveSystemAsFound(t *testing.T, paths ...string) {
+	var absent []string
+	for _, p := range paths {
+		if _, err := os.Lstat(p); os.IsNotExist(err) {
+			absent = append(absent, p)
+		}
+	}
+	t.Cleanup(func() {
+		for _, p := range absent {
+			os.RemoveAll(p)
+		}
+	})
+}
+
+// TestImportWhatUnwiredClientsWrote: podman and helm, not yet wired, log in
+// and write plaintext to their own files. import moves both into the
+// keyring and scrubs the files; once configure wires them, both still push
+// with the credential, now from the keyring.
+func TestImportWhatUnwiredClientsWrote(t *testing.T) {
+	leaveSystemAsFound(t, "/run/containers", "/run/libpod", "/var/lib/containers", "/etc/cni/net.d/cni.lock")
+	w := newWorld(t)
+	w.writeConfig(`{}`)
+	var podman, helm registryClient
+	for _, c := range registryClients {
+		switch c.name {
+		case "podman":
+			podman = c
+		case "helm":
+			helm = c
+		}
+	}
+	type prepared struct {
+		c   registryClient
+		run func(stdin string, args ...string) (string, int)
+	}
+	var clients []prepared
+	for _, c := range []registryClient{podman, helm} {
+		bin, pre := c.prog(t, w)
+		c.setup(t, w)
+		clients = append(clients, prepared{c, func(stdin string, args ...string) (string, int) {
+			return w.exec(stdin, bin, append(append([]string{}, pre...), args...)...)
+		}})
+	}
+	auth := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
+	for _, p := range clients {
+		if out, code := p.run(password+"\n", p.c.login(w)...); code != 0 {
+			t.Fatalf("%s login: %s", p.c.name, out)
+		}
+	}
+	if hits, _ := w.session.FilesContaining(auth); len(hits) != 2 {
+		t.Fatalf("unwired podman and helm should each write plaintext to their own file; found it in %v", hits)
+	}
+	out, code := w.exec("", "docker-credential-regcred", "import")
+	if code != 0 || strings.Count(out, "moved "+w.registry.Host+" (alice) from ") != 2 {
+		t.Fatalf("import: exit %d\n%s", code, out)
+	}
+	if hits, _ := w.session.FilesContaining(auth); len(hits) > 0 {
+		t.Errorf("plaintext left after import in %v", hits)
+	}
+	// helm on PATH too: configure, by default, wires every client installed.
+	tools, _ := testenv.ClientTools()
+	w.env["PATH"] += string(os.PathListSeparator) + tools
+	if out, code := w.exec("", "docker-credential-regcred", "configure"); code != 0 || strings.Count(out, "\n") != 3 {
+		t.Fatalf("configure: exit %d\n%s", code, out)
+	}
+	for _, p := range clients {
+		for _, step := range p.c.push(w) {
+			if out, code := p.run("", step...); code != 0 {
+				t.Errorf("%s %s after import: exit %d\n%s", p.c.name, strings.Join(step, " "), code, out)
+			}
+		}
+	}
+	if out, code := w.exec("", "docker-credential-regcred", "doctor"); code != 0 || strings.Contains(out, "✗") {
+		t.Errorf("doctor after import and configure: exit %d\n%s", code, out)
+	}
+}
