@@ -3,7 +3,6 @@ package manage
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -58,13 +57,12 @@ func absPath(p string) string {
 
 // configure wires registry clients to regcred, each in its own convention.
 func (r *runner) configure(args []string) error {
-	fs := flag.NewFlagSet("configure", flag.ContinueOnError)
-	fs.SetOutput(r.stderr)
-	toolList := fs.String("tools", "", "comma-separated clients to wire: "+toolNames()+" (default: docker, and every other one that is installed)")
-	registries := fs.String("registries", "", "comma-separated registries to route to regcred with docker's credHelpers, leaving its credsStore alone")
+	fs := flags("configure")
+	toolList := fs.String("tools", "", "the clients to wire, a comma-separated `list` of "+toolNames()+" (default: docker, and every other one that is installed)")
+	registries := fs.String("registries", "", "the `registries` (comma-separated) to route to regcred with docker's credHelpers, leaving its credsStore alone")
 	undo := fs.Bool("undo", false, "put back what configure changed")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if err := r.parse(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("configure takes no arguments (got %q)", fs.Arg(0))

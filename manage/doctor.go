@@ -2,7 +2,6 @@ package manage
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -30,11 +29,10 @@ type check struct {
 // keyring (session bus, provider, collection), and the index against the
 // keyring's items. Each prints ✓ or ✗ with a one-line fix.
 func (r *runner) doctor(args []string) error {
-	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
-	fs.SetOutput(r.stderr)
+	fs := flags("doctor")
 	fix := fs.Bool("fix", false, "repair the index: drop entries whose item is gone, delete leftover chunks, list hidden items again")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if err := r.parse(fs, args); err != nil {
+		return err
 	}
 	var checks []check
 	add := func(name string, err error) { checks = append(checks, check{name: name, err: err}) }

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -78,14 +77,13 @@ func (o *optionalPath) Set(v string) error {
 }
 
 func (r *runner) importCmd(args []string) error {
-	fs := flag.NewFlagSet("import", flag.ContinueOnError)
-	fs.SetOutput(r.stderr)
+	fs := flags("import")
 	var fromConfig optionalPath
-	fs.Var(&fromConfig, "from-config", "move plaintext credentials from one file: a docker config.json, ~/.dockercfg, a containers auth.json or helm's registry config (default: every one of them)")
-	fromHelper := fs.String("from-helper", "", "copy everything another credential helper holds (secretservice, pass, desktop, …)")
+	fs.Var(&fromConfig, "from-config", "move plaintext credentials from the one file at `path`: a docker config.json, ~/.dockercfg, a containers auth.json or helm's registry config (default: every one of them)")
+	fromHelper := fs.String("from-helper", "", "copy everything the credential helper docker-credential-`name` holds (secretservice, pass, desktop, …)")
 	keep := fs.Bool("keep", false, "copy, leaving the files as they are")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if err := r.parse(fs, args); err != nil {
+		return err
 	}
 	if fromConfig.set && *fromHelper != "" {
 		return errors.New("give one of --from-config [PATH] or --from-helper NAME")

@@ -3,6 +3,7 @@ package manage
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -25,13 +26,70 @@ type Env struct {
 	StateDir string
 }
 
-// commands are the management commands, with their one-line help.
-var commands = map[string]string{
-	"configure":  "wire docker, podman/buildah/skopeo and helm to regcred (--tools to choose); --undo reverts",
-	"import":     "move plaintext credentials from every client file into the keyring, or --from-config PATH, --from-helper NAME",
-	"doctor":     "check the set-up, one line per check; --fix repairs the index",
-	"ls":         "list stored registries and usernames (never secrets)",
-	"completion": "print a shell completion script: bash, zsh or fish",
+// A command is one management command's help.
+type command struct {
+	args     string // what follows the command name in its usage line
+	short    string // one line, for the command list
+	long     string // what --help adds, or ""
+	examples string // kubectl-style: indented, each after a # comment
+}
+
+// commands are the management commands.
+var commands = map[string]command{
+	"configure": {
+		args:  "[--tools docker,containers,helm] [--registries REG,...] [--undo]",
+		short: "wire docker, podman/buildah/skopeo and helm to the keyring; --undo reverts",
+		long: "Each client is wired in its own convention, keeping everything else in its files: docker's\n" +
+			"config.json gets \"credsStore\": \"regcred\" (crane, oras and buildx read it too), podman, buildah\n" +
+			"and skopeo a registries.conf drop-in, helm its registry config. Without --tools: docker, and\n" +
+			"every other client installed.",
+		examples: `  # Wire every installed client
+  docker-credential-regcred configure
+
+  # Only helm
+  docker-credential-regcred configure --tools helm
+
+  # Keep docker's credsStore; use regcred for two registries only
+  docker-credential-regcred configure --registries ghcr.io,registry.example.com
+
+  # Put everything back
+  docker-credential-regcred configure --undo`,
+	},
+	"import": {
+		args:  "[--from-config PATH | --from-helper NAME] [--keep]",
+		short: "move plaintext credentials from every client's files (or another helper) into the keyring",
+		long: "Without a source, every file a known client writes is read: docker's config.json and\n" +
+			"~/.dockercfg, the containers tools' auth.json files, helm's registry config. Each moved\n" +
+			"credential is scrubbed from its file once the keyring holds it.",
+		examples: `  # Move every plaintext credential into the keyring
+  docker-credential-regcred import
+
+  # One file, in any of those formats, leaving it as it is
+  docker-credential-regcred import --from-config ~/old/config.json --keep
+
+  # Copy what another credential helper holds
+  docker-credential-regcred import --from-helper secretservice`,
+	},
+	"doctor": {
+		args:  "[--fix]",
+		short: "check the set-up, one line per check, each failure with its fix",
+		examples: `  # Check the helper, the clients, the keyring and the index
+  docker-credential-regcred doctor
+
+  # Repair the index after a crash or a keyring edited by hand
+  docker-credential-regcred doctor --fix`,
+	},
+	"ls": {
+		short: "list stored registries and usernames (never secrets)",
+		examples: `  # What the keyring holds
+  docker-credential-regcred ls`,
+	},
+	"completion": {
+		args:  "bash|zsh|fish",
+		short: "print a shell completion script",
+		examples: `  # Complete in the current bash
+  source <(docker-credential-regcred completion bash)`,
+	},
 }
 
 // IsCommand reports whether name is a management command.
@@ -40,19 +98,86 @@ func IsCommand(name string) bool {
 	return ok
 }
 
-// Help describes the management commands, for --help.
+// Help is the binary's help: what it is, the protocol, the commands.
 func Help() string {
-	names := sortedKeys(commands)
 	var b strings.Builder
-	b.WriteString("Management commands:\n")
-	for _, n := range names {
-		fmt.Fprintf(&b, "  %-11s %s\n", n, commands[n])
+	b.WriteString(`docker-credential-regcred keeps container-registry credentials in the OS keyring. Docker and
+other clients call it as a credential helper ("credsStore": "regcred"); you run its management
+commands.
+
+Protocol (docker calls these; they read stdin and answer on stdout):
+  store, get, erase, list, version
+
+Management commands:
+`)
+	for _, n := range sortedKeys(commands) {
+		fmt.Fprintf(&b, "  %-11s %s\n", n, commands[n].short)
 	}
+	b.WriteString(`
+Examples:
+  # Wire every installed client, then log in: the password goes to the keyring
+  docker-credential-regcred configure
+  docker login registry.example.com
+
+  # Check that it all works
+  docker-credential-regcred doctor
+
+Use "docker-credential-regcred <command> --help" for more about a command.
+`)
 	return b.String()
 }
 
-// errUsage marks a flag error already reported by the flag package.
-var errUsage = errors.New("usage")
+// commandHelp is one command's --help.
+func commandHelp(name string, fs *flag.FlagSet) string {
+	c := commands[name]
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s.\n", strings.ToUpper(c.short[:1])+c.short[1:])
+	if c.long != "" {
+		fmt.Fprintf(&b, "\n%s\n", c.long)
+	}
+	fmt.Fprintf(&b, "\nExamples:\n%s\n", c.examples)
+	first := true
+	fs.VisitAll(func(f *flag.Flag) {
+		if first {
+			b.WriteString("\nOptions:\n")
+			first = false
+		}
+		value, usage := flag.UnquoteUsage(f)
+		fmt.Fprintf(&b, "    --%s", f.Name)
+		if value != "" {
+			fmt.Fprintf(&b, " %s", strings.ToUpper(value))
+		}
+		fmt.Fprintf(&b, ":\n\t%s\n", usage)
+	})
+	fmt.Fprintf(&b, "\nUsage:\n  %s\n", strings.TrimSpace("docker-credential-regcred "+name+" "+c.args))
+	return b.String()
+}
+
+// errHelp is returned after --help was printed: exit 0.
+var errHelp = errors.New("help shown")
+
+// flags is a command's flag set, printing nothing itself.
+func flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// parse parses a command's flags: -h/--help prints its help, and a bad
+// flag is one line naming where help is.
+func (r *runner) parse(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(r.stdout, commandHelp(fs.Name(), fs))
+		return errHelp
+	default:
+		return fmt.Errorf("%v (see `docker-credential-regcred %s --help`)", err, fs.Name())
+	}
+}
 
 // runner carries one command's environment.
 type runner struct {
@@ -88,9 +213,9 @@ func Run(ctx context.Context, args []string, env Env) int {
 	}
 	var failed errChecksFailed
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, errHelp):
 		return 0
-	case errors.Is(err, errUsage), errors.As(err, &failed):
+	case errors.As(err, &failed):
 	default:
 		fmt.Fprintf(r.stderr, "docker-credential-regcred %s: %s\n", args[0], oneline.Error(err))
 	}
@@ -99,8 +224,12 @@ func Run(ctx context.Context, args []string, env Env) int {
 
 // ls prints registries and usernames.
 func (r *runner) ls(args []string) error {
-	if len(args) > 0 {
-		return fmt.Errorf("ls takes no arguments")
+	fs := flags("ls")
+	if err := r.parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("ls takes no arguments (got %q)", fs.Arg(0))
 	}
 	st, err := r.open()
 	if err != nil {

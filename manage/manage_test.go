@@ -438,3 +438,27 @@ func TestCompletionScripts(t *testing.T) {
 		t.Error("completion for an unknown shell succeeded")
 	}
 }
+
+// TestHelpEverywhere: help, --help and -h for every command print its
+// description, examples and usage on stdout and exit 0; a bad flag is one
+// line on stderr naming where help is, exit 1.
+func TestHelpEverywhere(t *testing.T) {
+	e := newEnv(t, testenv.BusOnly)
+	for _, cmd := range []string{"configure", "import", "doctor", "ls", "completion"} {
+		for _, args := range [][]string{{cmd, "--help"}, {cmd, "-h"}, {"help", cmd}} {
+			r := e.run(args...)
+			if r.code != 0 || r.stderr != "" || !strings.Contains(r.stdout, "Examples:\n  # ") ||
+				!strings.Contains(r.stdout, "Usage:\n  docker-credential-regcred "+cmd) {
+				t.Errorf("%v: exit %d stderr %q stdout:\n%s", args, r.code, r.stderr, r.stdout)
+			}
+		}
+		r := e.run(cmd, "--no-such-flag")
+		want := "docker-credential-regcred " + cmd + ": flag provided but not defined: -no-such-flag (see `docker-credential-regcred " + cmd + " --help`)\n"
+		if r.code != 1 || r.stderr != want || r.stdout != "" {
+			t.Errorf("%s --no-such-flag: exit %d stdout %q stderr %q", cmd, r.code, r.stdout, r.stderr)
+		}
+	}
+	if r := e.run("help"); r.code != 0 || !strings.Contains(r.stdout, "Management commands:") || !strings.Contains(r.stdout, "Examples:") {
+		t.Errorf("help: exit %d\n%s", r.code, r.stdout)
+	}
+}

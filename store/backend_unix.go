@@ -32,7 +32,7 @@ func checkBackend() error {
 			return nil
 		}
 	}
-	return ErrNoSessionBus
+	return noBus(nil)
 }
 
 // diagnose tells a missing collection from a locked one. go-keyring falls

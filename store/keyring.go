@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -21,12 +22,32 @@ const DefaultTimeout = 30 * time.Second
 // the one-line explanation a user needs; callers compare with errors.Is.
 var (
 	ErrNotFound       = errors.New("credentials not found")
-	ErrNoSessionBus   = errors.New("no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset): the Secret Service keyring needs a desktop session; on a headless machine run `dbus-run-session -- sh` and start gnome-keyring-daemon --unlock inside it")
-	ErrNoProvider     = errors.New("no Secret Service provider on the D-Bus session bus: install and start one (gnome-keyring, KeePassXC with Secret Service integration, or KWallet)")
-	ErrNoCollection   = errors.New("the keyring has no login or default collection: create or unlock one, e.g. `printf PASSWORD | gnome-keyring-daemon --unlock --replace`")
-	ErrLocked         = errors.New("the keyring is locked and could not be unlocked (no unlock prompt could be shown): unlock it, e.g. `printf PASSWORD | gnome-keyring-daemon --unlock --replace`")
+	ErrNoSessionBus   = errors.New("no D-Bus session bus")
+	ErrNoProvider     = errors.New("no Secret Service provider on the D-Bus session bus: install and start one (gnome-keyring, KeePassXC with Secret Service integration, or KWallet); without a desktop: " + unlockHint)
+	ErrNoCollection   = errors.New("the keyring has no login or default collection: create or unlock one with " + unlockHint)
+	ErrLocked         = errors.New("the keyring is locked and could not be unlocked (no unlock prompt could be shown): unlock it with " + unlockHint)
 	ErrKeyringTimeout = errors.New("the keyring did not answer in time (it may be waiting on an unlock prompt); raise REGCRED_TIMEOUT or unlock the keyring")
 )
+
+// The README's "Without a desktop" recipe, which every hint names exactly.
+const (
+	sessionHint = "`dbus-run-session -- bash`"
+	unlockHint  = "`printf '%s' \"$KEYRING_PASSWORD\" | gnome-keyring-daemon --unlock --replace --components=secrets`"
+)
+
+// noBus explains ErrNoSessionBus: the bus address is unset, or set but
+// nothing answers there (the session that set it has ended).
+func noBus(cause error) error {
+	addr := os.Getenv("DBUS_SESSION_BUS_ADDRESS")
+	if addr == "" || addr == "autolaunch:" {
+		return fmt.Errorf("%w (DBUS_SESSION_BUS_ADDRESS is unset): the Secret Service keyring needs a desktop session; without one start a bus with %s, then a keyring in it with %s", ErrNoSessionBus, sessionHint, unlockHint)
+	}
+	why := ""
+	if cause != nil {
+		why = " (" + cause.Error() + ")"
+	}
+	return fmt.Errorf("%w answers at DBUS_SESSION_BUS_ADDRESS=%s%s: the session that set it has ended; start a new one with %s, then a keyring in it with %s, or unset the variable", ErrNoSessionBus, addr, why, sessionHint, unlockHint)
+}
 
 // Keyring is the set of keyring operations the store needs. The OS
 // implementation wraps go-keyring; tests of pure logic may substitute a map.
@@ -144,7 +165,7 @@ func translate(err error) error {
 	case strings.Contains(msg, "dbus: couldn't determine address"),
 		strings.Contains(msg, "connect: no such file or directory"),
 		strings.Contains(msg, "connect: connection refused"):
-		return fmt.Errorf("%w: %v", ErrNoSessionBus, err)
+		return noBus(err)
 	}
 	return fmt.Errorf("keyring: %w", err)
 }

@@ -38,7 +38,10 @@ func main() {
 			Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, LookPath: exec.LookPath,
 			OpenStore: open, Keyring: store.NewOSKeyring(cfg.Timeout), StateDir: dir,
 		}))
-	case len(args) == 1 && (args[0] == "--help" || args[0] == "-h"):
+	case len(args) == 2 && args[0] == "help" && manage.IsCommand(args[1]):
+		args = []string{args[1], "--help"}
+		os.Exit(manage.Run(ctx, args, manage.Env{Stdout: os.Stdout, Stderr: os.Stderr}))
+	case len(args) == 1 && (args[0] == "help" || args[0] == "--help" || args[0] == "-h"):
 		fmt.Fprintf(os.Stdout, "%s\n\n%s", helper.Usage(), manage.Help())
 		os.Exit(0)
 	}
