@@ -214,13 +214,34 @@ func updateServiceAccount(ctx context.Context, c kubernetes.Interface, namespace
 	if apierrors.IsNotFound(err) {
 		var status apierrors.APIStatus
 		if errors.As(err, &status) && status.Status().Details != nil && status.Status().Details.Kind == "serviceaccounts" {
-			return false, fmt.Errorf("serviceaccount %s/%s not found: create it, or name another with --service-account", namespace, name)
+			return false, errServiceAccountNotFound(namespace, name)
 		}
 	}
 	if err != nil {
 		return false, Explain(err, "update", "serviceaccounts", namespace)
 	}
 	return changed, nil
+}
+
+// CheckServiceAccount returns an error naming the ServiceAccount if it
+// does not exist (or cannot be read).
+func CheckServiceAccount(ctx context.Context, c kubernetes.Interface, namespace, name string) error {
+	_, err := c.CoreV1().ServiceAccounts(namespace).Get(ctx, name, metav1.GetOptions{})
+	if err == nil {
+		return nil
+	}
+	var status apierrors.APIStatus
+	if apierrors.IsNotFound(err) && errors.As(err, &status) && status.Status().Details != nil && status.Status().Details.Kind == "serviceaccounts" {
+		if _, nsErr := c.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{}); apierrors.IsNotFound(nsErr) {
+			return fmt.Errorf("namespace %q not found: create it first, or pick another with -n", namespace)
+		}
+		return errServiceAccountNotFound(namespace, name)
+	}
+	return Explain(err, "get", "serviceaccounts", namespace)
+}
+
+func errServiceAccountNotFound(namespace, name string) error {
+	return fmt.Errorf("serviceaccount %q not found in namespace %q: create it (kubectl create serviceaccount %s -n %s), or name another with --service-account", name, namespace, name, namespace)
 }
 
 // added lists the Secret names regcred added to a ServiceAccount.

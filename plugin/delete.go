@@ -28,8 +28,13 @@ manages only with --force), and takes it out of the imagePullSecrets of the
 ServiceAccounts regcred added it to, keeping every other entry. Without
 --service-account it checks every ServiceAccount of each namespace for
 references regcred added.`,
-		Example: `  kubectl regcred delete -n dev
+		Example: `  # Remove the Secret from namespace dev, and from its ServiceAccounts
+  kubectl regcred delete -n dev
+
+  # From every namespace
   kubectl regcred delete -A
+
+  # What would be removed from the team's namespaces, without removing it
   kubectl regcred delete --namespace-selector team=payments --dry-run=server`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return d.run(cmd.Context()) },
@@ -64,7 +69,7 @@ func (d *deleteOptions) run(ctx context.Context) error {
 	failed := d.report(targets, results, d.env.Stdout)
 	fmt.Fprintf(d.env.Stderr, "deleted secret/%s from %d of %d %s%s\n", d.name, len(targets)-failed, len(targets), plural(len(targets), "target", "targets"), suffix)
 	if failed > 0 {
-		return errTargetsFailed(failed, len(targets))
+		return failure(results, failed)
 	}
 	return nil
 }

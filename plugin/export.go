@@ -41,12 +41,22 @@ Credentials that are JWTs (Docker Hub's device-login tokens, many robot
 tokens) carry an expiry: export names those expired or expiring within
 --expiry-warning on stderr. Namespaces are written in parallel; a target that
 fails does not stop the others, and a re-run completes what failed.`,
-		Example: `  kubectl regcred export
+		Example: `  # Every registry in the keyring, to the current namespace
+  kubectl regcred export
+
+  # Two registries to two namespaces, listed in each one's default ServiceAccount
   kubectl regcred export ghcr.io registry.example.com:5000 -n dev -n prod --service-account default
+
+  # Every namespace, every ServiceAccount
   kubectl regcred export -A --all-service-accounts
-  kubectl regcred export --namespace-selector team=payments
-  kubectl regcred export --context kind-a --context kind-b
+
+  # The namespaces with a label, in two clusters
+  kubectl regcred export --namespace-selector team=payments --context kind-a --context kind-b
+
+  # What would change, asking the server, changing nothing
   kubectl regcred export --dry-run=server
+
+  # The manifest only, contacting no server
   kubectl regcred export --dry-run=client -o yaml`,
 		RunE: func(cmd *cobra.Command, args []string) error { return e.run(cmd.Context(), args) },
 	}
@@ -117,10 +127,13 @@ func (e *exportOptions) run(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	if failed > 0 && len(targets) == 1 {
+		return failure(results, failed)
+	}
 	fmt.Fprintf(e.env.Stderr, "exported %d %s to %d of %d %s%s\n", count, plural(count, "registry", "registries"),
 		len(targets)-failed, len(targets), plural(len(targets), "target", "targets"), suffix)
 	if failed > 0 {
-		return errTargetsFailed(failed, len(targets))
+		return failure(results, failed)
 	}
 	return nil
 }
@@ -168,6 +181,14 @@ func (e *exportOptions) content(ctx context.Context, args []string) ([]byte, int
 // exportTo applies the Secret in one target and links the ServiceAccounts.
 func (e *exportOptions) exportTo(ctx context.Context, c kubernetes.Interface, t target, data []byte, suffix string) targetResult {
 	dry := e.dryRun == "server"
+	// A ServiceAccount named but missing fails the target before its Secret is written.
+	if !e.allServiceAccounts {
+		for _, sa := range e.serviceAccounts {
+			if err := kube.CheckServiceAccount(ctx, c, t.namespace, sa); err != nil {
+				return targetResult{err: err}
+			}
+		}
+	}
 	obj, outcome, err := kube.Apply(ctx, c, t.namespace, e.name, data, kube.ApplyOptions{Force: e.force, DryRun: dry})
 	if err != nil {
 		return targetResult{err: err}

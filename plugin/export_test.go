@@ -285,22 +285,36 @@ func TestExportErrors(t *testing.T) {
 		}
 	}()
 
+	kubeconfig := k.vars["KUBECONFIG"]
 	tests := []struct {
-		name string
-		args []string
-		want string
+		name       string
+		args       []string
+		kubeconfig string // "" for none at all
+		want       string
 	}{
-		{"missing namespace", []string{"-n", "no-such-namespace"}, `namespace "no-such-namespace" not found`},
-		{"forbidden", []string{"-n", ns, "--context", "alpha-nobody"}, `forbidden: you may not get secrets in namespace "` + ns + `"`},
-		{"unreachable", []string{"-n", ns, "--server", "https://" + l.Addr().String(), "--insecure-skip-tls-verify", "--request-timeout", "2s"}, "error"},
-		{"bad dry-run", []string{"--dry-run=maybe"}, `--dry-run must be`},
+		{"missing namespace", []string{"-n", "no-such-namespace"}, kubeconfig, `error: namespace "no-such-namespace" not found: create it first, or pick another with -n`},
+		{"forbidden", []string{"-n", ns, "--context", "alpha-nobody"}, kubeconfig, `forbidden: you may not get secrets in namespace "` + ns + `"`},
+		{"unreachable", []string{"-n", ns, "--server", "https://" + l.Addr().String(), "--insecure-skip-tls-verify", "--request-timeout", "2s"}, kubeconfig, "error"},
+		{"refused", []string{"-n", ns, "--server", "http://127.0.0.1:1"}, kubeconfig,
+			"error: cannot reach the Kubernetes API server at http://127.0.0.1:1 (the current context of " + kubeconfig + " (from KUBECONFIG)): connection refused; start the cluster, or choose another with --kubeconfig, KUBECONFIG or --context"},
+		{"no kubeconfig", []string{"-n", ns}, "",
+			"error: no cluster to talk to: no kubeconfig names one (looked in " + filepath.Join(k.session.Dir, ".kube", "config") + "); pass --kubeconfig FILE or set KUBECONFIG"},
+		{"bad dry-run", []string{"--dry-run=maybe"}, kubeconfig, `--dry-run must be`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
+			k.vars["KUBECONFIG"] = tt.kubeconfig
+			if tt.kubeconfig == "" {
+				delete(k.vars, "KUBECONFIG")
+			}
+			defer func() { k.vars["KUBECONFIG"] = kubeconfig }()
 			r := k.plugin(append([]string{"export"}, tt.args...)...)
 			if r.code == 0 || !strings.Contains(r.stderr, tt.want) {
 				t.Errorf("exit %d stderr %q; want non-zero and %q", r.code, r.stderr, tt.want)
+			}
+			if n := strings.Count(r.stderr, "\n"); n != 1 {
+				t.Errorf("want the error once, on one line; got %d lines:\n%s", n, r.stderr)
 			}
 			if took := time.Since(start); took > 15*time.Second {
 				t.Errorf("took %v", took)

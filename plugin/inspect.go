@@ -28,6 +28,14 @@ func newInspectCommand(o *options) *cobra.Command {
 shows) as a table of registry, username and password (redacted unless --show-secrets), and
 says for each registry whether it matches the local keyring. A password that is a JWT with
 an expiry (Docker Hub's device-login tokens, many robot tokens) shows when it expires.`,
+		Example: `  # The Secret regcred in the current namespace, against the keyring
+  kubectl regcred inspect
+
+  # Another Secret, in namespace prod
+  kubectl regcred inspect --name ghcr-pull -n prod
+
+  # With the passwords
+  kubectl regcred inspect --show-secrets`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rows, _, err := o.compare(cmd.Context(), nil)
@@ -72,6 +80,11 @@ func newVerifyCommand(o *options) *cobra.Command {
 without arguments, for every registry in either the Secret or the keyring (that the
 kubelet can use). It prints nothing and exits 0 when they match; otherwise it prints
 a redacted difference and exits 1.`,
+		Example: `  # Fail (exit 1) when prod's Secret no longer matches the keyring
+  kubectl regcred verify -n prod
+
+  # Only one registry
+  kubectl regcred verify ghcr.io -n prod`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rows, selected, err := o.compare(cmd.Context(), args)
 			if err != nil {

@@ -12,6 +12,7 @@ import (
 	"slices"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 
@@ -42,17 +43,18 @@ type Env struct {
 // Run executes the plugin with args (without the program name) and
 // returns the exit code.
 func Run(ctx context.Context, args []string, env Env) int {
-	cmd := NewCommand(env)
+	cmd, o := newCommand(env)
 	cmd.SetArgs(args)
 	if err := cmd.ExecuteContext(ctx); err != nil {
 		var drift errDrift
 		if !errors.As(err, &drift) {
-			fmt.Fprintf(env.Stderr, "error: %s\n", oneline.Error(err))
+			fmt.Fprintf(env.Stderr, "error: %s\n", oneline.Error(o.explain(err)))
 		}
 		return 1
 	}
 	return 0
 }
+
 
 // options holds the flags shared by every command.
 type options struct {
@@ -69,12 +71,23 @@ func (o *options) clientCache() *clients { return o.clients }
 
 // NewCommand builds the command tree.
 func NewCommand(env Env) *cobra.Command {
+	cmd, _ := newCommand(env)
+	return cmd
+}
+
+func newCommand(env Env) (*cobra.Command, *options) {
 	o := &options{env: env, clients: &clients{}}
 	root := &cobra.Command{
 		Use:           Name,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl regcred"},
 		Short:         "Deliver keyring registry credentials to clusters as image pull Secrets",
 		Long:          "kubectl regcred reads the registry credentials docker-credential-regcred keeps in the OS keyring and\nwrites them to clusters as kubernetes.io/dockerconfigjson Secrets, never through disk or argv.",
+		Example: `  # Log in with docker (the password goes to the keyring), then create the pull Secret
+  docker login registry.example.com
+  kubectl regcred export -n my-namespace --service-account default
+
+  # See what the Secret holds, and whether it still matches the keyring
+  kubectl regcred inspect -n my-namespace`,
 		Version:       version.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -87,13 +100,43 @@ func NewCommand(env Env) *cobra.Command {
 	o.config.Context, o.config.Namespace = nil, nil
 	timeout := DefaultRequestTimeout
 	o.config.Timeout = &timeout
-	o.config.AddFlags(root.PersistentFlags())
 	pf := root.PersistentFlags()
+	o.config.AddFlags(pf)
+	// Like kubectl, take them everywhere but list them only under `options`.
+	pf.VisitAll(func(f *pflag.Flag) { f.Hidden = true })
 	pf.StringSliceVar(&o.contexts, "context", nil, "kubeconfig context to use; repeat (or separate with commas) to write to several clusters")
 	pf.StringSliceVarP(&o.namespaces, "namespace", "n", nil, "namespace; repeat (or separate with commas) for several (default: the context's namespace)")
 	pf.StringVar(&o.name, "name", kube.DefaultSecretName, "name of the Secret")
-	root.AddCommand(newExportCommand(o), newDeleteCommand(o), newInspectCommand(o), newVerifyCommand(o))
-	return root
+	root.AddCommand(newExportCommand(o), newDeleteCommand(o), newInspectCommand(o), newVerifyCommand(o), newOptionsCommand(root))
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			c.Example = "  # Complete kubectl regcred in the current bash\n  source <(kubectl regcred completion bash)"
+		}
+	}
+	root.SetUsageTemplate(root.UsageTemplate() + "\nUse \"kubectl regcred options\" for a list of global command-line options (applies to all commands).\n")
+	return root, o
+}
+
+// newOptionsCommand lists the connection flags, as `kubectl options` does.
+func newOptionsCommand(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:   "options",
+		Short: "Print the list of flags inherited by all commands",
+		Example: `  # Print flags inherited by all commands
+  kubectl regcred options`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fs := pflag.NewFlagSet("options", pflag.ContinueOnError)
+			root.PersistentFlags().VisitAll(func(f *pflag.Flag) {
+				g := *f
+				g.Hidden = false
+				fs.AddFlag(&g)
+			})
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "The following options can be passed to any command:\n\n%s", fs.FlagUsages())
+			return err
+		},
+	}
 }
 
 // target is one cluster namespace to write to.
@@ -158,6 +201,9 @@ func (o *options) contextList() []string {
 // priority and fairness answers 429 with Retry-After when it is busy,
 // which client-go waits for and retries (up to ten times).
 func (o *options) client(context string) (kubernetes.Interface, error) {
+	if err := o.checkKubeconfig(context); err != nil {
+		return nil, err
+	}
 	cfg, err := o.flagsFor(context).ToRESTConfig()
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)

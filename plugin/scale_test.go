@@ -231,8 +231,12 @@ func TestExportMissingServiceAccount(t *testing.T) {
 	ns := namespace(t)
 	k.store("sa.example", "u", "p")
 	r := k.plugin("export", "-n", ns, "--service-account", "nosuch")
-	if r.code == 0 || !strings.Contains(r.stderr, "serviceaccount "+ns+"/nosuch not found") {
-		t.Errorf("export with a missing ServiceAccount: exit %d\n%s", r.code, r.stderr)
+	want := `error: serviceaccount "nosuch" not found in namespace "` + ns + `": create it (kubectl create serviceaccount nosuch -n ` + ns + `), or name another with --service-account` + "\n"
+	if r.code != 1 || r.stderr != want || r.stdout != "" {
+		t.Errorf("export with a missing ServiceAccount: exit %d\nstdout %q\nstderr %q\nwant %q", r.code, r.stdout, r.stderr, want)
+	}
+	if _, err := admin(t, "alpha").CoreV1().Secrets(ns).Get(context.Background(), "regcred", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the Secret was written although its ServiceAccount is missing: %v", err)
 	}
 }
 

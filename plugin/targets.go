@@ -167,7 +167,9 @@ func (o *options) forEachTarget(ctx context.Context, targets []target, parallel 
 }
 
 // report prints each target's lines to progress, in target order, and one
-// error line per failed target to stderr; it returns how many failed.
+// error line per failed target to stderr; it returns how many failed. With
+// one target its error is not printed here: the command returns it, so it
+// is printed once.
 func (o *options) report(targets []target, results []targetResult, progress io.Writer) int {
 	failed := 0
 	for i, r := range results {
@@ -176,14 +178,19 @@ func (o *options) report(targets []target, results []targetResult, progress io.W
 		}
 		if r.err != nil {
 			failed++
-			fmt.Fprintf(o.env.Stderr, "%s: error: %s\n", targets[i], oneline.Error(r.err))
+			if len(targets) > 1 {
+				fmt.Fprintf(o.env.Stderr, "%s: error: %s\n", targets[i], oneline.Error(o.explain(r.err)))
+			}
 		}
 	}
 	return failed
 }
 
-// errTargetsFailed is the one-line failure of a command some of whose
-// targets failed (each already reported).
-func errTargetsFailed(failed, total int) error {
-	return fmt.Errorf("%d of %d targets failed (re-run to complete them)", failed, total)
+// failure is the error of a command some of whose targets failed: the one
+// target's own error, or a count (each target's error already reported).
+func failure(results []targetResult, failed int) error {
+	if len(results) == 1 {
+		return results[0].err
+	}
+	return fmt.Errorf("%d of %d targets failed (re-run to complete them)", failed, len(results))
 }

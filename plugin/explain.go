@@ -1,0 +1,90 @@
+package plugin
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"syscall"
+)
+
+// checkKubeconfig refuses, with the files it looked at, to fall back to
+// client-go's default of http://localhost:8080 when no kubeconfig names a
+// cluster and no --server was given.
+func (o *options) checkKubeconfig(context string) error {
+	if o.config.APIServer != nil && *o.config.APIServer != "" {
+		return nil
+	}
+	loader := o.flagsFor(context).ToRawKubeConfigLoader()
+	raw, err := loader.RawConfig()
+	if err != nil {
+		return fmt.Errorf("kubeconfig: %w", err)
+	}
+	if len(raw.Clusters) > 0 {
+		return nil
+	}
+	return fmt.Errorf("no cluster to talk to: no kubeconfig names one (looked in %s); pass --kubeconfig FILE or set KUBECONFIG", o.kubeconfigFiles(context))
+}
+
+// kubeconfigFiles names the kubeconfig files the commands read, for messages.
+func (o *options) kubeconfigFiles(context string) string {
+	if o.config.KubeConfig != nil && *o.config.KubeConfig != "" {
+		return *o.config.KubeConfig
+	}
+	files := o.flagsFor(context).ToRawKubeConfigLoader().ConfigAccess().GetLoadingPrecedence()
+	if len(files) == 0 {
+		return "no file"
+	}
+	if env := os.Getenv("KUBECONFIG"); env != "" {
+		return strings.Join(files, ", ") + " (from KUBECONFIG)"
+	}
+	return strings.Join(files, ", ")
+}
+
+// explain turns an unreachable API server into one line that names it and
+// the kubeconfig it came from; other errors pass through.
+func (o *options) explain(err error) error {
+	var u *url.Error
+	if !errors.As(err, &u) || !unreachable(u.Err) {
+		return err
+	}
+	host := u.URL
+	if parsed, perr := url.Parse(u.URL); perr == nil {
+		host = parsed.Scheme + "://" + parsed.Host
+	}
+	ctx := "the current context"
+	if len(o.contexts) == 1 {
+		ctx = fmt.Sprintf("context %q", o.contexts[0])
+	}
+	return fmt.Errorf("cannot reach the Kubernetes API server at %s (%s of %s): %s; start the cluster, or choose another with --kubeconfig, KUBECONFIG or --context",
+		host, ctx, o.kubeconfigFiles(""), rootCause(u.Err))
+}
+
+// unreachable reports whether err means nothing answered: refused, no
+// route, no such host, or a dial timeout.
+func unreachable(err error) bool {
+	var dns *net.DNSError
+	var op *net.OpError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return true
+	case errors.As(err, &dns):
+		return true
+	case errors.As(err, &op):
+		return op.Op == "dial"
+	}
+	return false
+}
+
+// rootCause is the innermost error's text ("connection refused").
+func rootCause(err error) string {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err.Error()
+		}
+		err = next
+	}
+}
