@@ -55,7 +55,6 @@ func Run(ctx context.Context, args []string, env Env) int {
 	return 0
 }
 
-
 // options holds the flags shared by every command.
 type options struct {
 	env        Env
@@ -78,10 +77,10 @@ func NewCommand(env Env) *cobra.Command {
 func newCommand(env Env) (*cobra.Command, *options) {
 	o := &options{env: env, clients: &clients{}}
 	root := &cobra.Command{
-		Use:           Name,
-		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl regcred"},
-		Short:         "Deliver keyring registry credentials to clusters as image pull Secrets",
-		Long:          "kubectl regcred reads the registry credentials docker-credential-regcred keeps in the OS keyring and\nwrites them to clusters as kubernetes.io/dockerconfigjson Secrets, never through disk or argv.",
+		Use:         Name,
+		Annotations: map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl regcred"},
+		Short:       "Deliver keyring registry credentials to clusters as image pull Secrets",
+		Long:        "kubectl regcred reads the registry credentials docker-credential-regcred keeps in the OS keyring and\nwrites them to clusters as kubernetes.io/dockerconfigjson Secrets, never through disk or argv.",
 		Example: `  # Log in with docker (the password goes to the keyring), then create the pull Secret
   docker login registry.example.com
   kubectl regcred export -n my-namespace --service-account default
