@@ -5,14 +5,20 @@ GO       ?= go
 # uses whatever Go the user has.
 export GOTOOLCHAIN := auto
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# gotestsum runs go test and ends with the count of tests run, skipped and failed.
+GOTESTSUM := gotest.tools/gotestsum@v1.13.0
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X github.com/regcred/regcred/internal/version.Version=$(VERSION)
 BINARIES := $(notdir $(wildcard cmd/*))
 PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
 
-.PHONY: all build test deps k8s-tools client-tools bench cross lint clean demo stress
+.PHONY: all help build test deps k8s-tools client-tools bench cross lint clean demo stress
 
 all: build
+
+## help: list the targets and what each does
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST) | awk -F': ' '{ printf "  make %-13s %s\n", $$1, $$2 }'
 
 ## build: bin/<name> for every command under cmd/
 build:
@@ -36,7 +42,7 @@ client-tools:
 ## test: the full suite against real components (the README's test command)
 test: deps lint k8s-tools client-tools
 	REGCRED_K8S_TOOLS=$$(sh scripts/k8s-tools.sh) REGCRED_CLIENT_TOOLS=$$(sh scripts/client-tools.sh) \
-		$(GO) test -race -count=1 -timeout 30m ./...
+		$(GO) run $(GOTESTSUM) --format pkgname-and-test-fails --format-hide-empty-pkg -- -race -count=1 -timeout 30m ./...
 
 ## lint: gofmt, go vet, staticcheck and govulncheck
 lint:
@@ -53,7 +59,8 @@ bench: deps k8s-tools
 	$(GO) run ./internal/benchtool -micro bin/micro-bench.txt -out docs/BENCHMARKS.md
 
 ## demo: the Kubernetes private-registry task, the regcred way, in a throw-away sandbox
-demo: deps build k8s-tools
+# The demo builds the k8s tools itself, after the keyring half, with progress.
+demo: deps build
 	$(GO) run ./internal/demo
 
 ## cross: CGO_ENABLED=0 builds of every command for every supported OS/arch

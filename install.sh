@@ -1,23 +1,28 @@
 #!/bin/sh
-# install.sh — build regcred from source with the local Go toolchain, install
-# docker-credential-regcred and kubectl-regcred into PREFIX/bin, and point
-# docker at the keyring (docker-credential-regcred configure).
+# install.sh — build regcred from source, install docker-credential-regcred
+# and kubectl-regcred into PREFIX/bin and, once a keyring answers, wire the
+# container clients to it (docker-credential-regcred configure). Ends with
+# docker-credential-regcred doctor.
 #
 #   ./install.sh [--prefix DIR]              install (default PREFIX: $HOME/.local)
-#   ./install.sh [--prefix DIR] --uninstall  remove them and restore docker's previous credsStore
+#   ./install.sh [--prefix DIR] --configure  wire the clients even when no keyring answers yet
+#   ./install.sh [--prefix DIR] --uninstall  remove them and put back what configure changed
 #
 # Running it again changes nothing. It uses sudo only when PREFIX/bin is not
-# writable, and says so first.
+# writable, and says so first. Go 1.21 or newer fetches the Go release
+# go.mod names by itself (GOTOOLCHAIN=auto).
 set -eu
 
 prefix="${HOME}/.local"
 uninstall=0
+configure=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--prefix) [ $# -ge 2 ] || { echo "install.sh: --prefix needs a directory" >&2; exit 2; }; prefix="$2"; shift 2 ;;
 	--prefix=*) prefix="${1#--prefix=}"; shift ;;
 	--uninstall) uninstall=1; shift ;;
-	-h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--configure) configure=1; shift ;;
+	-h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "install.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -49,12 +54,16 @@ if [ "$uninstall" = 1 ]; then
 	exit 0
 fi
 
-command -v go >/dev/null 2>&1 || { echo "install.sh: Go is needed to build regcred (https://go.dev/dl/)" >&2; exit 1; }
+command -v go >/dev/null 2>&1 || { echo "install.sh: Go 1.21 or newer is needed to build regcred (https://go.dev/dl/, or: sudo apt-get install golang-go)" >&2; exit 1; }
+# Let go fetch the release go.mod names when this one is older (Debian's
+# go.env says GOTOOLCHAIN=local); a GOTOOLCHAIN you set yourself wins.
+export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
 version=$(cd "$src" && git describe --tags --always --dirty 2>/dev/null || echo dev)
 build=$(mktemp -d)
 trap 'rm -rf "$build"' EXIT
+echo "building docker-credential-regcred and kubectl-regcred (the first build downloads modules and may take a few minutes)"
 for b in $binaries; do
-	(cd "$src" && CGO_ENABLED=0 GOTOOLCHAIN=local go build -trimpath \
+	(cd "$src" && CGO_ENABLED=0 go build -trimpath \
 		-ldflags "-s -w -X github.com/regcred/regcred/internal/version.Version=$version" \
 		-o "$build/$b" "./cmd/$b")
 done
@@ -74,5 +83,31 @@ case ":$PATH:" in
 *) echo "install.sh: warning: $bindir is not on PATH; add it (e.g. export PATH=\"$bindir:\$PATH\" in your shell profile), or docker cannot find the helper" >&2 ;;
 esac
 
-PATH="$bindir:$PATH" "$bindir/docker-credential-regcred" configure
-echo "next: docker login REGISTRY, then kubectl regcred export -n NAMESPACE"
+helper="$bindir/docker-credential-regcred"
+# Wire the clients only where a keyring answers: otherwise every docker
+# login would fail with "error storing credentials".
+if probe=$("$helper" list 2>&1); then
+	keyring=1
+else
+	keyring=0
+fi
+if [ "$keyring" = 1 ] || [ "$configure" = 1 ]; then
+	PATH="$bindir:$PATH" "$helper" configure
+else
+	cat >&2 <<EOF
+install.sh: no keyring answers here, so docker and the other clients were left as they are:
+  $probe
+Without a desktop session, start a session keyring (it lives as long as that shell), then wire the clients:
+  dbus-run-session -- bash
+  printf '%s' "\$KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --replace --components=secrets
+  docker-credential-regcred configure
+KEYRING_PASSWORD is a password you choose: it encrypts the keyring on disk. Or run ./install.sh --configure to wire them anyway.
+EOF
+fi
+echo
+echo "docker-credential-regcred doctor:"
+"$helper" doctor || true
+if [ "$keyring" = 1 ]; then
+	echo
+	echo "next: docker login REGISTRY, then kubectl regcred export -n NAMESPACE"
+fi

@@ -4,6 +4,7 @@
 # module, once:
 # they are cached under ~/.cache/regcred, keyed on that module's sources and
 # toolchain. Prints the directory that holds them. A cold build takes minutes.
+# With --cached it builds nothing: exit 0 (and the directory) only if cached.
 set -eu
 # Let tools/k8s/go.mod choose the toolchain, whatever the caller inherited
 # (go test runs its children with GOTOOLCHAIN=<its own version>+auto).
@@ -13,6 +14,10 @@ src="$root/tools/k8s"
 key=$(cat "$src/go.mod" "$src/go.sum" "$src"/cmd/*/main.go "$(cd "$src" && go env GOROOT)/VERSION" | sha256sum | cut -c1-16)
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/regcred/k8s-tools"
 dir="$cache/$key"
+if [ "${1:-}" = --cached ]; then
+	[ -x "$dir/kube-apiserver" ] && [ -x "$dir/kubelet" ] && [ -x "$dir/kubelet-keyring" ] && echo "$dir"
+	exit
+fi
 mkdir -p "$cache"
 # One build at a time: test packages may ask concurrently.
 exec 9>"$cache/.lock"

@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/regcred/regcred/internal/testenv"
 )
@@ -27,13 +28,61 @@ func main() {
 	if len(os.Args) > 1 {
 		bin = os.Args[1] // where the binaries are; default <repo>/bin
 	}
-	os.Exit(testenv.InNamespace(func() int {
+	cleanup := startK8sToolsBuild()
+	code := testenv.InNamespace(func() int {
 		if err := run(os.Stdout, bin); err != nil {
 			fmt.Fprintln(os.Stderr, "demo:", err)
 			return 1
 		}
 		return 0
-	}))
+	})
+	cleanup()
+	os.Exit(code)
+}
+
+// buildEnv names the log of the background k8s-tools build; the build's
+// exit status is written beside it, as LOG.status, when it ends.
+const buildEnv = "REGCRED_DEMO_BUILD_LOG"
+
+// startK8sToolsBuild starts building the cluster half's tools in the
+// background, here, before the demo enters its network namespace (where
+// the module proxy cannot be reached), so that the keyring half runs
+// meanwhile. It returns what removes the build's log.
+func startK8sToolsBuild() func() {
+	if os.Getenv(buildEnv) != "" || testenv.K8sToolsCached() {
+		return func() {}
+	}
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		return func() {}
+	}
+	logf, err := os.CreateTemp("", "regcred-demo-build-*.log")
+	if err != nil {
+		return func() {}
+	}
+	cmd := exec.Command("sh", filepath.Join(root, "scripts", "k8s-tools.sh"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	status := logf.Name() + ".status"
+	if err := cmd.Start(); err != nil {
+		os.WriteFile(status, []byte(err.Error()), 0o600)
+	} else {
+		go func() {
+			result := "0"
+			if err := cmd.Wait(); err != nil {
+				result = err.Error()
+			}
+			os.WriteFile(status, []byte(result), 0o600)
+		}()
+	}
+	os.Setenv(buildEnv, logf.Name())
+	return func() {
+		if cmd.Process != nil {
+			_ = cmd.Process.Kill()
+		}
+		logf.Close()
+		os.Remove(logf.Name())
+		os.Remove(status)
+	}
 }
 
 // demo is the sandbox and the environment its commands run in.
@@ -61,6 +110,9 @@ func run(out io.Writer, bin string) error {
 	}
 	defer os.RemoveAll(sandbox)
 	d := &demo{out: out}
+	d.say("Two halves: the keyring half (seconds) now, then the cluster half. The first run builds kube-apiserver\n" +
+		"# and the kubelet for it: about 5 to 15 minutes on 2 cores and about 7 GB under ~/.cache (Go's build cache\n" +
+		"# and regcred's tools); later runs start in seconds.")
 	d.say("Sandbox %s: its own HOME, D-Bus session and keyring; removed at the end.", sandbox)
 
 	session, err := testenv.StartSession(filepath.Join(sandbox, "home"), testenv.Unlocked)
@@ -113,6 +165,9 @@ func (d *demo) cluster(sandbox string, reg *testenv.Registry, password string) e
 	if _, err := exec.LookPath("etcd"); err != nil {
 		return fmt.Errorf("etcd is not installed (make deps)")
 	}
+	if err := d.buildK8sTools(); err != nil {
+		return err
+	}
 	dir := filepath.Join(sandbox, "cluster")
 	os.MkdirAll(dir, 0o700)
 	d.say("Starting etcd and a kube-apiserver on loopback…")
@@ -147,6 +202,39 @@ func (d *demo) cluster(sandbox string, reg *testenv.Registry, password string) e
 		return nil
 	}
 	return d.node(sandbox, c, kubeconfig, reg)
+}
+
+// buildK8sTools builds (or finds cached) kube-apiserver and the kubelet,
+// saying what it builds and, while it does, how long it has taken.
+func (d *demo) buildK8sTools() error {
+	log := os.Getenv(buildEnv)
+	if log == "" {
+		_, err := testenv.K8sTools() // cached
+		return err
+	}
+	d.say("The cluster half: building kube-apiserver, the kubelet and its pull-secret resolver from k8s.io/kubernetes\n" +
+		"# (started in the background with the demo; first time only: about 5 to 15 minutes on 2 cores, 2-3 GB of\n" +
+		"# memory; cached in ~/.cache/regcred)…")
+	start := time.Now()
+	tick := time.NewTicker(30 * time.Second)
+	defer tick.Stop()
+	for {
+		if b, err := os.ReadFile(log + ".status"); err == nil {
+			if s := string(b); s != "0" {
+				out, _ := os.ReadFile(log)
+				return fmt.Errorf("building kube-apiserver and the kubelet: %s\n%s", s, out)
+			}
+			break
+		}
+		select {
+		case <-tick.C:
+			fmt.Fprintf(d.out, "  … still building kube-apiserver and the kubelet: %s so far\n", time.Since(start).Round(time.Second))
+		case <-time.After(time.Second):
+		}
+	}
+	fmt.Fprintf(d.out, "  built (%s spent waiting here)\n", time.Since(start).Round(time.Second))
+	_, err := testenv.K8sTools()
+	return err
 }
 
 // node runs the page's last step: the Pod, on a real kubelet and containerd,

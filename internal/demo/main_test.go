@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -30,7 +31,7 @@ func TestDemoRunsToTheEnd(t *testing.T) {
 	}
 	text := out.String()
 	last := 0
-	for _, milestone := range []string{"Login Succeeded", `"credsStore": "regcred"`, "✓ index matches the keyring",
+	for _, milestone := range []string{"The first run builds kube-apiserver", "Login Succeeded", `"credsStore": "regcred"`, "✓ index matches the keyring",
 		"type: kubernetes.io/dockerconfigjson", "secret/regcred created", "in sync", `[{"name":"regcred"}]`, "Done."} {
 		i := strings.Index(text[last:], milestone)
 		if i < 0 {
@@ -52,5 +53,28 @@ func TestDemoRunsToTheEnd(t *testing.T) {
 		if !strings.Contains(text[last:], want) && !strings.Contains(text, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, text)
 		}
+	}
+}
+
+// TestBuildWaitReportsTheBackgroundBuild: the cluster half waits for the
+// build main started before the namespace, and a failed build is an error
+// that carries its log.
+func TestBuildWaitReportsTheBackgroundBuild(t *testing.T) {
+	if _, err := testenv.K8sTools(); err != nil {
+		testenv.Unavailable(t, err)
+	}
+	log := filepath.Join(t.TempDir(), "build.log")
+	os.WriteFile(log, []byte("k8s-tools: building…\ncompile error here\n"), 0o600)
+	t.Setenv(buildEnv, log)
+	os.WriteFile(log+".status", []byte("exit status 1"), 0o600)
+	var out bytes.Buffer
+	d := &demo{out: &out}
+	if err := d.buildK8sTools(); err == nil || !strings.Contains(err.Error(), "compile error here") || !strings.Contains(out.String(), "first time only") {
+		t.Errorf("failed build: err %v, output %q", err, out.String())
+	}
+	os.WriteFile(log+".status", []byte("0"), 0o600)
+	out.Reset()
+	if err := d.buildK8sTools(); err != nil || !strings.Contains(out.String(), "built (") {
+		t.Errorf("finished build: err %v, output %q", err, out.String())
 	}
 }

@@ -34,6 +34,19 @@ type Cluster struct {
 // scripts/k8s-tools.sh, unless $REGCRED_K8S_TOOLS names it.
 var K8sTools = scriptTools("REGCRED_K8S_TOOLS", "k8s-tools.sh", "Kubernetes test tools")
 
+// K8sToolsCached reports whether K8sTools would return at once: the tools
+// are named by $REGCRED_K8S_TOOLS or already built and cached.
+func K8sToolsCached() bool {
+	if os.Getenv("REGCRED_K8S_TOOLS") != "" {
+		return true
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		return false
+	}
+	return exec.Command("sh", filepath.Join(root, "scripts", "k8s-tools.sh"), "--cached").Run() == nil
+}
+
 // ClientTools returns the directory with helm and oras, building them once
 // (cached across runs) with scripts/client-tools.sh, unless
 // $REGCRED_CLIENT_TOOLS names it.
