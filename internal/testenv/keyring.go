@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -394,4 +395,31 @@ func (m *Monitor) Stop() []Call {
 		calls = append(calls, c)
 	}
 	return calls
+}
+
+// KillByHome kills every process whose environment has HOME=home: a
+// gnome-keyring-daemon started the way the README says (without
+// --foreground) detaches from whoever started it, and this is how a test
+// finds it again. It returns how many it killed.
+func KillByHome(home string) int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	want := []byte("HOME=" + home + "\x00")
+	n := 0
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err != nil || !bytes.HasPrefix(env, want) && !bytes.Contains(env, append([]byte{0}, want...)) {
+			continue
+		}
+		if p, err := os.FindProcess(pid); err == nil && p.Kill() == nil {
+			n++
+		}
+	}
+	return n
 }
