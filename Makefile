@@ -12,7 +12,7 @@ LDFLAGS  := -s -w -X github.com/regcred/regcred/internal/version.Version=$(VERSI
 BINARIES := $(notdir $(wildcard cmd/*))
 PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
 
-.PHONY: all help build test deps k8s-tools client-tools bench cross lint clean demo stress
+.PHONY: all help build test deps registry k8s-tools client-tools bench cross lint clean demo stress
 
 all: build
 
@@ -59,6 +59,10 @@ bench: deps k8s-tools
 	$(GO) run ./internal/benchtool -micro bin/micro-bench.txt -out docs/BENCHMARKS.md
 
 ## demo: the Kubernetes private-registry task, the regcred way, in a throw-away sandbox
+## registry: a private registry on loopback to log in to (user me, a fresh password); Ctrl-C stops it
+registry: deps
+	@$(GO) run ./internal/localregistry
+
 # The demo builds the k8s tools itself, after the keyring half, with progress.
 demo: deps build
 	$(GO) run ./internal/demo

@@ -1,0 +1,53 @@
+// Command localregistry runs a private registry on loopback for trying
+// regcred (`make registry`): htpasswd auth with one user and a fresh
+// password, plain HTTP, data in a temporary directory. Ctrl-C stops it and
+// removes the data.
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/regcred/regcred/internal/testenv"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "registry:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	dir, err := os.MkdirTemp("", "regcred-registry-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return err
+	}
+	password := hex.EncodeToString(b)
+	reg, err := testenv.NewRegistry(dir, map[string]string{"me": password})
+	if err != nil {
+		return fmt.Errorf("%w (the registry is Debian's docker-registry package: make deps installs it)", err)
+	}
+	defer reg.Stop()
+	fmt.Printf(`A private registry to try regcred with, at %s (plain HTTP on loopback, htpasswd auth).
+  user:     me
+  password: %s
+From another shell:
+  docker login %s -u me          # paste the password; it goes to the keyring
+  docker-credential-regcred ls
+Ctrl-C stops it and removes its data.
+`, reg.Host, password, reg.Host)
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	<-stop
+	return nil
+}
