@@ -246,7 +246,7 @@ func TestImportConflictsAndBadInput(t *testing.T) {
 	if r := e.run("import", "--from-config", filepath.Join(e.session.Dir, "missing.json")); r.code != 1 || !strings.Contains(r.stderr, "does not exist") {
 		t.Errorf("import of a missing file: %d %s", r.code, r.stderr)
 	}
-	if !bytes.Contains([]byte(e.run("import", "--help").stderr), []byte("-from-config")) {
+	if !bytes.Contains([]byte(e.run("import", "--help").stdout), []byte("--from-config PATH")) {
 		t.Error("import --help does not describe --from-config")
 	}
 }
