@@ -211,6 +211,17 @@ func TestEveryClientThroughTheKeyring(t *testing.T) {
 			if out, code := run("", c.pull(w)[len(c.pull(w))-1]...); code == 0 {
 				t.Errorf("%s pull after logout succeeded:\n%s", c.name, out)
 			}
+			if c.tools == "containers" {
+				// A login to HOST/namespace, which containers/image keys per
+				// namespace, fails loudly rather than writing plaintext.
+				if out, code := run(password+"\n", append(c.login(w)[:len(c.login(w))-1], host+"/team/app")...); code == 0 ||
+					!strings.Contains(out, "namespaced key is not supported for credential helper regcred") {
+					t.Errorf("%s login to a namespace: exit %d\n%s", c.name, code, out)
+				}
+				if hits, _ := w.session.FilesContaining(password); len(hits) > 0 {
+					t.Errorf("%s login to a namespace wrote the secret to %v", c.name, hits)
+				}
+			}
 		})
 	}
 }
