@@ -60,7 +60,7 @@ bench: deps k8s-tools
 
 ## demo: the Kubernetes private-registry task, the regcred way, in a throw-away sandbox
 ## registry: a private registry on loopback to log in to (user me, a fresh password); Ctrl-C stops it
-registry: deps
+registry:
 	@$(GO) run ./internal/localregistry
 
 # The demo builds the k8s tools itself, after the keyring half, with progress.

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"syscall"
 
@@ -33,9 +34,14 @@ func run() error {
 		return err
 	}
 	password := hex.EncodeToString(b)
+	for _, p := range []string{"docker-registry", "htpasswd"} {
+		if _, err := exec.LookPath(p); err != nil {
+			return fmt.Errorf("%s is not installed: sudo apt-get install docker-registry apache2-utils", p)
+		}
+	}
 	reg, err := testenv.NewRegistry(dir, map[string]string{"me": password})
 	if err != nil {
-		return fmt.Errorf("%w (the registry is Debian's docker-registry package: make deps installs it)", err)
+		return err
 	}
 	defer reg.Stop()
 	fmt.Printf(`A private registry to try regcred with, at %s (plain HTTP on loopback, htpasswd auth).
