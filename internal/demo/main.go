@@ -111,8 +111,8 @@ func run(out io.Writer, bin string) error {
 	defer os.RemoveAll(sandbox)
 	d := &demo{out: out}
 	d.say("Two halves: the keyring half (seconds) now, then the cluster half. The first run builds kube-apiserver\n" +
-		"# and the kubelet for it: about 5 to 15 minutes on 2 cores and about 7 GB under ~/.cache (Go's build cache\n" +
-		"# and regcred's tools); later runs start in seconds.")
+		"# and the kubelet for it: about 5 to 15 minutes on 2 cores and about 8 GB of caches (Go's build and module\n" +
+		"# caches and regcred's tools); later runs start in seconds.")
 	d.say("Sandbox %s: its own HOME, D-Bus session and keyring; removed at the end.", sandbox)
 
 	session, err := testenv.StartSession(filepath.Join(sandbox, "home"), testenv.Unlocked)
