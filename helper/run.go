@@ -45,6 +45,53 @@ func IsProtocolVerb(verb string) bool {
 	return false
 }
 
+// verbHelp is each protocol verb's --help: what docker sends and gets.
+var verbHelp = map[string]string{
+	credentials.ActionStore: `Store a credential in the OS keyring, replacing any for that registry.
+
+Examples:
+  # What docker login does (the secret travels on stdin, never in argv)
+  printf '%s' '{"ServerURL":"registry.example.com","Username":"me","Secret":"…"}' | docker-credential-regcred store
+
+Usage:
+  docker-credential-regcred store < {"ServerURL","Username","Secret"}
+`,
+	credentials.ActionGet: `Print the credential for a registry address, or "credentials not found in native keychain" (exit 1).
+
+Examples:
+  # What docker does before a pull
+  echo registry.example.com | docker-credential-regcred get
+
+Usage:
+  docker-credential-regcred get < ADDRESS
+`,
+	credentials.ActionErase: `Erase the credential for a registry address; an unknown one is not an error.
+
+Examples:
+  # What docker logout does
+  echo registry.example.com | docker-credential-regcred erase
+
+Usage:
+  docker-credential-regcred erase < ADDRESS
+`,
+	credentials.ActionList: `Print {"address": "username", …} for every stored credential (never secrets).
+
+Examples:
+  docker-credential-regcred list
+
+Usage:
+  docker-credential-regcred list
+`,
+	credentials.ActionVersion: `Print the helper's name, module and version.
+
+Examples:
+  docker-credential-regcred version
+
+Usage:
+  docker-credential-regcred version
+`,
+}
+
 // Run executes one protocol call, as credentials.Serve would, and returns
 // the exit code. args are the arguments after the program name. Errors go to
 // stdout with exit code 1, because that is where docker reads them.
@@ -65,6 +112,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		// Upstream's message and the usage, on the one line docker shows.
 		fmt.Fprintf(stdout, "%s: unknown action: %s. %s\n", Name, printable(args[0]), Usage())
 		return 1
+	}
+	if len(args) == 2 && (args[1] == "--help" || args[1] == "-h") {
+		fmt.Fprint(stdout, verbHelp[args[0]])
+		return 0
 	}
 	if len(args) != 1 {
 		fmt.Fprintln(stdout, Usage())

@@ -458,6 +458,11 @@ func TestHelpEverywhere(t *testing.T) {
 			t.Errorf("%s --no-such-flag: exit %d stdout %q stderr %q", cmd, r.code, r.stdout, r.stderr)
 		}
 	}
+	for _, verb := range []string{"store", "get", "erase", "list", "version"} {
+		if r := e.run(verb, "--help"); r.code != 0 || !strings.Contains(r.stdout, "Examples:\n") || !strings.Contains(r.stdout, "Usage:\n  docker-credential-regcred "+verb) {
+			t.Errorf("%s --help: exit %d\n%s", verb, r.code, r.stdout)
+		}
+	}
 	if r := e.run("help"); r.code != 0 || !strings.Contains(r.stdout, "Management commands:") || !strings.Contains(r.stdout, "Examples:") {
 		t.Errorf("help: exit %d\n%s", r.code, r.stdout)
 	}
