@@ -50,8 +50,8 @@ var verbHelp = map[string]string{
 	credentials.ActionStore: `Store a credential in the OS keyring, replacing any for that registry.
 
 Examples:
-  # What docker login does (the secret travels on stdin, never in argv)
-  printf '%s' '{"ServerURL":"registry.example.com","Username":"me","Secret":"…"}' | docker-credential-regcred store
+  # docker login calls it, with the secret on stdin (never in argv or shell history)
+  docker login registry.example.com
 
 Usage:
   docker-credential-regcred store < {"ServerURL","Username","Secret"}
