@@ -89,6 +89,17 @@ func TestConfigureEveryTool(t *testing.T) {
 		}
 	}
 
+	// A config one tool cannot use stops configure before any file changes.
+	writeFile(t, e.helmConfig(), `{"credsStore": ["not", "a", "string"]}`)
+	before = e.snapshot()
+	if r := e.run("configure", "--undo"); r.code != 1 || !strings.Contains(r.stderr, e.helmConfig()) || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("configure --undo with a broken helm config: exit %d %q", r.code, r.stderr)
+	}
+	if !equalFiles(before, e.snapshot()) {
+		t.Error("configure changed files although helm's config was unusable")
+	}
+	writeFile(t, e.helmConfig(), `{"auths": {"charts.example": {}}, "x-helm": true, "credsStore": "regcred"}`)
+
 	// --undo puts every tool back, installed or not.
 	e.vars["PATH"] = binDir
 	if r := e.run("configure", "--undo"); r.code != 0 {

@@ -83,6 +83,12 @@ func (r *runner) configure(args []string) error {
 			return errors.New("docker-credential-regcred is not on PATH, so every client would fail to log in; install it first (./install.sh) or add its directory to PATH")
 		}
 	}
+	// Read every file first, so that bad input in one changes none.
+	for _, t := range selected {
+		if err := r.checkTool(t, *undo); err != nil {
+			return err
+		}
+	}
 	for _, t := range selected {
 		var err error
 		switch t.name {
@@ -101,6 +107,44 @@ func (r *runner) configure(args []string) error {
 		r.hintPlaintext()
 	}
 	return nil
+}
+
+// checkTool reads what configure would change for tool t and reports what
+// it could not use, changing nothing.
+func (r *runner) checkTool(t tool, undo bool) error {
+	var path string
+	var err error
+	switch t.name {
+	case "containers":
+		if path, err = r.dropInFile(); err != nil {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("read %s: %w", path, err)
+		}
+		if undo && err == nil && !strings.HasPrefix(string(b), dropInMarker) {
+			return fmt.Errorf("%s was not written by regcred; remove it yourself if podman, buildah and skopeo should not use regcred", path)
+		}
+		return nil
+	case "helm":
+		path, err = r.helmRegistryConfig()
+	default:
+		path, err = ConfigPath(r.getenv)
+	}
+	if err != nil {
+		return err
+	}
+	cfg, err := loadDockerConfig(path)
+	if err != nil {
+		return err
+	}
+	var store string
+	helpers := map[string]string{}
+	if err := cfg.get("credsStore", &store); err != nil {
+		return err
+	}
+	return cfg.get("credHelpers", &helpers)
 }
 
 // hintPlaintext names, on stderr, each client file that still holds a
@@ -200,12 +244,9 @@ func (r *runner) configureContainers(undo bool) error {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
 	if undo {
-		switch {
-		case !exists:
+		if !exists { // a foreign drop-in was refused by checkTool
 			fmt.Fprintf(r.stdout, "%s: absent, nothing changed\n", path)
 			return nil
-		case !strings.HasPrefix(string(current), dropInMarker):
-			return fmt.Errorf("%s was not written by regcred; remove it yourself if podman, buildah and skopeo should not use regcred", path)
 		}
 		if err := os.Remove(path); err != nil {
 			return fmt.Errorf("remove %s: %w", path, err)
