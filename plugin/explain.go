@@ -12,9 +12,13 @@ import (
 
 // checkKubeconfig refuses, with the files it looked at, to fall back to
 // client-go's default of http://localhost:8080 when no kubeconfig names a
-// cluster and no --server was given.
+// cluster, no --server was given and this is not a Pod (whose in-cluster
+// config client-go uses then).
 func (o *options) checkKubeconfig(context string) error {
 	if o.config.APIServer != nil && *o.config.APIServer != "" {
+		return nil
+	}
+	if os.Getenv("KUBERNETES_SERVICE_HOST") != "" && os.Getenv("KUBERNETES_SERVICE_PORT") != "" {
 		return nil
 	}
 	loader := o.flagsFor(context).ToRawKubeConfigLoader()
