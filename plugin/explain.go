@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"syscall"
+
+	"k8s.io/client-go/rest"
 )
 
 // checkKubeconfig refuses, with the files it looked at, to fall back to
@@ -18,7 +20,7 @@ func (o *options) checkKubeconfig(context string) error {
 	if o.config.APIServer != nil && *o.config.APIServer != "" {
 		return nil
 	}
-	if os.Getenv("KUBERNETES_SERVICE_HOST") != "" && os.Getenv("KUBERNETES_SERVICE_PORT") != "" {
+	if _, err := rest.InClusterConfig(); err == nil {
 		return nil
 	}
 	loader := o.flagsFor(context).ToRawKubeConfigLoader()
