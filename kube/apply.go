@@ -211,11 +211,8 @@ func updateServiceAccount(ctx context.Context, c kubernetes.Interface, namespace
 		_, err = sas.Update(ctx, sa, opts)
 		return err
 	})
-	if apierrors.IsNotFound(err) {
-		var status apierrors.APIStatus
-		if errors.As(err, &status) && status.Status().Details != nil && status.Status().Details.Kind == "serviceaccounts" {
-			return false, errServiceAccountNotFound(namespace, name)
-		}
+	if notFound(err, "serviceaccounts") {
+		return false, errServiceAccountNotFound(namespace, name)
 	}
 	if err != nil {
 		return false, Explain(err, "update", "serviceaccounts", namespace)
@@ -230,10 +227,9 @@ func CheckServiceAccount(ctx context.Context, c kubernetes.Interface, namespace,
 	if err == nil {
 		return nil
 	}
-	var status apierrors.APIStatus
-	if apierrors.IsNotFound(err) && errors.As(err, &status) && status.Status().Details != nil && status.Status().Details.Kind == "serviceaccounts" {
+	if notFound(err, "serviceaccounts") {
 		if _, nsErr := c.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{}); apierrors.IsNotFound(nsErr) {
-			return fmt.Errorf("namespace %q not found: create it first, or pick another with -n", namespace)
+			return errNamespaceNotFound(namespace)
 		}
 		return errServiceAccountNotFound(namespace, name)
 	}
@@ -327,12 +323,21 @@ func Explain(err error, verb, resource, namespace string) error {
 	switch {
 	case apierrors.IsForbidden(err):
 		return fmt.Errorf("forbidden: you may not %s %s in namespace %q (ask for RBAC permission to %s %s): %w", verb, resource, namespace, verb, resource, err)
-	case apierrors.IsNotFound(err):
-		var status apierrors.APIStatus
-		if errors.As(err, &status) && status.Status().Details != nil && status.Status().Details.Kind == "namespaces" {
-			return fmt.Errorf("namespace %q not found: create it first, or pick another with -n", namespace)
-		}
-		return err
+	case notFound(err, "namespaces"):
+		return errNamespaceNotFound(namespace)
 	}
 	return err
+}
+
+// notFound reports whether err is the API server's NotFound for an object
+// of resource kind (e.g. "namespaces" when a namespaced create finds no
+// namespace, as opposed to the object itself missing).
+func notFound(err error, kind string) bool {
+	var status apierrors.APIStatus
+	return apierrors.IsNotFound(err) && errors.As(err, &status) &&
+		status.Status().Details != nil && status.Status().Details.Kind == kind
+}
+
+func errNamespaceNotFound(namespace string) error {
+	return fmt.Errorf("namespace %q not found: create it first, or pick another with -n", namespace)
 }

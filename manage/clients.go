@@ -90,6 +90,19 @@ func (r *runner) selectTools(list string, all bool) ([]tool, error) {
 	return out, nil
 }
 
+// toolFile is the file configure edits for tool t: docker's config.json,
+// the containers tools' registries.conf drop-in, helm's registry config.
+func (r *runner) toolFile(t tool) (string, error) {
+	switch t.name {
+	case "containers":
+		return r.dropInFile()
+	case "helm":
+		return r.helmRegistryConfig()
+	default:
+		return ConfigPath(r.getenv)
+	}
+}
+
 // home is the user's home directory, from $HOME where it is set.
 func (r *runner) home() (string, error) {
 	if h := r.getenv("HOME"); h != "" && runtime.GOOS != "windows" {

@@ -91,13 +91,16 @@ func (r *runner) configure(args []string) error {
 	}
 	for _, t := range selected {
 		var err error
-		switch t.name {
-		case "docker":
-			err = r.configureConfig("docker", func() (string, error) { return ConfigPath(r.getenv) }, *registries, *undo)
-		case "containers":
-			err = r.configureContainers(*undo)
-		case "helm":
-			err = r.configureConfig("helm", r.helmRegistryConfig, "", *undo)
+		path, perr := r.toolFile(t)
+		switch {
+		case perr != nil:
+			err = perr
+		case t.name == "containers":
+			err = r.configureContainers(path, *undo)
+		case t.name == "docker":
+			err = r.configureConfig("docker", path, *registries, *undo)
+		default:
+			err = r.configureConfig(t.name, path, "", *undo)
 		}
 		if err != nil {
 			return err
@@ -112,13 +115,11 @@ func (r *runner) configure(args []string) error {
 // checkTool reads what configure would change for tool t and reports what
 // it could not use, changing nothing.
 func (r *runner) checkTool(t tool, undo bool) error {
-	var path string
-	var err error
-	switch t.name {
-	case "containers":
-		if path, err = r.dropInFile(); err != nil {
-			return err
-		}
+	path, err := r.toolFile(t)
+	if err != nil {
+		return err
+	}
+	if t.name == "containers" {
 		b, err := os.ReadFile(path)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("read %s: %w", path, err)
@@ -127,13 +128,6 @@ func (r *runner) checkTool(t tool, undo bool) error {
 			return fmt.Errorf("%s was not written by regcred; remove it yourself if podman, buildah and skopeo should not use regcred", path)
 		}
 		return nil
-	case "helm":
-		path, err = r.helmRegistryConfig()
-	default:
-		path, err = ConfigPath(r.getenv)
-	}
-	if err != nil {
-		return err
 	}
 	cfg, err := loadDockerConfig(path)
 	if err != nil {
@@ -165,12 +159,8 @@ func (r *runner) hintPlaintext() {
 // docker-format config — docker's config.json, or helm's registry config,
 // which helm reads the same way (through oras-go) — or with undo puts back
 // what it replaced. who names the client in messages.
-func (r *runner) configureConfig(who string, path func() (string, error), registries string, undo bool) error {
-	p, err := path()
-	if err != nil {
-		return err
-	}
-	cfg, err := loadDockerConfig(p)
+func (r *runner) configureConfig(who, path, registries string, undo bool) error {
+	cfg, err := loadDockerConfig(path)
 	if err != nil {
 		return err
 	}
@@ -233,11 +223,7 @@ func (r *runner) setCredsStore(cfg *dockerConfig, who, done string) error {
 
 // configureContainers writes (or with undo removes) the registries.conf
 // drop-in that sends podman, buildah and skopeo to regcred.
-func (r *runner) configureContainers(undo bool) error {
-	path, err := r.dropInFile()
-	if err != nil {
-		return err
-	}
+func (r *runner) configureContainers(path string, undo bool) error {
 	current, err := os.ReadFile(path)
 	exists := err == nil
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -105,29 +105,17 @@ func (r *runner) checkClients(add func(string, error)) {
 // wired reports, as an error naming the fix, whether tool t uses regcred.
 func (r *runner) wired(t tool) error {
 	fix := fmt.Sprintf("run `docker-credential-regcred configure --tools %s`", t.name)
-	switch t.name {
-	case "containers":
-		path, err := r.dropInFile()
-		if err != nil {
-			return err
-		}
+	path, err := r.toolFile(t)
+	if err != nil {
+		return err
+	}
+	if t.name == "containers" {
 		if b, err := os.ReadFile(path); err != nil || string(b) != dropInContent {
 			return fmt.Errorf("%s is missing or changed: %s", path, fix)
 		}
 		return nil
-	case "helm":
-		path, err := r.helmRegistryConfig()
-		if err != nil {
-			return err
-		}
-		return usesRegcred(path, fix)
-	default:
-		path, err := ConfigPath(r.getenv)
-		if err != nil {
-			return err
-		}
-		return usesRegcred(path, fix)
 	}
+	return usesRegcred(path, fix)
 }
 
 // usesRegcred checks a docker-format config names regcred as its
