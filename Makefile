@@ -92,7 +92,7 @@ stress: deps
 FUZZSCALE ?= 1
 FUZZ_TARGETS = helper:FuzzStoreInput:$$((150000*$(FUZZSCALE))) \
 	store:FuzzServerAddress:$$((500000*$(FUZZSCALE))) \
-	store:FuzzDecodeIndex:$$((600000*$(FUZZSCALE))) \
+	store:FuzzItem:$$((300000*$(FUZZSCALE))) \
 	kube:FuzzDockerConfigJSON:$$((45000*$(FUZZSCALE)))
 
 clean:

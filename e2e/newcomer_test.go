@@ -134,7 +134,7 @@ docker login `+r.Host+` -u `+user+` --password-stdin
 docker-credential-regcred ls
 '`)
 	for _, want := range []string{dockerCfg + `: docker now stores registry credentials in the OS keyring ("credsStore": "regcred")`,
-		"✓ D-Bus session bus", "✓ keyring collection present and unlocked", "✓ index matches the keyring", "Login Succeeded", r.Host + "  " + user} {
+		"✓ D-Bus session bus", "✓ keyring collection present and unlocked", "✓ keyring items in order", "Login Succeeded", r.Host + "  " + user} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the headless recipe: output lacks %q:\n%s", want, out)
 		}

@@ -61,14 +61,19 @@ func (h *winHelper) list() map[string]string {
 	return l
 }
 
-// items lists the Credential Manager items of regcred, less the list stamp.
+// items lists the Credential Manager items of regcred, in lower case:
+// Windows keeps whichever letter case a target was first written with.
 func (h *winHelper) items() []string {
 	h.t.Helper()
 	items, err := h.wine.Items(store.Service)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return slices.DeleteFunc(items, func(s string) bool { return s == "regcred:stamp" })
+	for i := range items {
+		items[i] = strings.ToLower(items[i])
+	}
+	slices.Sort(items)
+	return items
 }
 
 func (h *winHelper) eraseAll() {
@@ -85,7 +90,7 @@ func (h *winHelper) eraseAll() {
 
 // TestWindowsCredentialManager runs the Windows build under Wine, against
 // Wine's Credential Manager: the protocol, letter case, chunking,
-// concurrent stores, index loss and doctor.
+// concurrent stores and lists, items older versions wrote, and doctor.
 func TestWindowsCredentialManager(t *testing.T) {
 	if err := testenv.WineAvailable(); err != nil {
 		testenv.Unavailable(t, err)
@@ -171,17 +176,30 @@ func TestWindowsCredentialManager(t *testing.T) {
 		h.eraseAll()
 	})
 
-	t.Run("concurrent stores", func(t *testing.T) {
+	t.Run("concurrent stores and gets", func(t *testing.T) {
+		// Each store must succeed while reads run beside it (a reader that
+		// held regcred's index open without FILE_SHARE_DELETE once made a
+		// concurrent store's rename fail with "Access is denied"); and
+		// regcred keeps no file a reader could hold open. (Lists are not
+		// run beside stores here: Wine 8's CredEnumerateW crashes with an
+		// access violation when another process writes during it, which
+		// Windows, serving it from lsass, does not.)
 		h.t = t
+		h.store("r0.example", "u0", "s0")
 		const n = 8
 		var wg sync.WaitGroup
-		errs := make(chan string, n)
+		errs := make(chan string, 2*n)
 		for i := range n {
 			wg.Go(func() {
 				in := fmt.Sprintf(`{"ServerURL":"r%d.example","Username":"u%d","Secret":"s%d"}`, i, i, i)
 				r, err := w.Run(exe, nil, in, "store")
 				if err != nil || r.Code != 0 {
 					errs <- fmt.Sprintf("store r%d: %v %s", i, err, r.Stdout)
+				}
+			})
+			wg.Go(func() {
+				if r, err := w.Run(exe, nil, "r0.example", "get"); err != nil || r.Code != 0 {
+					errs <- fmt.Sprintf("get: %v exit %d %q", err, r.Code, r.Stdout)
 				}
 			})
 		}
@@ -193,6 +211,9 @@ func TestWindowsCredentialManager(t *testing.T) {
 		if l := h.list(); len(l) != n {
 			t.Errorf("list after %d concurrent stores = %v", n, l)
 		}
+		if files, _ := filepath.Glob(filepath.Join(w.AppData(), "regcred", "*")); len(files) != 0 {
+			t.Errorf("regcred keeps files a reader could hold open: %q", files)
+		}
 		for i := range n {
 			if u, s, _ := h.get(fmt.Sprintf("r%d.example", i)); u != fmt.Sprintf("u%d", i) || s != fmt.Sprintf("s%d", i) {
 				t.Errorf("r%d = %q/%q", i, u, s)
@@ -201,28 +222,50 @@ func TestWindowsCredentialManager(t *testing.T) {
 		h.eraseAll()
 	})
 
-	t.Run("index loss", func(t *testing.T) {
+	t.Run("older items migrate", func(t *testing.T) {
+		// Versions 1 and 2 wrote through go-keyring: version 1 named items
+		// by the address as typed, and Credential Manager names are
+		// case-insensitive, so "Reg.Example.com" is also the item's
+		// canonical name, reg.example.com: rewriting it in place must not
+		// be followed by deleting it.
 		h.t = t
-		h.store("kept.example", "k", "k-secret")
-		h.store("https://Other.example:5000/", "o", "o-secret")
-		index := filepath.Join(w.AppData(), "regcred", "index.json")
-		if err := os.Remove(index); err != nil {
-			t.Fatalf("the index is not where the Windows build keeps it: %v", err)
-		}
-		if u, s, r := h.get("KEPT.example"); u != "k" || s != "k-secret" {
-			t.Errorf("get without the index = %q/%q %s", u, s, r.Stdout)
-		}
-		if l := h.list(); fmt.Sprint(l) != "map[https://Other.example:5000/:o kept.example:k]" {
-			t.Errorf("list without the index = %v", l)
-		}
-		if err := os.Remove(index); err != nil {
+		seed, err := testenv.BuildWindowsPackage(filepath.Join(dir, "seed"), "keyringseed", testenv.Module+"/internal/testenv/keyringseed")
+		if err != nil {
 			t.Fatal(err)
 		}
-		if r := h.run("other.example:5000", "erase"); r.Code != 0 {
-			t.Errorf("erase without the index: %s", r.Stdout)
+		items := "Reg.Example.com\t" + `{"v":1,"u":"alice","s":"pw"}` + "\n" +
+			"docker.io\t" + `{"v":2,"a":"https://index.docker.io/v1/","u":"hub","s":"h"}` + "\n" +
+			"regcred:stamp\t0123\n"
+		if r, err := w.Run(seed, nil, items); err != nil || r.Code != 0 {
+			t.Fatalf("seeding older items: %v %s", err, r.Stderr)
 		}
-		if items := h.items(); !slices.Equal(items, []string{"kept.example"}) {
-			t.Errorf("after erase without the index Credential Manager holds %q", items)
+		index := filepath.Join(w.AppData(), "regcred", "index.json")
+		if err := os.MkdirAll(filepath.Dir(index), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(index, []byte("regcred-index 1\nReg.Example.com \"alice\"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if l := h.list(); fmt.Sprint(l) != "map[Reg.Example.com:alice https://index.docker.io/v1/:hub]" {
+			t.Errorf("list before migration = %v", l)
+		}
+		h.store("other.example", "o", "o") // a write migrates first
+		if _, err := os.Stat(index); !os.IsNotExist(err) {
+			t.Errorf("the old index survived the migration: %v", err)
+		}
+		for q, want := range map[string]string{"reg.example.com": "alice/pw", "REG.EXAMPLE.COM": "alice/pw", "docker.io": "hub/h"} {
+			if u, s, r := h.get(q); u+"/"+s != want {
+				t.Errorf("get %s after migration = %q/%q %s; want %s", q, u, s, r.Stdout, want)
+			}
+		}
+		if got := h.items(); !slices.Equal(got, []string{"docker.io", "other.example", "reg.example.com"}) {
+			t.Errorf("Credential Manager after migration holds %q", got)
+		}
+		if l := h.list(); fmt.Sprint(l) != "map[Reg.Example.com:alice https://index.docker.io/v1/:hub other.example:o]" {
+			t.Errorf("list after migration = %v", l)
+		}
+		if r := h.run("", "doctor"); !strings.Contains(r.Stdout, "✓ keyring items in order") {
+			t.Errorf("doctor after migration:\n%s", r.Stdout)
 		}
 		h.eraseAll()
 	})
@@ -231,7 +274,7 @@ func TestWindowsCredentialManager(t *testing.T) {
 		h.t = t
 		h.store("d.example", "d", "d")
 		r := h.run("", "doctor")
-		for _, want := range []string{"✓ Windows Credential Manager answers", "✓ index matches the keyring"} {
+		for _, want := range []string{"✓ Windows Credential Manager answers", "✓ keyring items in order"} {
 			if !strings.Contains(r.Stdout, want) {
 				t.Errorf("doctor lacks %q:\n%s", want, r.Stdout)
 			}

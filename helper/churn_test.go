@@ -36,7 +36,7 @@ func TestClientsRegisterFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	// doctor fails its PATH and docker-config checks here; its keyring check is the one watched.
-	if r := e.run("", "doctor"); !strings.Contains(r.stdout, "✓ index matches the keyring") {
+	if r := e.run("", "doctor"); !strings.Contains(r.stdout, "✓ keyring items in order") {
 		t.Fatalf("doctor did not check the keyring:\n%s", r.stdout)
 	}
 	for _, in := range []struct{ verb, arg string }{{"get", "first.example"}, {"get", "chunked.example"}, {"erase", "first.example"}, {"erase", "chunked.example"}} {

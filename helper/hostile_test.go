@@ -1,33 +1,21 @@
 package helper_test
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/regcred/regcred/internal/testenv"
-	"github.com/regcred/regcred/store"
 )
 
 // TestHostileInput feeds the helper a corpus of malformed, oversized and
 // malicious input. Each must fail with exit 1 and one line on stdout,
-// nothing on stderr, no secret echoed, and leave the keyring and the index
-// exactly as they were.
+// nothing on stderr, no secret echoed, and leave the keyring exactly as it
+// was.
 func TestHostileInput(t *testing.T) {
 	e := newEnv(t, testenv.Unlocked)
 	const secret = "EXISTING-SECRET-4d2a"
 	e.mustStore("existing.example", "alice", secret)
-	snapshot := func() string {
-		items, err := e.session.Items(store.Service)
-		if err != nil {
-			t.Fatal(err)
-		}
-		idx, _ := os.ReadFile(filepath.Join(e.vars["XDG_CONFIG_HOME"], "regcred", "index.json"))
-		return fmt.Sprintf("%q\n%s", items, idx)
-	}
-	before := snapshot()
+	before := e.keyring()
 	valid := func(server string) string { return storeJSON(server, "mallory", "hostile-secret") }
 	big := strings.Repeat("A", 10<<20)
 	tests := []struct {
@@ -114,7 +102,7 @@ func TestHostileInput(t *testing.T) {
 			}
 		})
 	}
-	if after := snapshot(); after != before {
+	if after := e.keyring(); after != before {
 		t.Errorf("hostile input changed the store:\n%s\n->\n%s", before, after)
 	}
 	if r := e.run("existing.example", "get"); !strings.Contains(r.stdout, secret) {

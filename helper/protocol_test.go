@@ -76,9 +76,14 @@ func (e *env) list() map[string]string {
 	return l
 }
 
-func (e *env) indexBytes() string {
-	b, _ := os.ReadFile(filepath.Join(e.vars["XDG_CONFIG_HOME"], "regcred", "index.json"))
-	return string(b)
+// keyring is every item the keyring holds: account, label and secret.
+func (e *env) keyring() string {
+	e.t.Helper()
+	s, err := e.session.Snapshot(store.Service)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return s
 }
 
 func storeJSON(server, user, secret string) string {
@@ -106,7 +111,7 @@ func TestProtocolStore(t *testing.T) {
 		t.Errorf("empty secret: %+v, %v", got, err)
 	}
 
-	before, beforeIndex := e.list(), e.indexBytes()
+	before, beforeKeyring := e.list(), e.keyring()
 	bad := []struct {
 		name, in, want string
 	}{
@@ -133,7 +138,7 @@ func TestProtocolStore(t *testing.T) {
 			}
 		})
 	}
-	if after := e.list(); fmt.Sprint(after) != fmt.Sprint(before) || e.indexBytes() != beforeIndex {
+	if after := e.list(); fmt.Sprint(after) != fmt.Sprint(before) || e.keyring() != beforeKeyring {
 		t.Errorf("failed stores changed the store: %v -> %v", before, after)
 	}
 	if items, _ := e.session.Items(store.Service); len(items) != 2 {
@@ -321,7 +326,8 @@ func TestProtocolNoSecretOutsideGet(t *testing.T) {
 			t.Errorf("%v leaked the secret: stdout %q stderr %q", step.args, r.stdout, r.stderr)
 		}
 	}
-	if b := e.indexBytes(); strings.Contains(b, secret) {
-		t.Errorf("index file holds the secret: %s", b)
+	hits, err := e.session.FilesContaining(secret)
+	if err != nil || len(hits) > 0 {
+		t.Errorf("files holding the secret: %q (%v)", hits, err)
 	}
 }

@@ -26,11 +26,11 @@ type check struct {
 }
 
 // doctor checks, in order: the binary on PATH, docker's config, the
-// keyring (session bus, provider, collection), and the index against the
-// keyring's items. Each prints ✓ or ✗ with a one-line fix.
+// keyring (session bus, provider, collection), and every keyring item.
+// Each prints ✓ or ✗ with a one-line fix.
 func (r *runner) doctor(args []string) error {
 	fs := flags("doctor")
-	fix := fs.Bool("fix", false, "repair the index: drop entries whose item is gone, delete leftover chunks, list hidden items again")
+	fix := fs.Bool("fix", false, "tidy the keyring: rewrite items an older version wrote, delete chunks left by an interrupted store")
 	if err := r.parse(fs, args); err != nil {
 		return err
 	}
@@ -42,10 +42,10 @@ func (r *runner) doctor(args []string) error {
 
 	keyringOK := r.checkKeyring(&checks)
 	if keyringOK {
-		note, err := r.checkIndex(*fix)
-		checks = append(checks, check{name: "index matches the keyring", err: err, note: note})
+		note, err := r.checkItems(*fix)
+		checks = append(checks, check{name: itemsCheck, err: err, note: note})
 	} else {
-		checks = append(checks, check{name: "index matches the keyring", skip: true})
+		checks = append(checks, check{name: itemsCheck, skip: true})
 	}
 
 	failed := 0
@@ -165,6 +165,11 @@ func (r *runner) checkOnPath() error {
 
 // checkKeyring probes the keyring once and reports each layer of it.
 func (r *runner) checkKeyring(checks *[]check) bool {
+	if r.keyring == nil {
+		_, err := r.open() // the configuration's error
+		*checks = append(*checks, check{name: "keyring configured", err: err})
+		return false
+	}
 	err := r.keyring.Probe(r.ctx)
 	type layer struct {
 		name string
@@ -174,7 +179,7 @@ func (r *runner) checkKeyring(checks *[]check) bool {
 		{"keyring service answers", []error{store.ErrNoProvider, store.ErrKeyringTimeout}},
 		{"keyring collection present and unlocked", []error{store.ErrNoCollection, store.ErrLocked}},
 	}
-	switch store.BackendName {
+	switch name := r.keyring.Name(); name {
 	case "Secret Service":
 		layers = append([]layer{{"D-Bus session bus", []error{store.ErrNoSessionBus}}}, layers...)
 		layers[1].name = "Secret Service provider on the bus"
@@ -182,7 +187,7 @@ func (r *runner) checkKeyring(checks *[]check) bool {
 		// One store per user, always there: nothing to unlock.
 		layers = []layer{{"Windows Credential Manager answers", nil}}
 	default:
-		layers[0].name = store.BackendName + " answers"
+		layers[0].name = name + " answers"
 		layers[1].name = "keychain unlocked"
 	}
 	failedAt := -1
@@ -209,9 +214,12 @@ func (r *runner) checkKeyring(checks *[]check) bool {
 	return failedAt < 0
 }
 
-// checkIndex compares the index with the keyring, repairing with fix. The
-// note says what it could not check.
-func (r *runner) checkIndex(fix bool) (string, error) {
+// itemsCheck is the name of doctor's last check.
+const itemsCheck = "keyring items in order"
+
+// checkItems reads every keyring item, repairing with fix. The note says
+// what list cannot show.
+func (r *runner) checkItems(fix bool) (string, error) {
 	st, err := r.open()
 	if err != nil {
 		return "", err
@@ -221,8 +229,8 @@ func (r *runner) checkIndex(fix bool) (string, error) {
 		return "", err
 	}
 	note := ""
-	if !rep.Enumerated {
-		note = fmt.Sprintf("the %s cannot be listed: only the registries the index names were read", rep.Backend)
+	if rep.Cached {
+		note = fmt.Sprintf("the %s cannot be enumerated: list shows the registries stored from this machine", r.keyring.Name())
 	}
 	if rep.OK() {
 		return note, nil
@@ -233,6 +241,9 @@ func (r *runner) checkIndex(fix bool) (string, error) {
 	if _, err := st.Repair(r.ctx); err != nil {
 		return note, fmt.Errorf("repair: %w", err)
 	}
-	fmt.Fprintf(r.stderr, "repaired: %s\n", strings.Join(rep.Problems(), "; "))
-	return note, nil
+	fmt.Fprintf(r.stderr, "found, and repaired what --fix can: %s\n", strings.Join(rep.Problems(), "; "))
+	if rep, err = st.Check(r.ctx); err != nil || rep.OK() {
+		return note, err
+	}
+	return note, errors.New(strings.Join(rep.Problems(), "; "))
 }

@@ -89,7 +89,11 @@ func TestDoctorFailurePaths(t *testing.T) {
 	}
 }
 
-func TestDoctorIndexRepair(t *testing.T) {
+// TestDoctorRepair: doctor reports an item an older version wrote, a chunk
+// no credential uses and an item that cannot be read, each in the one
+// keyring line with the fix; --fix rewrites the first, deletes the second
+// and leaves the third for the user to erase.
+func TestDoctorRepair(t *testing.T) {
 	testenv.Require(t, "secret-tool")
 	e := newEnv(t, testenv.Unlocked)
 	if r := e.run("configure"); r.code != 0 {
@@ -98,13 +102,7 @@ func TestDoctorIndexRepair(t *testing.T) {
 	if r := e.run("doctor"); r.code != 0 || strings.Contains(r.stdout, "✗") || strings.Count(r.stdout, "✓") < 7 {
 		t.Fatalf("doctor on a healthy set-up: exit %d\n%s", r.code, r.stdout)
 	}
-	for _, s := range []string{"gone.example", "hidden.example", "kept.example"} {
-		if err := client.Store(e.program(), &credentials.Credentials{ServerURL: s, Username: "u-" + s, Secret: "s"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// A list makes the index current: only then must it agree with the keyring.
-	if _, err := client.List(e.program()); err != nil {
+	if err := client.Store(e.program(), &credentials.Credentials{ServerURL: "kept.example", Username: "u-kept", Secret: "s"}); err != nil {
 		t.Fatal(err)
 	}
 	secretTool := func(stdin string, args ...string) {
@@ -117,42 +115,44 @@ func TestDoctorIndexRepair(t *testing.T) {
 			t.Fatalf("secret-tool %v: %v %s", args, err, out)
 		}
 	}
-	// A registry whose item vanished, one the index lost, an orphan chunk.
-	secretTool("", "clear", "service", "docker-credential-regcred", "username", "gone.example")
-	idxPath := filepath.Join(e.vars["XDG_CONFIG_HOME"], "regcred", "index.json")
-	idx, _ := os.ReadFile(idxPath)
-	var kept []string
-	for _, l := range strings.Split(string(idx), "\n") {
-		if !strings.HasPrefix(l, "hidden.example ") {
-			kept = append(kept, l)
-		}
+	item := func(account, label, data string) {
+		secretTool(data, "store", "--label="+label, "service", "docker-credential-regcred", "username", account)
 	}
-	os.WriteFile(idxPath, []byte(strings.Join(kept, "\n")), 0o600)
-	secretTool("orphan-bytes", "store", "--label=x", "service", "docker-credential-regcred", "username", "regcred-chunk:0123456789abcdef0123456789abcdef:1")
+	item("old.example", "Password for 'old.example' on 'docker-credential-regcred'", `{"v":2,"a":"Old.example","u":"u-old","s":"s"}`)
+	item("regcred-chunk:0123456789abcdef0123456789abcdef:1", "x", "orphan-bytes")
+	item("corrupt.example", "x", "not an item")
 
 	r := e.run("doctor")
-	line := doctorLine(r.stdout, "index matches the keyring")
-	for _, want := range []string{"gone.example", "hidden.example", "1 chunk items", "doctor --fix"} {
+	line := doctorLine(r.stdout, "keyring items in order")
+	for _, want := range []string{"1 items are in an older version's form: old.example", "1 chunk items belong to no credential",
+		"1 items cannot be read (erase them with docker logout and log in again): corrupt.example", "doctor --fix"} {
 		if !strings.Contains(line, want) {
-			t.Errorf("doctor index line %q lacks %q", line, want)
+			t.Errorf("doctor keyring line %q lacks %q", line, want)
 		}
 	}
 	if r.code != 1 {
-		t.Errorf("doctor exit %d with an inconsistent index", r.code)
+		t.Errorf("doctor exit %d with a keyring out of order", r.code)
 	}
-	if r := e.run("doctor", "--fix"); r.code != 0 {
+	if r := e.run("doctor", "--fix"); r.code != 1 || !strings.Contains(r.stderr, "found, and repaired what --fix can: ") {
 		t.Errorf("doctor --fix: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
+	r = e.run("doctor")
+	if line := doctorLine(r.stdout, "keyring items in order"); r.code != 1 || !strings.Contains(line, "corrupt.example") || strings.Contains(line, "old.example") || strings.Contains(line, "chunk") {
+		t.Errorf("doctor after --fix: exit %d, line %q; want only the item that cannot be read", r.code, line)
+	}
+	if err := client.Erase(e.program(), "corrupt.example"); err != nil {
+		t.Fatalf("erase corrupt.example: %v", err)
+	}
 	if r := e.run("doctor"); r.code != 0 {
-		t.Errorf("doctor after --fix: exit %d\n%s", r.code, r.stdout)
+		t.Errorf("doctor after the logout: exit %d\n%s", r.code, r.stdout)
 	}
 	list, _ := client.List(e.program())
-	if fmt.Sprint(list) != "map[hidden.example:u-hidden.example kept.example:u-kept.example]" {
+	if fmt.Sprint(list) != "map[Old.example:u-old kept.example:u-kept]" {
 		t.Errorf("after repair list = %v", list)
 	}
-	items, _ := e.session.Items("docker-credential-regcred")
-	if len(items) != 2 {
-		t.Errorf("after repair the keyring holds %q", items)
+	labels, _ := e.session.Labels("docker-credential-regcred")
+	if len(labels) != 2 || labels["old.example"] != "Registry credentials for Old.example (u-old)" {
+		t.Errorf("after repair the keyring holds %q", labels)
 	}
 }
 

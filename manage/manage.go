@@ -20,9 +20,9 @@ type Env struct {
 	LookPath       func(string) (string, error)
 	// OpenStore opens the credential store.
 	OpenStore func() (*store.Store, error)
-	// Keyring is the keyring doctor probes.
+	// Keyring is the keyring doctor probes; nil when the configuration is bad.
 	Keyring store.OSKeyring
-	// StateDir is regcred's own directory (where the index lives).
+	// StateDir is regcred's own directory.
 	StateDir string
 }
 
@@ -73,10 +73,10 @@ var commands = map[string]command{
 	"doctor": {
 		args:  "[--fix]",
 		short: "check the set-up, one line per check, each failure with its fix",
-		examples: `  # Check the helper, the clients, the keyring and the index
+		examples: `  # Check the helper, the clients and the keyring
   docker-credential-regcred doctor
 
-  # Repair the index after a crash or a keyring edited by hand
+  # Tidy the keyring after a crash, an upgrade or an edit by hand
   docker-credential-regcred doctor --fix`,
 	},
 	"ls": {

@@ -130,7 +130,7 @@ func TestKeyForIsOneAccountPerRegistry(t *testing.T) {
 			}
 		}
 	}
-	for _, reserved := range []string{stampAccount, probeAccount, chunkName("0123456789abcdef0123456789abcdef", 1)} {
+	for _, reserved := range []string{legacyStamp, probeAccount, chunkName("docker.io", "a", 1), chunkPrefix + "0123456789abcdef0123456789abcdef:1"} {
 		if ValidateServerURL(reserved) == nil {
 			t.Errorf("reserved account %q is a valid registry address: it could collide with a credential", reserved)
 		}

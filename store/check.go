@@ -9,172 +9,134 @@ import (
 	"strings"
 )
 
-// Report is what Check found out of step between the keyring and the index.
+// Report is what Check found in the keyring that is not in order.
 type Report struct {
-	// Backend names the keyring checked, in its own words.
-	Backend string
-	// Enumerated says whether the keyring's items could be listed; where
-	// they cannot (macOS), only the registries the index names were read.
-	Enumerated bool
-	// IndexError says why the index file could not be decoded.
-	IndexError error
-	// Missing lists registries the index shows whose item is gone.
-	Missing []string
-	// Unlisted lists registries in the keyring the index does not show.
-	Unlisted []string
-	// Differ lists registries whose address or username the index has wrong.
-	Differ []string
-	// Unfinished lists registries with chunk sets an interrupted store left.
-	Unfinished []string
-	// Orphans counts chunk items no head points at and no store left unfinished.
-	Orphans int
-	// Legacy lists items in the format before version 2, to be migrated.
+	// Cached says list answers from a ListCache, the keyring being unable
+	// to enumerate: list shows what this machine stored.
+	Cached bool
+	// Legacy lists items an older version wrote, or whose label was edited
+	// by hand: doctor --fix rewrites them.
 	Legacy []string
-	// Corrupt lists credential items that do not decode: erase them
+	// OldIndex says the index file of an older version is still there.
+	OldIndex bool
+	// Corrupt lists credential items that cannot be read: erase them
 	// (docker logout) and log in again.
 	Corrupt []string
+	// Gone lists registries the list cache shows whose item is gone.
+	Gone []string
+	// Stray lists chunk items no credential uses: left by an interrupted store.
+	Stray []string
 }
 
-// OK reports whether nothing is out of step.
+// OK reports whether nothing is out of order.
 func (r Report) OK() bool { return len(r.Problems()) == 0 }
 
 // Problems describes each problem in one line.
 func (r Report) Problems() []string {
 	var out []string
-	add := func(what string, servers []string) {
-		if len(servers) > 0 {
-			out = append(out, fmt.Sprintf("%d %s: %s", len(servers), what, strings.Join(servers, ", ")))
+	add := func(what string, names []string) {
+		if len(names) > 0 {
+			out = append(out, fmt.Sprintf("%d %s: %s", len(names), what, strings.Join(names, ", ")))
 		}
 	}
-	if r.IndexError != nil {
-		out = append(out, fmt.Sprintf("the index is unreadable (%v)", r.IndexError))
+	add("items are in an older version's form", r.Legacy)
+	if r.OldIndex {
+		out = append(out, "an older version's index file is still there")
 	}
-	add("registries in the index have no keyring item", r.Missing)
-	add("keyring credentials are missing from the index", r.Unlisted)
-	add("index entries disagree with the keyring", r.Differ)
-	add("registries have leftover chunks from an interrupted store", r.Unfinished)
-	if r.Orphans > 0 {
-		out = append(out, fmt.Sprintf("%d chunk items belong to no credential", r.Orphans))
+	add("items cannot be read (erase them with docker logout and log in again)", r.Corrupt)
+	add("registries list shows are gone from the keyring", r.Gone)
+	if len(r.Stray) > 0 {
+		out = append(out, fmt.Sprintf("%d chunk items belong to no credential", len(r.Stray)))
 	}
-	add("items are in the old format", r.Legacy)
-	add("items do not decode (erase them with docker logout and log in again)", r.Corrupt)
 	return out
 }
 
-// Check compares the index with the keyring, and the keyring with itself.
-// It changes nothing.
+// forgetter is a keyring that answers List from a cache (ListCache).
+type forgetter interface{ Forget(account string) error }
+
+// Check reads every item and reports what is not in order. It changes nothing.
 func (s *Store) Check(ctx context.Context) (Report, error) {
-	idx, err := loadIndex(s.IndexPath(), true)
+	labels, err := s.cfg.Keyring.List(ctx)
 	if err != nil {
-		return Report{}, err
+		return Report{}, fmt.Errorf("check: %w", err)
 	}
-	v, err := s.scan(ctx, idx)
-	if err != nil {
-		return Report{}, err
-	}
-	stamp, err := s.cfg.Keyring.Stamp(ctx)
-	if err != nil {
-		return Report{}, err
-	}
-	r := Report{Backend: BackendName, Enumerated: v.enumerated, IndexError: idx.err, Legacy: v.legacy, Corrupt: v.corrupt}
-	for _, key := range slices.Sorted(maps.Keys(idx.Registries)) {
-		if len(idx.Registries[key].Chunks) > 0 {
-			r.Unfinished = append(r.Unfinished, key)
+	var r Report
+	_, r.Cached = s.cfg.Keyring.(forgetter)
+	r.OldIndex = s.legacyPending()
+	used := map[string]bool{} // chunk accounts a head names
+	var chunks []string
+	for _, account := range slices.Sorted(maps.Keys(labels)) {
+		if _, ok := parseChunk(account); ok {
+			chunks = append(chunks, account)
+			continue
+		}
+		if account == legacyStamp {
+			r.Legacy = append(r.Legacy, account)
+		}
+		if ValidateServerURL(account) != nil {
+			continue // not a credential of ours
+		}
+		data, err := s.cfg.Keyring.Get(ctx, account)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			r.Gone = append(r.Gone, account)
+			continue
+		case err != nil:
+			return Report{}, fmt.Errorf("check: read %s: %w", account, err)
+		}
+		it, derr := decodeItem(data)
+		rec, aerr := s.assemble(ctx, account, data)
+		if derr != nil || aerr != nil {
+			r.Corrupt = append(r.Corrupt, account)
+			continue
+		}
+		if it.head != nil {
+			for _, name := range it.head.chunkNames(account) {
+				used[name] = true
+			}
+		}
+		l := labels[account]
+		if it.version() != itemVersion || l != (Label{Server: rec.A, User: rec.U}) || keyFor(l.Server) != account {
+			r.Legacy = append(r.Legacy, account)
 		}
 	}
-	if idx.current(stamp) {
-		// An index that is not current is simply rebuilt by the next list;
-		// one that claims to be current must agree with the keyring.
-		r.Missing, r.Unlisted, r.Differ = compare(idx, v)
+	for _, c := range chunks {
+		if !used[c] {
+			r.Stray = append(r.Stray, c)
+		}
 	}
-	r.Orphans = len(orphans(v, idx))
 	return r, nil
 }
 
-// compare lists the registries the index shows that the keyring lacks,
-// those the keyring holds that the index does not show, and those it shows
-// with another address or username.
-func compare(idx *index, v view) (missing, unlisted, differ []string) {
-	for _, key := range slices.Sorted(maps.Keys(idx.Registries)) {
-		e := idx.Registries[key]
-		c, inKeyring := v.creds[key]
-		switch {
-		case e.Server != "" && !inKeyring && !slices.Contains(v.legacy, key) && !slices.Contains(v.corrupt, key):
-			missing = append(missing, e.Server)
-		case inKeyring && !e.same(c):
-			differ = append(differ, c.Server)
-		}
-	}
-	for _, key := range slices.Sorted(maps.Keys(v.creds)) {
-		if e := idx.Registries[key]; e == nil || e.Server == "" {
-			unlisted = append(unlisted, v.creds[key].Server)
-		}
-	}
-	return missing, unlisted, differ
-}
-
-// orphans lists the chunk items that no head points at and no index entry
-// records as unfinished.
-func orphans(v view, idx *index) []string {
-	recorded := map[string]bool{}
-	for _, e := range idx.Registries {
-		for g := range e.Chunks {
-			recorded[g] = true
-		}
-	}
-	var out []string
-	for _, account := range v.chunks {
-		if g, _ := chunkGen(account); v.live[g] == 0 && !recorded[g] {
-			out = append(out, account)
-		}
-	}
-	return out
-}
-
-// Repair makes the keyring and the index agree again, holding the writers'
-// lock: it migrates old-format items, deletes chunk sets no head points at
-// (never one a head points at, so no recoverable credential is lost), and
-// rebuilds the index from the keyring. It returns what it found before.
-// Corrupt items are left for the user to erase: they cannot be recovered,
-// and deleting a secret is the user's call.
+// Repair puts the keyring in order, holding the writers' lock: it migrates
+// older items, deletes stray chunks — under the lock no store of this user
+// is under way, so none is a store's chunk in flight — and drops gone
+// registries from a list cache. Corrupt items are left for the user to
+// erase: deleting a secret is the user's call. It returns what it found.
 func (s *Store) Repair(ctx context.Context) (Report, error) {
 	found, err := s.Check(ctx)
 	if err != nil {
 		return Report{}, err
 	}
 	err = s.write(ctx, func(w *writer) error {
-		v, err := s.scan(ctx, w.idx)
+		if err := w.migrate(); err != nil {
+			return err
+		}
+		now, err := s.Check(ctx)
 		if err != nil {
 			return err
 		}
-		if len(v.legacy) > 0 {
-			if err := w.migrate(v.legacy); err != nil {
-				return err
-			}
-			if v, err = s.scan(ctx, w.idx); err != nil {
-				return err
-			}
+		if err := w.deleteNames(now.Stray); err != nil {
+			return err
 		}
-		// Under the lock no store of this index is under way, so an
-		// unfinished set no head points at is left over.
-		for _, key := range slices.Sorted(maps.Keys(w.idx.Registries)) {
-			for g, n := range w.idx.unfinished(key) {
-				if v.live[g] == 0 {
-					if err := w.deleteSet(g, n); err != nil {
-						return err
-					}
+		if f, ok := s.cfg.Keyring.(forgetter); ok {
+			for _, account := range now.Gone {
+				if err := f.Forget(account); err != nil {
+					return err
 				}
-				w.idx.dropChunks(key, g)
 			}
 		}
-		for _, account := range orphans(v, w.idx) {
-			if err := s.cfg.Keyring.Delete(ctx, account); err != nil && !errors.Is(err, ErrNotFound) {
-				return err
-			}
-		}
-		w.idx.Stamp, w.idx.err = "", nil
-		_, err = w.rebuild()
-		return err
+		return nil
 	})
 	return found, err
 }

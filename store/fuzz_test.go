@@ -1,10 +1,10 @@
 package store
 
 import (
-	"bytes"
-	"reflect"
+	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzServerAddress: matching never panics, and for every address that
@@ -34,42 +34,39 @@ func FuzzServerAddress(f *testing.F) {
 	})
 }
 
-// FuzzDecodeIndex: decoding never panics, and what decodes saves and
-// loads back to the same index.
-func FuzzDecodeIndex(f *testing.F) {
+// FuzzItem: decoding an item never panics; every item that decodes as a
+// record of this version re-encodes to an item with the same label and
+// secret, and its label survives the Secret Service label text.
+func FuzzItem(f *testing.F) {
+	head := newHead("R.example:5000", "<token>", "b", []byte("x"), 3)
+	enc, _ := json.Marshal(head)
+	rec, _ := encodeRecord("https://index.docker.io/v1/", "alice", "s3cret")
 	for _, s := range []string{
-		`{"version":2,"registries":{}}`,
-		`{"version":2,"stamp":"s","registries":{"docker.io":{"server":"https://index.docker.io/v1/","username":"alice"}}}`,
-		`{"version":2,"registries":{"a.example:5000":{"server":"A.example:5000","username":"<token>","chunks":{"0123456789abcdef0123456789abcdef":3}}}}`,
-		"regcred-index 1\nb.example \"old\" >\"new\"\n",
-		"{}", "",
+		string(rec), string(enc), // this version's record and head
+		`{"v":3,"a":"[::1]:5000","u":"x (y)","s":"{TITLE}"}`,
+		`{"v":2,"a":"r.example","u":"u","g":"0123456789abcdef0123456789abcdef","n":2,"h":"x"}`, // older versions
+		`{"v":1,"u":"alice","s":"pw"}`, "", "{}",
 	} {
-		f.Add([]byte(s))
+		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		idx, err := decodeIndex(data)
-		if err != nil {
+	f.Fuzz(func(t *testing.T, data string) {
+		it, err := decodeItem(data)
+		if err != nil || it.rec == nil || it.version() != itemVersion {
 			return
 		}
-		for _, s := range idx.legacy {
-			if ValidateServerURL(s) != nil {
-				t.Fatalf("legacy address %q is not valid", s)
-			}
-		}
-		if len(idx.legacy) > 0 {
-			return // never written back
-		}
-		enc := idx.encode()
-		back, err := decodeIndex(enc)
+		again, err := encodeRecord(it.rec.A, it.rec.U, it.rec.S)
 		if err != nil {
-			t.Fatalf("re-encoded index does not decode: %v\n%q", err, enc)
+			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(back.list(), idx.list()) || back.Stamp != idx.Stamp || !bytes.Equal(back.encode(), enc) {
-			t.Errorf("round trip differs:\n%#v\n%#v", idx, back)
+		back, err := decodeItem(string(again))
+		if err != nil || back.label() != it.label() || back.rec.S != it.rec.S {
+			t.Errorf("re-encoded %q as %q: %+v, %v", data, again, back.rec, err)
 		}
-		// list's own decoder agrees with the full one.
-		if l, ok := listIfCurrent(enc, idx.Stamp); idx.Stamp != "" && (!ok || !reflect.DeepEqual(l, idx.list())) {
-			t.Errorf("listIfCurrent = %v, %v; decodeIndex lists %v", l, ok, idx.list())
+		l := it.label()
+		if ValidateServerURL(l.Server) == nil && l.User != "" && utf8.ValidString(l.User) {
+			if got := parseLabel(l.String()); got != l {
+				t.Errorf("label %+v reads back as %+v", l, got)
+			}
 		}
 	})
 }

@@ -7,8 +7,6 @@ import (
 	"os"
 	"strings"
 	"time"
-
-	gokeyring "github.com/zalando/go-keyring"
 )
 
 // Service is the keyring service name every regcred item is stored under.
@@ -49,90 +47,78 @@ func noBus(cause error) error {
 	return fmt.Errorf("%w answers at DBUS_SESSION_BUS_ADDRESS=%s%s: the session that set it has ended; start a new one with %s, then a keyring in it with %s, or unset the variable", ErrNoSessionBus, addr, why, sessionHint, unlockHint)
 }
 
-// Keyring is the set of keyring operations the store needs. The OS
-// implementation wraps go-keyring; tests of pure logic may substitute a map.
+// Keyring is what the store needs of a keyring: items under Service, each
+// named by an account, holding data and showing a Label beside it. The OS
+// keyrings implement it; tests of pure logic may substitute a map.
 type Keyring interface {
+	// Get returns the data stored under account, or ErrNotFound.
 	Get(ctx context.Context, account string) (string, error)
-	Set(ctx context.Context, account, data string) error
+	// Set stores data and its label under account in one write,
+	// replacing what was there.
+	Set(ctx context.Context, account string, label Label, data string) error
+	// Delete removes account; a missing account is ErrNotFound.
 	Delete(ctx context.Context, account string) error
-	// Items returns every item under Service, account → data, or an error
-	// wrapping errors.ErrUnsupported where the backend cannot enumerate.
-	Items(ctx context.Context) (map[string]string, error)
-	// Stamp returns the list stamp (see Store.List), "" when none is set.
-	Stamp(ctx context.Context) (string, error)
-	// SetStamp replaces the list stamp.
-	SetStamp(ctx context.Context, stamp string) error
+	// List returns every item's account and label, reading no secret
+	// where the backend keeps labels apart, or an error wrapping
+	// errors.ErrUnsupported where the backend cannot enumerate.
+	List(ctx context.Context) (map[string]Label, error)
 }
 
-// OSKeyring is the operating system's keyring (Secret Service, macOS
-// Keychain, Windows Credential Manager) through go-keyring, under Service.
-// Every call is bounded by Timeout and its errors are translated into the
-// sentinels above.
-type OSKeyring struct {
-	Timeout time.Duration
-	// stamp caches where the list stamp lives, for one process (see
-	// NewOSKeyring); nil looks it up on every call.
-	stamp *stampItem
+// Label is what list shows of a credential: the address as the client
+// stored it and the username. Chunk items, and items an older version
+// wrote, have the zero Label.
+type Label struct {
+	Server, User string
 }
 
-// NewOSKeyring returns the OS keyring with each call bounded by timeout,
-// remembering for the life of the process where its list stamp lives.
-func NewOSKeyring(timeout time.Duration) OSKeyring {
-	return OSKeyring{Timeout: timeout, stamp: &stampItem{}}
-}
+// labelPrefix starts the text of every label this version writes.
+const labelPrefix = "Registry credentials for "
 
-// goStamp and goSetStamp keep the list stamp as an ordinary item, where the
-// backend has no cheaper place for it.
-func (k OSKeyring) goStamp(ctx context.Context) (string, error) {
-	v, err := k.Get(ctx, stampAccount)
-	if errors.Is(err, ErrNotFound) {
-		return "", nil
+// String is the label as the keyring's own tools show it (Seahorse,
+// secret-tool): "Registry credentials for ghcr.io (alice)". Addresses hold
+// no white space, so the first " (" after the prefix ends the address.
+func (l Label) String() string {
+	if l == (Label{}) {
+		return Service + " chunk"
 	}
-	return v, err
+	return labelPrefix + l.Server + " (" + l.User + ")"
 }
 
-func (k OSKeyring) goSetStamp(ctx context.Context, stamp string) error {
-	return k.Set(ctx, stampAccount, stamp)
-}
-
-// Get returns the data stored under account, or ErrNotFound.
-func (k OSKeyring) Get(ctx context.Context, account string) (string, error) {
-	var data string
-	err := k.call(ctx, func() (err error) {
-		data, err = gokeyring.Get(Service, account)
-		return err
-	})
-	return data, err
-}
-
-// Set stores data under account, replacing what was there.
-func (k OSKeyring) Set(ctx context.Context, account, data string) error {
-	return k.call(ctx, func() error {
-		beforeSet()
-		return gokeyring.Set(Service, account, data)
-	})
-}
-
-// Delete removes account; a missing account is ErrNotFound.
-func (k OSKeyring) Delete(ctx context.Context, account string) error {
-	return k.call(ctx, func() error { return gokeyring.Delete(Service, account) })
-}
-
-// call runs one keyring call with the time bound. go-keyring calls cannot
-// be cancelled; on time-out the call is abandoned and may still complete
-// later (the store's write order allows for that; see Store.Put).
-func (k OSKeyring) call(ctx context.Context, fn func() error) error {
-	if err := checkBackend(); err != nil {
-		return err
+// parseLabel is the inverse of Label.String; the zero Label for any text
+// it did not write.
+func parseLabel(s string) Label {
+	rest, ok := strings.CutPrefix(s, labelPrefix)
+	if !ok || !strings.HasSuffix(rest, ")") {
+		return Label{}
 	}
-	timeout := k.Timeout
+	server, user, ok := strings.Cut(rest[:len(rest)-1], " (")
+	if !ok || ValidateServerURL(server) != nil || user == "" {
+		return Label{}
+	}
+	return Label{Server: server, User: user}
+}
+
+// labelOf is the label of an item's content, for backends that keep no
+// label apart from it: the zero Label unless this version wrote it.
+func labelOf(data string) Label {
+	it, err := decodeItem(data)
+	if err != nil || it.version() != itemVersion {
+		return Label{}
+	}
+	return it.label()
+}
+
+// bounded runs one keyring call with a time bound. Keyring calls cannot be
+// cancelled; on time-out the call is abandoned and may still complete later
+// (the store's write order allows for that; see the package comment).
+func bounded(ctx context.Context, timeout time.Duration, fn func() error) error {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- diagnose(translate(fn())) }()
+	go func() { done <- fn() }()
 	select {
 	case err := <-done:
 		return err
@@ -142,40 +128,4 @@ func (k OSKeyring) call(ctx context.Context, fn func() error) error {
 		}
 		return ctx.Err()
 	}
-}
-
-// translate maps go-keyring's and D-Bus's errors to this package's sentinels.
-// The D-Bus errors only exist as text, so they are matched by their names.
-func translate(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, gokeyring.ErrNotFound) {
-		return ErrNotFound
-	}
-	msg := err.Error()
-	switch {
-	case strings.Contains(msg, "org.freedesktop.secrets was not provided"),
-		strings.Contains(msg, "ServiceUnknown"):
-		return ErrNoProvider
-	case strings.Contains(msg, "Object does not exist at path") && strings.Contains(msg, "/org/freedesktop/secrets/"):
-		return ErrNoCollection
-	case strings.Contains(msg, "failed to unlock correct collection"):
-		return ErrLocked
-	case strings.Contains(msg, "dbus: couldn't determine address"),
-		strings.Contains(msg, "connect: no such file or directory"),
-		strings.Contains(msg, "connect: connection refused"):
-		return noBus(err)
-	}
-	return fmt.Errorf("keyring: %w", err)
-}
-
-// Probe checks the keyring answers, by looking up an account that never
-// exists: nil means it works; otherwise one of the sentinel errors says why.
-func (k OSKeyring) Probe(ctx context.Context) error {
-	_, err := k.Get(ctx, probeAccount)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	}
-	return err
 }

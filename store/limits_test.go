@@ -3,68 +3,34 @@ package store
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
-
-// recordingKeyring is an in-memory keyring that applies a backend's limit
-// to every write, as the real one would and Wine does not.
-type recordingKeyring struct {
-	items map[string]string
-	stamp string
-	check func(account, data string) error
-}
-
-func (k *recordingKeyring) Get(_ context.Context, a string) (string, error) {
-	if v, ok := k.items[a]; ok {
-		return v, nil
-	}
-	return "", ErrNotFound
-}
-
-func (k *recordingKeyring) Set(_ context.Context, a, v string) error {
-	if err := k.check(a, v); err != nil {
-		return err
-	}
-	k.items[a] = v
-	return nil
-}
-
-func (k *recordingKeyring) Delete(_ context.Context, a string) error {
-	if _, ok := k.items[a]; !ok {
-		return ErrNotFound
-	}
-	delete(k.items, a)
-	return nil
-}
-
-func (k *recordingKeyring) Items(context.Context) (map[string]string, error) {
-	return nil, errors.ErrUnsupported
-}
-func (k *recordingKeyring) Stamp(context.Context) (string, error)      { return k.stamp, nil }
-func (k *recordingKeyring) SetStamp(_ context.Context, s string) error { k.stamp = s; return nil }
 
 // TestBackendLimits stores the largest credentials regcred accepts — a
 // secret near the protocol's 64 KiB line limit, under the longest address
-// it accepts — with each backend's item limit, against that backend's real
-// constraint: every write must fit, and the credential must come back.
+// it accepts — with each backend's item limit, against that backend's own
+// constraint, written here as the platform documents it and not taken from
+// the code under test: every write must fit, and the credential must come
+// back. (Wine and the test machines enforce none of these.)
 func TestBackendLimits(t *testing.T) {
 	longAddress := "registry.example:5000/" + strings.Repeat("a", maxServerURLLen-len("registry.example:5000/"))
 	tests := []struct {
 		name  string
 		limit int
-		check func(account, data string) error
+		check func(account string, label Label, data string) error
 	}{
-		{"Windows Credential Manager", credentialManagerItemLimit, func(account, data string) error {
-			// go-keyring refuses blobs over 2560 bytes (ErrSetDataTooBig), as Windows does.
-			if len(data) > 2560 {
-				return fmt.Errorf("blob of %d bytes", len(data))
+		{"Windows Credential Manager", credentialManagerItemLimit, func(account string, label Label, data string) error {
+			// CRED_MAX_CREDENTIAL_BLOB_SIZE (5 × 512 bytes), CRED_MAX_GENERIC_TARGET_NAME_LENGTH.
+			if len(data) > 5*512 || utf8.RuneCountInString(Service+":"+account) > 32767 {
+				return fmt.Errorf("blob of %d bytes, target of %d", len(data), len(account))
 			}
 			return nil
 		}},
-		{"macOS Keychain", keychainItemLimit, func(account, data string) error {
+		{"macOS Keychain", keychainItemLimit, func(account string, _ Label, data string) error {
 			// go-keyring's `security -i` command line, which must stay within 4096 bytes.
 			line := fmt.Sprintf("add-generic-password -U -s '%s' -a '%s' -w 'go-keyring-base64:%s'\n",
 				Service, account, base64.StdEncoding.EncodeToString([]byte(data)))
@@ -73,18 +39,13 @@ func TestBackendLimits(t *testing.T) {
 			}
 			return nil
 		}},
-		{"Secret Service", secretServiceItemLimit, func(account, data string) error {
-			if len(data) > secretServiceItemLimit {
-				return fmt.Errorf("item of %d bytes", len(data))
-			}
-			return nil
-		}},
 	}
 	for _, tt := range tests {
 		for _, server := range []string{"r.example", longAddress} {
 			t.Run(fmt.Sprintf("%s/%d-byte address", tt.name, len(server)), func(t *testing.T) {
-				k := &recordingKeyring{items: map[string]string{}, check: tt.check}
-				st, err := New(Config{Dir: t.TempDir(), ItemLimit: tt.limit, Keyring: k})
+				k := newMemKeyring()
+				k.check = tt.check
+				st, err := New(Config{LockPath: filepath.Join(t.TempDir(), "lock"), ItemLimit: tt.limit, Keyring: k})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -98,7 +59,35 @@ func TestBackendLimits(t *testing.T) {
 						t.Fatalf("get of a %d-byte secret: %v", len(c.Secret), err)
 					}
 				}
+				if k.sets < 3 {
+					t.Errorf("only %d keyring writes: the constraint was hardly exercised", k.sets)
+				}
 			})
 		}
+	}
+}
+
+// TestLongUsernameFailsBeforeWriting: a head repeats the address and
+// username, so a username too long for one item with a secret that needs
+// chunks is refused before any chunk is written (issue: Put used to fail
+// at the head, after every chunk).
+func TestLongUsernameFailsBeforeWriting(t *testing.T) {
+	k := newMemKeyring()
+	k.check = func(_ string, _ Label, data string) error {
+		if len(data) > 5*512 {
+			return fmt.Errorf("blob of %d bytes", len(data))
+		}
+		return nil
+	}
+	st, err := New(Config{LockPath: filepath.Join(t.TempDir(), "lock"), ItemLimit: credentialManagerItemLimit, Keyring: k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.Put(context.Background(), Credential{ServerURL: "r.example", Username: strings.Repeat("u", 2600), Secret: strings.Repeat("s", 4000)})
+	if err == nil || !strings.Contains(err.Error(), "more than one keyring item holds here (2560") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("Put = %v, want one line saying the address and username do not fit", err)
+	}
+	if k.sets != 0 || len(k.snapshot()) != 0 {
+		t.Errorf("the refused store wrote %d items", k.sets)
 	}
 }

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -23,24 +22,23 @@ const minItemLimit = 256
 const (
 	// chunkPrefix starts the account name of every chunk item.
 	chunkPrefix = "regcred-chunk:"
-	// stampAccount is the item whose value changes whenever what list
-	// shows changes (see Store.List).
-	stampAccount = "regcred:stamp"
 	// probeAccount is looked up, never stored, to check the keyring answers.
 	probeAccount = "regcred:probe"
 )
 
-// recordVersion is the version of the items this code writes. Version 1
-// items (keyed by the address as typed, without the address inside) are
-// read, and rewritten as version 2 by the next repair (see migrate).
-const recordVersion = 2
+// itemVersion is the version of the items this code writes. Versions 1 and
+// 2 are still read, and rewritten by migrate.
+const itemVersion = 3
 
 // errCorruptItem is returned when a keyring item does not decode.
 var errCorruptItem = errors.New("keyring item is corrupt")
 
-// record is what a credential's keyring item holds when it fits in one item.
-// A is the address as the client stored it, so that the keyring alone can
-// answer list after the index is lost.
+// slots are a registry's two chunk slots: a store writes the one its item
+// does not point at, so the chunks get reads are never overwritten under it.
+var slots = [2]string{"a", "b"}
+
+// record is what a credential's item holds when it fits in one item. A is
+// the address as the client stored it (absent in version 1).
 type record struct {
 	V int    `json:"v"`
 	A string `json:"a,omitempty"`
@@ -48,41 +46,32 @@ type record struct {
 	S string `json:"s"`
 }
 
-// chunkHead is what the credential's item holds when the record is split:
-// the record's bytes live in N items named chunkName(G, 1..N); H is their
-// SHA-256, so a reassembly from mixed generations can never be returned.
-// A and U repeat the record's address and username, so listing never needs
-// the chunks.
+// chunkHead is what the item holds when the record is split: the record's
+// bytes are chunks 1..N of slot K, and H is their SHA-256, so chunks of two
+// writes are never returned mixed. Version 1 and 2 heads name a random
+// generation G instead of a slot.
 type chunkHead struct {
 	V int    `json:"v"`
 	A string `json:"a,omitempty"`
 	U string `json:"u,omitempty"`
-	G string `json:"g"`
+	K string `json:"k,omitempty"`
+	G string `json:"g,omitempty"`
 	N int    `json:"n"`
 	H string `json:"h"`
 }
 
-// item is the decoded content of a credential's keyring item: either a
-// whole record or the head of a chunk set.
+// item is a credential item's content: a record or the head of its chunks.
 type item struct {
 	rec  *record
 	head *chunkHead
 }
 
-// server and user are the item's address and username ("" in a version 1
-// head, which does not carry them).
-func (it item) server() string {
+// label is what the keyring shows beside the item.
+func (it item) label() Label {
 	if it.head != nil {
-		return it.head.A
+		return Label{Server: it.head.A, User: it.head.U}
 	}
-	return it.rec.A
-}
-
-func (it item) user() string {
-	if it.head != nil {
-		return it.head.U
-	}
-	return it.rec.U
+	return Label{Server: it.rec.A, User: it.rec.U}
 }
 
 // version is the item's format version.
@@ -93,31 +82,31 @@ func (it item) version() int {
 	return it.rec.V
 }
 
-// gen is the chunk generation the item points at, or "".
-func (it item) gen() string {
-	if it.head != nil {
-		return it.head.G
+// slot is the chunk slot the item points at, or "".
+func (it *item) slot() string {
+	if it == nil || it.head == nil {
+		return ""
 	}
-	return ""
+	return it.head.K
 }
 
 // encodeRecord serialises a credential.
 func encodeRecord(server, username, secret string) ([]byte, error) {
-	return json.Marshal(record{V: recordVersion, A: server, U: username, S: secret})
+	return json.Marshal(record{V: itemVersion, A: server, U: username, S: secret})
 }
 
-// decodeItem parses a credential item's content.
+// decodeItem parses a credential item's content, of any version.
 func decodeItem(data string) (item, error) {
 	var probe struct {
 		V int             `json:"v"`
-		G json.RawMessage `json:"g"`
+		N json.RawMessage `json:"n"`
 	}
-	if err := json.Unmarshal([]byte(data), &probe); err != nil || (probe.V != 1 && probe.V != recordVersion) {
+	if err := json.Unmarshal([]byte(data), &probe); err != nil || probe.V < 1 || probe.V > itemVersion {
 		return item{}, errCorruptItem
 	}
-	if probe.G != nil {
+	if probe.N != nil {
 		var h chunkHead
-		if err := json.Unmarshal([]byte(data), &h); err != nil || !validGeneration(h.G) || h.N < 1 || h.N > maxChunks {
+		if err := json.Unmarshal([]byte(data), &h); err != nil || !h.valid() {
 			return item{}, errCorruptItem
 		}
 		return item{head: &h}, nil
@@ -129,11 +118,35 @@ func decodeItem(data string) (item, error) {
 	return item{rec: &r}, nil
 }
 
-// decodeRecord parses a reassembled record and checks it against its head.
+// valid checks a head names chunks this package could have written.
+func (h *chunkHead) valid() bool {
+	if h.N < 1 || h.N > maxChunks {
+		return false
+	}
+	if h.V == itemVersion {
+		return (h.K == slots[0] || h.K == slots[1]) && h.G == ""
+	}
+	return validGeneration(h.G) && h.K == ""
+}
+
+// chunkNames are the account names of the head's chunks, 1..N.
+func (h *chunkHead) chunkNames(key string) []string {
+	out := make([]string, h.N)
+	for i := range out {
+		if h.G != "" {
+			out[i] = chunkPrefix + h.G + ":" + strconv.Itoa(i+1)
+		} else {
+			out[i] = chunkName(key, h.K, i+1)
+		}
+	}
+	return out
+}
+
+// decodeRecord parses reassembled chunks and checks them against their head.
 func decodeRecord(data []byte, head *chunkHead) (*record, error) {
 	sum := sha256.Sum256(data)
-	if head != nil && hex.EncodeToString(sum[:]) != head.H {
-		return nil, fmt.Errorf("%w: chunks do not match their head", errCorruptItem)
+	if hex.EncodeToString(sum[:]) != head.H {
+		return nil, errChunksMixed
 	}
 	it, err := decodeItem(string(data))
 	if err != nil || it.rec == nil {
@@ -141,6 +154,10 @@ func decodeRecord(data []byte, head *chunkHead) (*record, error) {
 	}
 	return it.rec, nil
 }
+
+// errChunksMixed marks chunks that are not the ones their head describes:
+// a writer replaced them while they were read, or they are damaged.
+var errChunksMixed = errors.New("the chunks of this credential do not match their head")
 
 // splitChunks cuts data into pieces of at most limit bytes, never inside a
 // UTF-8 sequence (some backends store text, and a split rune would not
@@ -161,58 +178,72 @@ func splitChunks(data []byte, limit int) [][]byte {
 	return append(out, data)
 }
 
-// joinChunks is the inverse of splitChunks.
-func joinChunks(chunks [][]byte) []byte {
-	n := 0
-	for _, c := range chunks {
-		n += len(c)
-	}
-	out := make([]byte, 0, n)
-	for _, c := range chunks {
-		out = append(out, c...)
-	}
-	return out
-}
-
-// newHead describes data split into n chunks under a fresh generation.
-func newHead(server, username string, data []byte, n int) (*chunkHead, error) {
-	g, err := randomHex()
-	if err != nil {
-		return nil, fmt.Errorf("chunk generation: %w", err)
-	}
+// newHead describes data split into n chunks in slot.
+func newHead(server, username, slot string, data []byte, n int) chunkHead {
 	sum := sha256.Sum256(data)
-	return &chunkHead{V: recordVersion, A: server, U: username, G: g, N: n, H: hex.EncodeToString(sum[:])}, nil
+	return chunkHead{V: itemVersion, A: server, U: username, K: slot, N: n, H: hex.EncodeToString(sum[:])}
 }
 
-// randomHex is 16 random bytes in lowercase hex.
-func randomHex() (string, error) {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(b[:]), nil
+// chunkName is the account name of chunk i (1-based) in one of key's slots.
+// It names the registry by a hash of its key, so that it stays short on
+// every backend (Wine refuses target names over 247 characters).
+func chunkName(key, slot string, i int) string {
+	return chunkPrefix + keyHash(key) + ":" + slot + ":" + strconv.Itoa(i)
 }
 
-// chunkName is the keyring account name of chunk i (1-based) of generation gen.
-func chunkName(gen string, i int) string {
-	return chunkPrefix + gen + ":" + strconv.Itoa(i)
+// keyHash is the first 128 bits of key's SHA-256, in hex.
+func keyHash(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:16])
 }
 
-// chunkGen returns the generation a chunk account belongs to.
-func chunkGen(account string) (string, bool) {
+// chunkAccount is a chunk item's account name, parsed: the key hash and
+// slot for chunks this version writes, the generation for older ones.
+type chunkAccount struct {
+	hash, slot, gen string
+	i               int
+}
+
+// parseChunk parses a chunk item's account name.
+func parseChunk(account string) (chunkAccount, bool) {
 	rest, ok := strings.CutPrefix(account, chunkPrefix)
 	if !ok {
-		return "", false
+		return chunkAccount{}, false
 	}
-	gen, _, ok := strings.Cut(rest, ":")
-	return gen, ok && validGeneration(gen)
+	f := strings.Split(rest, ":")
+	n, err := strconv.Atoi(f[len(f)-1])
+	if err != nil || n < 1 || n > maxChunks || !validGeneration(f[0]) {
+		return chunkAccount{}, false
+	}
+	switch {
+	case len(f) == 3 && (f[1] == slots[0] || f[1] == slots[1]):
+		return chunkAccount{hash: f[0], slot: f[1], i: n}, true
+	case len(f) == 2:
+		return chunkAccount{gen: f[0], i: n}, true
+	}
+	return chunkAccount{}, false
 }
 
-// validGeneration reports whether gen looks like a generation newHead makes.
-func validGeneration(gen string) bool {
-	if len(gen) != 32 {
+// validGeneration reports whether s is 32 lowercase hex digits: a key hash,
+// or the random generation older versions named chunk sets by.
+func validGeneration(s string) bool {
+	if len(s) != 32 {
 		return false
 	}
-	_, err := hex.DecodeString(gen)
-	return err == nil && strings.ToLower(gen) == gen
+	_, err := hex.DecodeString(s)
+	return err == nil && strings.ToLower(s) == s
+}
+
+// fitHead checks, before anything is written, that a head for this
+// credential fits in one item: it repeats the address and username.
+func fitHead(server, username string, limit int) error {
+	h := newHead(server, username, slots[0], nil, maxChunks)
+	b, err := json.Marshal(h)
+	if err != nil {
+		return err
+	}
+	if len(b) > limit {
+		return fmt.Errorf("the address and username take %d bytes, more than one keyring item holds here (%d; REGCRED_ITEM_LIMIT)", len(b), limit)
+	}
+	return nil
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 package store_test
 
 import (
@@ -15,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	gokeyring "github.com/zalando/go-keyring"
+
 	"github.com/regcred/regcred/internal/testenv"
 	"github.com/regcred/regcred/store"
 )
@@ -23,7 +27,8 @@ import (
 type fixture struct {
 	t       *testing.T
 	session *testenv.Session
-	dir     string
+	// lock is the session's writers' lock, as DefaultLockPath would put it.
+	lock string
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -32,17 +37,23 @@ func newFixture(t *testing.T) *fixture {
 	// The OS keyring is reached through the process environment, as in
 	// production: point this test process at the private bus.
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", s.Address)
-	return &fixture{t: t, session: s, dir: t.TempDir()}
+	return &fixture{t: t, session: s, lock: filepath.Join(s.Dir, "run", store.Service+".lock")}
+}
+
+// config is the fixture's Config; legacy is the old index file, if any.
+func (f *fixture) config(limit int, fault func(string)) store.Config {
+	return store.Config{
+		LockPath:    f.lock,
+		ItemLimit:   limit,
+		Keyring:     store.NewSecretService(10 * time.Second),
+		Fault:       fault,
+		LegacyIndex: filepath.Join(f.session.Dir, ".config", "regcred", "index.json"),
+	}
 }
 
 func (f *fixture) store(limit int, fault func(string)) *store.Store {
 	f.t.Helper()
-	st, err := store.New(store.Config{
-		Dir:       f.dir,
-		ItemLimit: limit,
-		Keyring:   store.OSKeyring{Timeout: 10 * time.Second},
-		Fault:     fault,
-	})
+	st, err := store.New(f.config(limit, fault))
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -59,18 +70,27 @@ func (f *fixture) items() []string {
 	return items
 }
 
-// checkAccounted fails if the keyring holds a chunk item that no head
-// points at and no unfinished store records: the invariant the order of
-// writes exists to keep. (Every other item is a credential by its name.)
-func (f *fixture) checkAccounted(st *store.Store) {
+// checkInOrder fails if doctor would find anything out of order: a chunk
+// no credential uses, an item that cannot be read or is in an older form.
+func (f *fixture) checkInOrder(st *store.Store) {
 	f.t.Helper()
 	r, err := st.Check(context.Background())
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	if r.Orphans > 0 || len(r.Corrupt) > 0 || len(r.Legacy) > 0 {
-		f.t.Errorf("keyring holds items nothing accounts for: %q", r.Problems())
+	if !r.OK() {
+		f.t.Errorf("keyring not in order: %q", r.Problems())
 	}
+}
+
+// mustGet returns the credential, failing the test on any error.
+func mustGet(t *testing.T, st *store.Store, query string) store.Credential {
+	t.Helper()
+	c, err := st.Get(context.Background(), query)
+	if err != nil {
+		t.Fatalf("Get(%q): %v", query, err)
+	}
+	return c
 }
 
 func TestStoreRoundTripOnKeyring(t *testing.T) {
@@ -82,13 +102,20 @@ func TestStoreRoundTripOnKeyring(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, q := range []string{"https://index.docker.io/v1/", "docker.io", "index.docker.io", "registry-1.docker.io"} {
-		got, err := st.Get(ctx, q)
-		if err != nil || got != want {
-			t.Errorf("Get(%q) = %+v, %v; want %+v", q, got, err, want)
+		if got := mustGet(t, st, q); got != want {
+			t.Errorf("Get(%q) = %+v; want %+v", q, got, want)
 		}
 	}
-	if items := f.items(); !slices.Equal(items, []string{"docker.io"}) {
-		t.Errorf("keyring items = %q, want exactly one item, named by the canonical address", items)
+	// One item, named by the canonical address, labelled for people too.
+	labels, err := f.session.Labels(store.Service)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"docker.io": "Registry credentials for https://index.docker.io/v1/ (alice)"}; !maps.Equal(labels, want) {
+		t.Errorf("keyring items = %q, want %q", labels, want)
+	}
+	if list, err := st.List(ctx); err != nil || !maps.Equal(list, map[string]string{want.ServerURL: "alice"}) {
+		t.Errorf("List = %v, %v", list, err)
 	}
 	if err := st.Erase(ctx, want.ServerURL); err != nil {
 		t.Fatal(err)
@@ -109,39 +136,34 @@ func TestStoreChunking(t *testing.T) {
 	server := "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
 
 	steps := []struct {
-		name       string
-		secret     string
-		wantChunks bool
+		name   string
+		secret string
+		chunks int // chunk items after the step: at least this many, or exactly 0
 	}{
-		{"large", big, true},
-		{"larger", big + big, true},
-		{"small replaces large", "tiny", false},
-		{"large again", big, true},
+		{"large", big, len(big) / 512},
+		{"larger", big + big, 2 * len(big) / 512},
+		{"small replaces large", "tiny", 0},
+		{"large again", big, len(big) / 512},
 	}
 	for _, step := range steps {
 		t.Run(step.name, func(t *testing.T) {
 			if err := st.Put(ctx, store.Credential{ServerURL: server, Username: "AWS", Secret: step.secret}); err != nil {
 				t.Fatal(err)
 			}
-			got, err := st.Get(ctx, server)
-			if err != nil || got.Secret != step.secret || got.Username != "AWS" {
-				t.Fatalf("Get = %q/%d bytes, %v; want AWS/%d bytes", got.Username, len(got.Secret), err, len(step.secret))
+			got := mustGet(t, st, server)
+			if got.Secret != step.secret || got.Username != "AWS" {
+				t.Fatalf("Get = %q/%d bytes; want AWS/%d bytes", got.Username, len(got.Secret), len(step.secret))
 			}
-			items := f.items()
 			chunks := 0
-			for _, it := range items {
+			for _, it := range f.items() {
 				if strings.HasPrefix(it, "regcred-chunk:") {
 					chunks++
 				}
 			}
-			wantChunks := 0
-			if step.wantChunks {
-				wantChunks = (len(step.secret) + 40) / 512 // at least this many
+			if step.chunks > 0 && chunks < step.chunks || step.chunks == 0 && chunks != 0 {
+				t.Errorf("%d chunk items after storing %d bytes, want %d", chunks, len(step.secret), step.chunks)
 			}
-			if step.wantChunks && chunks < wantChunks || !step.wantChunks && chunks != 0 {
-				t.Errorf("%d chunk items after storing %d bytes (items %d)", chunks, len(step.secret), len(items))
-			}
-			f.checkAccounted(st)
+			f.checkInOrder(st)
 		})
 	}
 	if err := st.Erase(ctx, server); err != nil {
@@ -175,8 +197,8 @@ func TestStoreReplacesEquivalentSpellings(t *testing.T) {
 	if err := st.Erase(ctx, "http://R.EXAMPLE:5000/"); err != nil {
 		t.Fatal(err)
 	}
-	if list, _ := st.List(ctx); len(list) != 0 {
-		t.Errorf("erase by equivalent spelling left %v", list)
+	if list, err := st.List(ctx); err != nil || len(list) != 0 {
+		t.Errorf("erase by equivalent spelling left %v, %v", list, err)
 	}
 }
 
@@ -184,9 +206,11 @@ func TestStoreReplacesEquivalentSpellings(t *testing.T) {
 type crash struct{ step string }
 
 // TestStoreWriteOrder interrupts store and erase at every write step and
-// checks what the package comment promises: no keyring item the index does
-// not account for, and get answering the old or the new credential (or, for
-// an entry being created or erased, not found), never a mix.
+// checks what the package comment promises: get answers the old or the new
+// credential (or, for an entry being created or erased, not found), never a
+// mix; list agrees with get; and the next erase leaves nothing behind. Each
+// operation must reach at least the number of steps its table entry names,
+// so a fault hook that stopped being called fails the test.
 func TestStoreWriteOrder(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -199,25 +223,28 @@ func TestStoreWriteOrder(t *testing.T) {
 		name  string
 		setup *store.Credential // stored before the interrupted operation
 		put   *store.Credential // nil: erase
+		steps int               // write steps the operation must reach
 	}
 	ops := []op{
-		{"create small", nil, &small},
-		{"create large", nil, &large},
-		{"large over large", &old, &large},
-		{"small over large", &old, &small},
-		{"large over small", &small, &large},
-		{"erase large", &old, nil},
-		// A new spelling of the same registry: old or new, never neither.
-		{"respell small", &store.Credential{ServerURL: "https://Crash.Example/", Username: "old", Secret: "o"}, &small},
-		{"respell large", &store.Credential{ServerURL: "https://Crash.Example/", Username: "old", Secret: strings.Repeat("o", 1500)}, &large},
+		{"create small", nil, &small, 1},        // the item
+		{"create large", nil, &large, 5},        // 4 chunks, the item
+		{"large over large", &old, &large, 9},   // 4 chunks, the item, 4 old chunks
+		{"small over large", &old, &small, 5},   // the item, 4 old chunks
+		{"large over small", &small, &large, 5}, // 4 chunks, the item
+		{"erase large", &old, nil, 5},           // the item, its 4 chunks
+		{"erase small", &small, nil, 1},         // the item
+		{"respell small", &store.Credential{ServerURL: "https://Crash.Example/", Username: "old", Secret: "o"}, &small, 1},
+		{"respell large", &store.Credential{ServerURL: "https://Crash.Example/", Username: "old", Secret: strings.Repeat("o", 1500)}, &large, 9},
 	}
 	for _, o := range ops {
+		reachedSteps := 0
 		for stop := 1; ; stop++ {
-			name := fmt.Sprintf("%s/stop at write %d", o.name, stop)
 			reached := false
-			t.Run(name, func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s/stop at write %d", o.name, stop), func(t *testing.T) {
 				clean := f.store(512, nil)
-				_ = clean.Erase(ctx, server)
+				if err := clean.Erase(ctx, server); err != nil {
+					t.Fatal(err)
+				}
 				if o.setup != nil {
 					if err := clean.Put(ctx, *o.setup); err != nil {
 						t.Fatal(err)
@@ -248,7 +275,6 @@ func TestStoreWriteOrder(t *testing.T) {
 						t.Fatal(err)
 					}
 				}()
-				f.checkAccounted(clean)
 				got, err := clean.Get(ctx, server)
 				if other, err2 := clean.Get(ctx, "CRASH.example"); other != got || !errors.Is(err2, err) && err2 != err {
 					t.Errorf("spellings disagree: %+v, %v against %+v, %v", got, err, other, err2)
@@ -257,6 +283,9 @@ func TestStoreWriteOrder(t *testing.T) {
 				case errors.Is(err, store.ErrNotFound):
 					if o.setup != nil && o.put != nil {
 						t.Errorf("overwrite interrupted: the old credential is lost")
+					}
+					if list, err := clean.List(ctx); err != nil || len(list) != 0 {
+						t.Errorf("after interruption List says %v (%v), Get says not found", list, err)
 					}
 				case err != nil:
 					t.Errorf("Get after interruption: %v", err)
@@ -268,7 +297,7 @@ func TestStoreWriteOrder(t *testing.T) {
 						t.Errorf("after interruption List says %v, Get says %q as %q (%v)", list, got.Username, got.ServerURL, err)
 					}
 				}
-				// The next operation on the entry cleans up whatever is left.
+				// The next operation on the entry clears whatever is left.
 				if err := clean.Erase(ctx, server); err != nil {
 					t.Fatal(err)
 				}
@@ -279,6 +308,11 @@ func TestStoreWriteOrder(t *testing.T) {
 			if !reached || t.Failed() {
 				break
 			}
+			reachedSteps++
+		}
+		t.Logf("%s: interrupted at %d write steps", o.name, reachedSteps)
+		if reachedSteps < o.steps {
+			t.Errorf("%s: interrupted at %d write steps, want at least %d", o.name, reachedSteps, o.steps)
 		}
 	}
 }
@@ -315,23 +349,23 @@ func TestStoreConcurrentWriters(t *testing.T) {
 		t.Fatalf("List has %d entries after %d concurrent stores", len(list), n)
 	}
 	for i := range n {
-		c, err := st.Get(ctx, fmt.Sprintf("r%d.example", i))
-		if err != nil || c.Username != fmt.Sprintf("u%d", i) {
-			t.Errorf("entry %d: %+v, %v", i, c, err)
+		if c := mustGet(t, st, fmt.Sprintf("r%d.example", i)); c.Username != fmt.Sprintf("u%d", i) {
+			t.Errorf("entry %d: %+v", i, c)
 		}
 	}
 }
 
-func TestStoreFailedWriteChangesNothing(t *testing.T) {
+func TestStoreFailedWriteSaysWhy(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	st := f.store(0, nil)
 	if err := st.Put(ctx, store.Credential{ServerURL: "keep.example", Username: "u", Secret: "s"}); err != nil {
 		t.Fatal(err)
 	}
-	before, _ := os.ReadFile(st.IndexPath())
 	f.session.KillKeyring()
-	short, err := store.New(store.Config{Dir: f.dir, Keyring: store.OSKeyring{Timeout: 2 * time.Second}})
+	cfg := f.config(0, nil)
+	cfg.Keyring = store.NewSecretService(2 * time.Second)
+	short, err := store.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,82 +373,19 @@ func TestStoreFailedWriteChangesNothing(t *testing.T) {
 	if !errors.Is(err, store.ErrNoProvider) {
 		t.Errorf("Put with the keyring gone = %v, want ErrNoProvider", err)
 	}
-	after, _ := os.ReadFile(st.IndexPath())
-	if string(before) != string(after) {
-		t.Errorf("a failed store changed the index:\n%s\n->\n%s", before, after)
-	}
 }
 
-// TestIndexIsOnlyACache: with the index deleted, or from another config
-// directory, get, erase and list still see every credential in the keyring.
-func TestIndexIsOnlyACache(t *testing.T) {
-	f := newFixture(t)
-	ctx := context.Background()
-	st := f.store(512, nil)
-	creds := []store.Credential{
-		{ServerURL: "https://index.docker.io/v1/", Username: "hub", Secret: "h"},
-		{ServerURL: "Big.Example:5000", Username: "aws", Secret: strings.Repeat("b", 2000)}, // chunked
-		{ServerURL: "gone.example", Username: "g", Secret: "g"},
-	}
-	for _, c := range creds {
-		if err := st.Put(ctx, c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Remove(st.IndexPath()); err != nil {
-		t.Fatal(err)
-	}
-	other, err := store.New(store.Config{Dir: t.TempDir(), ItemLimit: 512, Keyring: store.OSKeyring{Timeout: 10 * time.Second}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, s := range map[string]*store.Store{"index removed": st, "another config dir": other} {
-		t.Run(name, func(t *testing.T) {
-			for _, c := range creds[:2] {
-				got, err := s.Get(ctx, strings.ToUpper(c.ServerURL))
-				if err != nil || got != c {
-					t.Errorf("Get(%q) = %+v, %v; want %+v", c.ServerURL, got, err, c)
-				}
-			}
-			want := map[string]string{}
-			for _, c := range creds {
-				want[c.ServerURL] = c.Username
-			}
-			if list, err := s.List(ctx); err != nil || !maps.Equal(list, want) {
-				t.Errorf("List = %v, %v; want %v", list, err, want)
-			}
-		})
-	}
-	// Erase from the other directory; this one's index must not keep it.
-	if err := other.Erase(ctx, "GONE.example"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Get(ctx, "gone.example"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("Get after erase elsewhere = %v, want ErrNotFound", err)
-	}
-	if list, err := st.List(ctx); err != nil || len(list) != 2 {
-		t.Errorf("List after erase elsewhere = %v, %v", list, err)
-	}
-	if err := os.Remove(other.IndexPath()); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range creds[:2] {
-		if err := other.Erase(ctx, c.ServerURL); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if items := f.items(); len(items) != 0 {
-		t.Errorf("erase without an index left %q in the keyring", items)
-	}
-}
-
-// TestTwoConfigDirsAgree: one keyring written from two config directories;
-// list and get agree in each of them, and doctor sees nothing wrong.
+// TestTwoConfigDirsAgree: one keyring written from two config directories
+// (each with its own legacy index path, as XDG_CONFIG_HOME would give);
+// after each write both list exactly the expected registries and get
+// returns exactly the expected credential, and doctor sees nothing wrong.
 func TestTwoConfigDirsAgree(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	open := func() *store.Store {
-		s, err := store.New(store.Config{Dir: t.TempDir(), Keyring: store.OSKeyring{Timeout: 10 * time.Second}})
+		cfg := f.config(0, nil)
+		cfg.LegacyIndex = filepath.Join(t.TempDir(), "index.json")
+		s, err := store.New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -422,43 +393,55 @@ func TestTwoConfigDirsAgree(t *testing.T) {
 	}
 	a, b := open(), open()
 	steps := []struct {
-		by   *store.Store
-		cred store.Credential
+		by    *store.Store
+		cred  store.Credential
+		erase bool
 	}{
-		{a, store.Credential{ServerURL: "r.example", Username: "ann", Secret: "1"}},
-		{b, store.Credential{ServerURL: "r.example", Username: "ben", Secret: "2"}},
-		{a, store.Credential{ServerURL: "s.example", Username: "sue", Secret: "3"}},
-		{b, store.Credential{ServerURL: "https://R.example/", Username: "bob", Secret: "4"}},
+		{by: a, cred: store.Credential{ServerURL: "r.example", Username: "ann", Secret: "1"}},
+		{by: b, cred: store.Credential{ServerURL: "r.example", Username: "ben", Secret: "2"}},
+		{by: a, cred: store.Credential{ServerURL: "s.example", Username: "sue", Secret: "3"}},
+		{by: b, cred: store.Credential{ServerURL: "https://R.example/", Username: "bob", Secret: "4"}},
+		{by: a, cred: store.Credential{ServerURL: "S.EXAMPLE"}, erase: true},
 	}
+	want := map[string]store.Credential{} // canonical address → credential
 	for i, step := range steps {
-		if err := step.by.Put(ctx, step.cred); err != nil {
+		var err error
+		if step.erase {
+			err = step.by.Erase(ctx, step.cred.ServerURL)
+			delete(want, store.CanonicalServer(step.cred.ServerURL))
+		} else {
+			err = step.by.Put(ctx, step.cred)
+			want[store.CanonicalServer(step.cred.ServerURL)] = step.cred
+		}
+		if err != nil {
 			t.Fatal(err)
 		}
+		wantList := map[string]string{}
+		for _, c := range want {
+			wantList[c.ServerURL] = c.Username
+		}
 		for name, s := range map[string]*store.Store{"A": a, "B": b} {
-			list, err := s.List(ctx)
-			if err != nil {
-				t.Fatal(err)
+			if list, err := s.List(ctx); err != nil || !maps.Equal(list, wantList) {
+				t.Errorf("step %d, %s: List = %v, %v; want %v", i, name, list, err, wantList)
 			}
-			for server, user := range list {
-				got, err := s.Get(ctx, server)
-				if err != nil || got.Username != user || got.ServerURL != server {
-					t.Errorf("step %d, %s: list says %s is %q; get says %+v, %v", i, name, server, user, got, err)
+			for _, q := range []string{"r.example", "s.example"} {
+				got, err := s.Get(ctx, q)
+				w, ok := want[q]
+				switch {
+				case !ok && !errors.Is(err, store.ErrNotFound):
+					t.Errorf("step %d, %s: Get(%s) = %+v, %v; want not found", i, name, q, got, err)
+				case ok && (err != nil || got != w):
+					t.Errorf("step %d, %s: Get(%s) = %+v, %v; want %+v", i, name, q, got, err, w)
 				}
 			}
-			if got, _ := s.Get(ctx, "r.example"); list[got.ServerURL] != got.Username {
-				t.Errorf("step %d, %s: get r.example = %q as %q, list = %v", i, name, got.Username, got.ServerURL, list)
-			}
-			if r, err := s.Check(ctx); err != nil || !r.OK() {
-				t.Errorf("step %d, %s: doctor: %q, %v", i, name, r.Problems(), err)
-			}
+			f.checkInOrder(s)
 		}
 	}
-	_ = f
 }
 
-// TestCaseInsensitiveRelogin: a re-login under other letter case leaves one
-// item with the new credential (on Windows, Credential Manager's target
-// names are case-insensitive; see the Wine tests for the real thing).
+// TestCaseRelogin: a re-login under other letter case leaves one item with
+// the new credential (on Windows, Credential Manager's target names are
+// case-insensitive; see the Wine tests for the real thing).
 func TestCaseRelogin(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -471,20 +454,20 @@ func TestCaseRelogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, q := range []string{"reg.example.com", "Reg.Example.com", "REG.EXAMPLE.COM"} {
-		if got, err := st.Get(ctx, q); err != nil || got != bob {
-			t.Errorf("Get(%q) = %+v, %v; want %+v", q, got, err, bob)
+		if got := mustGet(t, st, q); got != bob {
+			t.Errorf("Get(%q) = %+v; want %+v", q, got, bob)
 		}
 	}
 	if items := f.items(); !slices.Equal(items, []string{"reg.example.com"}) {
 		t.Errorf("items = %q, want exactly one", items)
 	}
-	if list, _ := st.List(ctx); !maps.Equal(list, map[string]string{"Reg.Example.com": "bob"}) {
-		t.Errorf("List = %v", list)
+	if list, err := st.List(ctx); err != nil || !maps.Equal(list, map[string]string{"Reg.Example.com": "bob"}) {
+		t.Errorf("List = %v, %v", list, err)
 	}
 }
 
-// TestRepairKeepsChunkedCredential: doctor --fix after the index is lost
-// must recover a split credential, not delete its chunks as orphans.
+// TestRepairKeepsChunkedCredential: doctor --fix finds nothing to do with a
+// chunked credential, and changes nothing.
 func TestRepairKeepsChunkedCredential(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -494,55 +477,68 @@ func TestRepairKeepsChunkedCredential(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := f.items()
-	if err := os.Remove(st.IndexPath()); err != nil {
-		t.Fatal(err)
+	if len(before) < 7 {
+		t.Fatalf("a 3000-byte secret at a 512-byte limit made only %d items", len(before))
 	}
-	r, err := st.Check(ctx)
-	if err != nil || r.Orphans != 0 || !r.OK() {
-		t.Errorf("Check after index loss = %+v, %v; want nothing wrong (list rebuilds the index)", r, err)
-	}
+	f.checkInOrder(st)
 	if _, err := st.Repair(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if after := f.items(); !slices.Equal(before, after) {
 		t.Errorf("repair changed the keyring: %q -> %q", before, after)
 	}
-	if got, err := st.Get(ctx, "big.example"); err != nil || got != big {
-		t.Errorf("Get after repair = %d bytes, %v", len(got.Secret), err)
-	}
-	if r, err := st.Check(ctx); err != nil || !r.OK() {
-		t.Errorf("Check after repair: %q, %v", r.Problems(), err)
+	if got := mustGet(t, st, "big.example"); got != big {
+		t.Errorf("Get after repair = %d bytes", len(got.Secret))
 	}
 }
 
-// TestRepairDeletesRealOrphans: chunks no head points at go, with doctor --fix.
-func TestRepairDeletesRealOrphans(t *testing.T) {
+// TestRepairDeletesStrayChunks: chunks no credential uses — one in the
+// slot a live credential does not use, one of a registry with no item, one
+// an older version named by a generation — go, with doctor --fix.
+func TestRepairDeletesStrayChunks(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	st := f.store(512, nil)
-	k := store.OSKeyring{Timeout: 10 * time.Second}
-	if err := k.Set(ctx, "regcred-chunk:0123456789abcdef0123456789abcdef:1", "left over"); err != nil {
+	live := store.Credential{ServerURL: "live.example", Username: "u", Secret: strings.Repeat("l", 1000)}
+	if err := st.Put(ctx, live); err != nil {
 		t.Fatal(err)
 	}
+	liveItems := f.items()
+	k := store.NewSecretService(10 * time.Second)
+	hash := func(key string) string { s := sha256.Sum256([]byte(key)); return hex.EncodeToString(s[:16]) }
+	strays := []string{
+		"regcred-chunk:" + hash("live.example") + ":b:1",
+		"regcred-chunk:" + hash("gone.example") + ":a:1",
+		"regcred-chunk:0123456789abcdef0123456789abcdef:1",
+	}
+	for _, a := range strays {
+		if err := k.Set(ctx, a, store.Label{}, "left over"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	r, err := st.Check(ctx)
-	if err != nil || r.Orphans != 1 {
-		t.Fatalf("Check = %+v, %v; want one orphan", r, err)
+	if err != nil || !slices.Equal(slices.Sorted(slices.Values(r.Stray)), slices.Sorted(slices.Values(strays))) {
+		t.Fatalf("Check = %+v, %v; want the three strays", r, err)
 	}
 	if _, err := st.Repair(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if items := f.items(); len(items) != 0 {
-		t.Errorf("orphan chunk survived repair: %q", items)
+	if items := f.items(); !slices.Equal(items, liveItems) {
+		t.Errorf("after repair the keyring holds %q, want the live credential's %q", items, liveItems)
+	}
+	if got := mustGet(t, st, "live.example"); got != live {
+		t.Errorf("repair damaged the live credential: %d bytes", len(got.Secret))
 	}
 }
 
-// TestMigratesVersion1Items: items written by regcred before version 2 —
-// named by the address as typed, with no address inside — are found by get
-// through the old index, and rewritten under their canonical names.
-func TestMigratesVersion1Items(t *testing.T) {
+// TestMigratesOlderItems: items versions 1 and 2 wrote through go-keyring —
+// named by the address as typed (1) or canonical (2), with go-keyring's
+// label, chunk sets named by a generation, and version 2's stamp item —
+// are found by get through the old index, listed, and rewritten in this
+// version's form, and the old index goes.
+func TestMigratesOlderItems(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	k := store.OSKeyring{Timeout: 10 * time.Second}
 	gen := "0123456789abcdef0123456789abcdef"
 	big := `{"v":1,"u":"aws","s":"` + strings.Repeat("z", 700) + `"}`
 	sum := sha256.Sum256([]byte(big))
@@ -551,60 +547,98 @@ func TestMigratesVersion1Items(t *testing.T) {
 		"Big.Example":                 fmt.Sprintf(`{"v":1,"g":%q,"n":2,"h":%q}`, gen, hex.EncodeToString(sum[:])),
 		"regcred-chunk:" + gen + ":1": big[:400],
 		"regcred-chunk:" + gen + ":2": big[400:],
+		"v2.example:5000":             `{"v":2,"a":"V2.example:5000","u":"two","s":"2"}`,
+		"regcred:stamp":               "0123",
 	}
 	for account, data := range old {
-		if err := k.Set(ctx, account, data); err != nil {
+		if err := gokeyring.Set(store.Service, account, data); err != nil {
 			t.Fatal(err)
 		}
 	}
-	idx := "regcred-index 1\nBig.Example \"aws\" " + gen + ":2\nhttps://index.docker.io/v1/ \"hub\"\n"
-	if err := os.MkdirAll(f.dir, 0o700); err != nil {
+	cfg := f.config(512, nil)
+	if err := os.MkdirAll(filepath.Dir(cfg.LegacyIndex), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(f.dir, "index.json"), []byte(idx), 0o600); err != nil {
+	idx := "regcred-index 1\nBig.Example \"aws\" " + gen + ":2\nhttps://index.docker.io/v1/ \"hub\"\n"
+	if err := os.WriteFile(cfg.LegacyIndex, []byte(idx), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	st := f.store(512, nil)
-	got, err := st.Get(ctx, "docker.io")
-	if err != nil || got.Username != "hub" || got.Secret != "h" || got.ServerURL != "https://index.docker.io/v1/" {
-		t.Errorf("Get(docker.io) = %+v, %v", got, err)
+	// list reads older items' content: right before any migration.
+	want := map[string]string{"https://index.docker.io/v1/": "hub", "Big.Example": "aws", "V2.example:5000": "two"}
+	if list, err := st.List(ctx); err != nil || !maps.Equal(list, want) {
+		t.Errorf("List before migration = %v, %v; want %v", list, err, want)
 	}
-	if got, err := st.Get(ctx, "big.example"); err != nil || got.Secret != strings.Repeat("z", 700) {
-		t.Errorf("Get(big.example) = %d bytes, %v", len(got.Secret), err)
+	if got := mustGet(t, st, "docker.io"); got.Username != "hub" || got.Secret != "h" || got.ServerURL != "https://index.docker.io/v1/" {
+		t.Errorf("Get(docker.io) = %+v", got)
+	}
+	if got := mustGet(t, st, "big.example"); got.Secret != strings.Repeat("z", 700) || got.ServerURL != "Big.Example" {
+		t.Errorf("Get(big.example) = %q, %d bytes", got.ServerURL, len(got.Secret))
+	}
+	if _, err := os.Stat(cfg.LegacyIndex); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the old index is still there after migration: %v", err)
 	}
 	items := f.items()
-	if !slices.Contains(items, "docker.io") || !slices.Contains(items, "big.example") || slices.Contains(items, "Big.Example") ||
-		slices.Contains(items, "https://index.docker.io/v1/") || slices.Contains(items, "regcred-chunk:"+gen+":1") {
-		t.Errorf("items after migration = %q", items)
+	for _, gone := range []string{"Big.Example", "https://index.docker.io/v1/", "regcred-chunk:" + gen + ":1", "regcred:stamp"} {
+		if slices.Contains(items, gone) {
+			t.Errorf("%q survived migration: %q", gone, items)
+		}
 	}
-	want := map[string]string{"https://index.docker.io/v1/": "hub", "Big.Example": "aws"}
 	if list, err := st.List(ctx); err != nil || !maps.Equal(list, want) {
-		t.Errorf("List = %v, %v; want %v", list, err, want)
+		t.Errorf("List after migration = %v, %v; want %v", list, err, want)
 	}
-	f.checkAccounted(st)
+	f.checkInOrder(st)
+	// An item in an older form with no old index left (one restored from a
+	// backup, say): list still shows it, doctor reports it, --fix rewrites it.
+	if err := gokeyring.Set(store.Service, "late.example", `{"v":2,"a":"Late.example","u":"l","s":"3"}`); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := st.List(ctx); err != nil || list["Late.example"] != "l" {
+		t.Errorf("List = %v, %v; want Late.example too", list, err)
+	}
+	r, err := st.Check(ctx)
+	if err != nil || !slices.Equal(r.Legacy, []string{"late.example"}) {
+		t.Errorf("Check = %q, %v; want the version 2 item as legacy", r.Problems(), err)
+	}
+	if _, err := st.Repair(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.checkInOrder(st)
+	labels, err := f.session.Labels(store.Service)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for account, label := range map[string]string{"late.example": "Late.example (l)", "v2.example:5000": "V2.example:5000 (two)", "big.example": "Big.Example (aws)"} {
+		if labels[account] != "Registry credentials for "+label {
+			t.Errorf("label of %s = %q", account, labels[account])
+		}
+	}
+	if got := mustGet(t, st, "late.example"); got.Secret != "3" {
+		t.Errorf("Get(late.example) after repair = %+v", got)
+	}
 }
 
-// lateKeyring abandons the n-th Set of an account with the given prefix as
-// a REGCRED_TIMEOUT does — the caller sees ErrKeyringTimeout — and lets the
+// lateKeyring abandons the first Set of an account that match picks as a
+// REGCRED_TIMEOUT does — the caller sees ErrKeyringTimeout — and lets the
 // write land later, when release is closed.
 type lateKeyring struct {
-	store.OSKeyring
+	*store.SecretService
 	match   func(account string) bool
 	release chan struct{}
 	landed  chan struct{}
 }
 
-func (k *lateKeyring) Set(ctx context.Context, account, data string) error {
+func (k *lateKeyring) Set(ctx context.Context, account string, label store.Label, data string) error {
 	if k.match != nil && k.match(account) {
 		k.match = nil
 		go func() {
 			<-k.release
-			_ = k.OSKeyring.Set(context.Background(), account, data)
+			_ = k.SecretService.Set(context.Background(), account, label, data)
 			close(k.landed)
 		}()
 		return store.ErrKeyringTimeout
 	}
-	return k.OSKeyring.Set(ctx, account, data)
+	return k.SecretService.Set(ctx, account, label, data)
 }
 
 // TestTimedOutWritesLandLater: a keyring write abandoned at REGCRED_TIMEOUT
@@ -623,12 +657,14 @@ func TestTimedOutWritesLandLater(t *testing.T) {
 			if err := clean.Put(ctx, old); err != nil {
 				t.Fatal(err)
 			}
-			k := &lateKeyring{OSKeyring: store.OSKeyring{Timeout: 10 * time.Second}, release: make(chan struct{}), landed: make(chan struct{})}
+			k := &lateKeyring{SecretService: store.NewSecretService(10 * time.Second), release: make(chan struct{}), landed: make(chan struct{})}
 			k.match = map[string]func(string) bool{
 				"chunk": func(a string) bool { return strings.HasSuffix(a, ":2") },
 				"head":  func(a string) bool { return a == server },
 			}[which]
-			st, err := store.New(store.Config{Dir: f.dir, ItemLimit: 512, Keyring: k})
+			cfg := f.config(512, nil)
+			cfg.Keyring = k
+			st, err := store.New(cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -648,7 +684,6 @@ func TestTimedOutWritesLandLater(t *testing.T) {
 			close(k.release)
 			<-k.landed
 			check("after it landed")
-			f.checkAccounted(clean)
 			if err := clean.Erase(ctx, server); err != nil {
 				t.Fatal(err)
 			}
@@ -656,5 +691,167 @@ func TestTimedOutWritesLandLater(t *testing.T) {
 				t.Errorf("after erase the keyring still holds %q", items)
 			}
 		})
+	}
+}
+
+// otherDir is a Store on the fixture's keyring as a process with another
+// XDG_CONFIG_HOME opens it: its own legacy index path, the same user's lock.
+func (f *fixture) otherDir(limit int, fault func(string)) *store.Store {
+	f.t.Helper()
+	cfg := f.config(limit, fault)
+	cfg.LegacyIndex = filepath.Join(f.t.TempDir(), "index.json")
+	st, err := store.New(cfg)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return st
+}
+
+// TestRepairWaitsForStoreInFlight (review point 3): doctor --fix from one
+// config dir while a store from another is between its chunks and its item
+// must not delete those chunks as strays: it waits for the user's lock.
+func TestRepairWaitsForStoreInFlight(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	paused, resume := make(chan struct{}), make(chan struct{})
+	chunks := 0
+	a := f.store(512, func(step string) {
+		if step == "chunk" {
+			if chunks++; chunks == 2 { // chunk 1 is written
+				close(paused)
+				<-resume
+			}
+		}
+	})
+	big := store.Credential{ServerURL: "big.example", Username: "u", Secret: strings.Repeat("b", 2000)}
+	stored := make(chan error, 1)
+	go func() { stored <- a.Put(ctx, big) }()
+	<-paused
+	repaired := make(chan error, 1)
+	go func() { _, err := f.otherDir(512, nil).Repair(ctx); repaired <- err }()
+	select {
+	case err := <-repaired:
+		t.Errorf("doctor --fix ran while a store was under way (%v)", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(resume)
+	if err := <-stored; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-repaired; err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGet(t, a, "big.example"); got != big {
+		t.Errorf("Get after a repair raced the store = %d bytes", len(got.Secret))
+	}
+	f.checkInOrder(a)
+}
+
+// TestEraseFromAnotherDirAfterRestore (review point 4): a chunked secret
+// re-stored from config dir B, then erased from dir A, leaves nothing of
+// either write in the keyring.
+func TestEraseFromAnotherDirAfterRestore(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a, b := f.store(512, nil), f.otherDir(512, nil)
+	if err := a.Put(ctx, store.Credential{ServerURL: "big.example", Username: "u", Secret: strings.Repeat("1", 2000)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.List(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Put(ctx, store.Credential{ServerURL: "big.example", Username: "u", Secret: strings.Repeat("2", 3000)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Erase(ctx, "big.example"); err != nil {
+		t.Fatal(err)
+	}
+	if items := f.items(); len(items) != 0 {
+		t.Errorf("after logout the keyring still holds %d items: %q", len(items), items)
+	}
+}
+
+// TestConcurrentDirsListEverything (review point 5): stores from two config
+// dirs racing each other, with lists racing both, lose nothing from list.
+func TestConcurrentDirsListEverything(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	dirs := []*store.Store{f.store(0, nil), f.otherDir(0, nil)}
+	want := map[string]string{}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := range 16 {
+		server, user := fmt.Sprintf("r%d.example", i), fmt.Sprintf("u%d", i)
+		want[server] = user
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			errs <- dirs[i%2].Put(ctx, store.Credential{ServerURL: server, Username: user, Secret: "s"})
+		}()
+		go func() {
+			defer wg.Done()
+			_, err := dirs[(i+1)%2].List(ctx)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	for i, s := range dirs {
+		if list, err := s.List(ctx); err != nil || !maps.Equal(list, want) {
+			t.Errorf("dir %d: List = %v, %v; want all %d", i, list, err, len(want))
+		}
+	}
+}
+
+// hookKeyring runs after once, the first time account's item is read.
+type hookKeyring struct {
+	*store.SecretService
+	account string
+	after   func()
+	once    sync.Once
+}
+
+func (k *hookKeyring) Get(ctx context.Context, account string) (string, error) {
+	data, err := k.SecretService.Get(ctx, account)
+	if account == k.account {
+		k.once.Do(k.after)
+	}
+	return data, err
+}
+
+// TestLoginLogoutDuringGet (review point 6): a login and a logout of the
+// registry a get is reading must leave list without that registry.
+func TestLoginLogoutDuringGet(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	other := f.otherDir(0, nil)
+	if err := other.Put(ctx, store.Credential{ServerURL: "r.example", Username: "old", Secret: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.config(0, nil)
+	cfg.Keyring = &hookKeyring{SecretService: store.NewSecretService(10 * time.Second), account: "r.example", after: func() {
+		if err := other.Put(ctx, store.Credential{ServerURL: "r.example", Username: "new", Secret: "2"}); err != nil {
+			t.Error(err)
+		}
+		if err := other.Erase(ctx, "r.example"); err != nil {
+			t.Error(err)
+		}
+	}}
+	reader, err := store.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := reader.Get(ctx, "r.example"); err != nil || got.Username != "old" {
+		t.Fatalf("Get = %+v, %v; want the credential read before the logout", got, err)
+	}
+	for _, s := range []*store.Store{reader, other} {
+		if list, err := s.List(ctx); err != nil || len(list) != 0 {
+			t.Errorf("List after logout = %v, %v; want nothing", list, err)
+		}
 	}
 }

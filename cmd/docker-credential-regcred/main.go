@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 
 	"github.com/docker/docker-credential-helpers/credentials"
 
@@ -33,10 +34,11 @@ func main() {
 	args := os.Args[1:]
 	switch {
 	case len(args) > 0 && manage.IsCommand(args[0]):
-		dir, _ := store.DefaultDir()
+		dir, _ := os.UserConfigDir()
+		keyring, _ := cfg.Keyring.(store.OSKeyring)
 		os.Exit(manage.Run(ctx, args, manage.Env{
 			Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, LookPath: exec.LookPath,
-			OpenStore: open, Keyring: store.NewOSKeyring(cfg.Timeout), StateDir: dir,
+			OpenStore: open, Keyring: keyring, StateDir: filepath.Join(dir, "regcred"),
 		}))
 	case len(args) == 2 && args[0] == "help" && manage.IsCommand(args[1]):
 		args = []string{args[1], "--help"}

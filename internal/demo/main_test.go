@@ -31,7 +31,7 @@ func TestDemoRunsToTheEnd(t *testing.T) {
 	}
 	text := out.String()
 	last := 0
-	for _, milestone := range []string{"The first run builds kube-apiserver", "Login Succeeded", `"credsStore": "regcred"`, "✓ index matches the keyring",
+	for _, milestone := range []string{"The first run builds kube-apiserver", "Login Succeeded", `"credsStore": "regcred"`, "✓ keyring items in order",
 		"type: kubernetes.io/dockerconfigjson", "secret/regcred created", "in sync", `[{"name":"regcred"}]`, "Done."} {
 		i := strings.Index(text[last:], milestone)
 		if i < 0 {

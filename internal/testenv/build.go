@@ -80,10 +80,15 @@ func run(cmd *exec.Cmd, stdin string) (Result, error) {
 // BuildWindows cross-compiles the command in cmd/<name> for windows/amd64
 // into dir and returns the .exe's path.
 func BuildWindows(dir, name string) (string, error) {
+	return BuildWindowsPackage(dir, name, Module+"/cmd/"+name)
+}
+
+// BuildWindowsPackage cross-compiles the main package pkg for
+// windows/amd64 as dir/<name>.exe and returns its path.
+func BuildWindowsPackage(dir, name, pkg string) (string, error) {
 	out := filepath.Join(dir, name+".exe")
 	cmd := exec.Command("go", "build", "-o", out,
-		"-ldflags", "-X "+Module+"/internal/version.Version="+TestVersion,
-		Module+"/cmd/"+name)
+		"-ldflags", "-X "+Module+"/internal/version.Version="+TestVersion, pkg)
 	cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build %s for windows: %v\n%s", name, err, b)

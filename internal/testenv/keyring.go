@@ -280,6 +280,21 @@ func registeredService(conn *dbus.Conn) dbus.BusObject {
 // session's keyring holds for service, read straight from the Secret
 // Service, so tests see what is really stored, orphans included.
 func (s *Session) Items(service string) ([]string, error) {
+	labels, err := s.Labels(service)
+	if err != nil {
+		return nil, err
+	}
+	accounts := make([]string, 0, len(labels))
+	for a := range labels {
+		accounts = append(accounts, a)
+	}
+	sort.Strings(accounts)
+	return accounts, nil
+}
+
+// Labels returns account → label of every item the session's keyring
+// holds for service, as Seahorse or secret-tool would show it.
+func (s *Session) Labels(service string) (map[string]string, error) {
 	conn, err := dbus.Connect(s.Address)
 	if err != nil {
 		return nil, err
@@ -291,20 +306,62 @@ func (s *Session) Items(service string) ([]string, error) {
 		map[string]string{"service": service}).Store(&unlocked, &locked); err != nil {
 		return nil, err
 	}
-	var accounts []string
+	out := map[string]string{}
 	for _, p := range append(unlocked, locked...) {
-		v, err := conn.Object("org.freedesktop.secrets", p).GetProperty("org.freedesktop.Secret.Item.Attributes")
-		if err != nil {
+		var props map[string]dbus.Variant
+		if err := conn.Object("org.freedesktop.secrets", p).Call("org.freedesktop.DBus.Properties.GetAll", 0,
+			"org.freedesktop.Secret.Item").Store(&props); err != nil {
 			return nil, err
 		}
-		attrs, _ := v.Value().(map[string]string)
-		if attrs["username"] == "regcred:stamp" {
-			continue // regcred's list stamp (in the session collection): no credential
-		}
-		accounts = append(accounts, attrs["username"])
+		attrs, _ := props["Attributes"].Value().(map[string]string)
+		label, _ := props["Label"].Value().(string)
+		out[attrs["username"]] = label
 	}
-	sort.Strings(accounts)
-	return accounts, nil
+	return out, nil
+}
+
+// Snapshot returns every item the session's keyring holds for service —
+// account, label and secret, one per line, sorted — so a test can check an
+// operation changed nothing at all.
+func (s *Session) Snapshot(service string) (string, error) {
+	conn, err := dbus.Connect(s.Address)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	svc := registeredService(conn)
+	var unlocked, locked []dbus.ObjectPath
+	if err := svc.Call("org.freedesktop.Secret.Service.SearchItems", 0,
+		map[string]string{"service": service}).Store(&unlocked, &locked); err != nil {
+		return "", err
+	}
+	var ignored dbus.Variant
+	var session dbus.ObjectPath
+	if err := svc.Call("org.freedesktop.Secret.Service.OpenSession", 0, "plain", dbus.MakeVariant("")).Store(&ignored, &session); err != nil {
+		return "", err
+	}
+	var lines []string
+	for _, p := range append(unlocked, locked...) {
+		item := conn.Object("org.freedesktop.secrets", p)
+		var props map[string]dbus.Variant
+		if err := item.Call("org.freedesktop.DBus.Properties.GetAll", 0, "org.freedesktop.Secret.Item").Store(&props); err != nil {
+			return "", err
+		}
+		var secret struct {
+			Session     dbus.ObjectPath
+			Parameters  []byte
+			Value       []byte
+			ContentType string
+		}
+		if err := item.Call("org.freedesktop.Secret.Item.GetSecret", 0, session).Store(&secret); err != nil {
+			return "", err
+		}
+		attrs, _ := props["Attributes"].Value().(map[string]string)
+		label, _ := props["Label"].Value().(string)
+		lines = append(lines, fmt.Sprintf("%q\t%q\t%q", attrs["username"], label, secret.Value))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n"), nil
 }
 
 // FilesContaining lists the files under the session's directory whose
