@@ -55,7 +55,7 @@ lint:
 ## bench: docs/BENCHMARKS.md — regcred vs the upstream helpers on one gnome-keyring
 bench: deps k8s-tools
 	@mkdir -p bin
-	$(GO) test -run '^$$' -bench . -benchmem ./store/ ./helper/ | tee bin/micro-bench.txt
+	$(GO) test -run '^$$' -bench . -benchmem ./store/ | tee bin/micro-bench.txt
 	$(GO) run ./internal/benchtool -micro bin/micro-bench.txt -out docs/BENCHMARKS.md
 
 ## demo: the Kubernetes private-registry task, the regcred way, in a throw-away sandbox

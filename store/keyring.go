@@ -71,16 +71,13 @@ type Label struct {
 	Server, User string
 }
 
-// labelPrefix starts the text of every label this version writes.
+// labelPrefix starts the text of every credential label this version writes.
 const labelPrefix = "Registry credentials for "
 
 // String is the label as the keyring's own tools show it (Seahorse,
 // secret-tool): "Registry credentials for ghcr.io (alice)". Addresses hold
 // no white space, so the first " (" after the prefix ends the address.
 func (l Label) String() string {
-	if l == (Label{}) {
-		return Service + " chunk"
-	}
 	return labelPrefix + l.Server + " (" + l.User + ")"
 }
 
@@ -96,6 +93,28 @@ func parseLabel(s string) Label {
 		return Label{}
 	}
 	return Label{Server: server, User: user}
+}
+
+// labelText is the text a keyring that shows labels shows for an item:
+// the credential's label, or a chunk's own account name.
+func labelText(account string, l Label) string {
+	if l == (Label{}) {
+		return account
+	}
+	return l.String()
+}
+
+// accountOf reads an item's account and label back from labelText: a
+// credential's account is its address's canonical form. ok is false for
+// text this version did not write.
+func accountOf(text string) (string, Label, bool) {
+	if _, chunk := parseChunk(text); chunk {
+		return text, Label{}, true
+	}
+	if l := parseLabel(text); l != (Label{}) {
+		return keyFor(l.Server), l, true
+	}
+	return "", Label{}, false
 }
 
 // labelOf is the label of an item's content, for backends that keep no

@@ -149,9 +149,29 @@ func TestLabelText(t *testing.T) {
 		}
 	}
 	for _, s := range []string{"", "Password for 'docker.io' on 'docker-credential-regcred'",
-		labelPrefix + "a b (c)", labelPrefix + "a.example ()", labelPrefix + "a.example (c", Label{}.String()} {
+		labelPrefix + "a b (c)", labelPrefix + "a.example ()", labelPrefix + "a.example (c", labelText("regcred-chunk:x", Label{})} {
 		if got := parseLabel(s); got != (Label{}) {
 			t.Errorf("parseLabel(%q) = %+v, want none", s, got)
+		}
+	}
+}
+
+func TestAccountOf(t *testing.T) {
+	chunk := chunkName("docker.io", "a", 3)
+	tests := []struct {
+		text, account string
+		label         Label
+		ok            bool
+	}{
+		{labelText("docker.io", Label{"https://index.docker.io/v1/", "alice"}), "docker.io", Label{"https://index.docker.io/v1/", "alice"}, true},
+		{labelText("r.example:5000/ns", Label{"R.Example:5000/NS", "bob"}), "r.example:5000/ns", Label{"R.Example:5000/NS", "bob"}, true},
+		{labelText(chunk, Label{}), chunk, Label{}, true},
+		{"Password for 'docker.io' on 'docker-credential-regcred'", "", Label{}, false},
+	}
+	for _, tt := range tests {
+		account, l, ok := accountOf(tt.text)
+		if account != tt.account || l != tt.label || ok != tt.ok {
+			t.Errorf("accountOf(%q) = %q, %+v, %v; want %q, %+v, %v", tt.text, account, l, ok, tt.account, tt.label, tt.ok)
 		}
 	}
 }

@@ -101,7 +101,7 @@ func (k *SecretService) Set(ctx context.Context, account string, label Label, da
 				return err
 			}
 			attrs := map[string]string{"service": Service, "username": account}
-			return svc.CreateItem(svc.Object(ssName, k.collection), label.String(), attrs, ss.NewSecret(session, data))
+			return svc.CreateItem(svc.Object(ssName, k.collection), labelText(account, label), attrs, ss.NewSecret(session, data))
 		})
 	})
 }
@@ -124,8 +124,10 @@ func (k *SecretService) Delete(ctx context.Context, account string) error {
 	})
 }
 
-// List is one search and the items' properties, all requested before the
-// first answer is read: no secret crosses the bus.
+// List is one search and one property read per item, all requested before
+// the first answer is read: no secret crosses the bus. It reads labels
+// only, which name the item's account too (see accountOf); just the items
+// whose label this version did not write also have their attributes read.
 func (k *SecretService) List(ctx context.Context) (map[string]Label, error) {
 	out := map[string]Label{}
 	err := k.call(ctx, func(svc *ss.SecretService) error {
@@ -133,25 +135,47 @@ func (k *SecretService) List(ctx context.Context) (map[string]Label, error) {
 		if err != nil {
 			return err
 		}
-		replies := make(chan *dbus.Call, len(paths))
+		labels, err := properties(svc, paths, "Label")
+		if err != nil {
+			return err
+		}
+		var others []dbus.ObjectPath
 		for _, p := range paths {
-			svc.Object(ssName, p).Go("org.freedesktop.DBus.Properties.GetAll", 0, replies, ssItemInterface)
-		}
-		for range paths {
-			c := <-replies
-			var props map[string]dbus.Variant
-			if err := c.Store(&props); err != nil {
-				return err
-			}
-			attrs, _ := props["Attributes"].Value().(map[string]string)
-			text, _ := props["Label"].Value().(string)
-			if account := attrs["username"]; account != "" && attrs["service"] == Service {
-				out[account] = parseLabel(text)
+			text, _ := labels[p].(string)
+			if account, l, ok := accountOf(text); ok {
+				out[account] = l
+			} else {
+				others = append(others, p)
 			}
 		}
-		return nil
+		attrs, err := properties(svc, others, "Attributes")
+		for _, p := range others {
+			a, _ := attrs[p].(map[string]string)
+			if account := a["username"]; account != "" && a["service"] == Service {
+				out[account] = Label{}
+			}
+		}
+		return err
 	})
 	return out, err
+}
+
+// properties reads one Item property of every path, pipelined.
+func properties(svc *ss.SecretService, paths []dbus.ObjectPath, name string) (map[dbus.ObjectPath]any, error) {
+	replies := make(chan *dbus.Call, len(paths))
+	for _, p := range paths {
+		svc.Object(ssName, p).Go("org.freedesktop.DBus.Properties.Get", 0, replies, ssItemInterface, name)
+	}
+	out := make(map[dbus.ObjectPath]any, len(paths))
+	for range paths {
+		c := <-replies
+		var v dbus.Variant
+		if err := c.Store(&v); err != nil {
+			return nil, err
+		}
+		out[c.Path] = v.Value()
+	}
+	return out, nil
 }
 
 // find returns the items stored under account, or ErrNotFound.

