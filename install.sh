@@ -1,11 +1,12 @@
 #!/bin/sh
 # install.sh — build regcred from source, install docker-credential-regcred
-# and kubectl-regcred into PREFIX/bin and, once a keyring answers, wire the
-# container clients to it (docker-credential-regcred configure). Ends with
-# docker-credential-regcred doctor.
+# and kubectl-regcred into PREFIX/bin, choose the keyring (a Secret Service
+# where one answers, else the kernel keyring, which every Linux machine has)
+# and wire the container clients to it (docker-credential-regcred
+# configure). Ends with docker-credential-regcred doctor.
 #
 #   ./install.sh [--prefix DIR]              install (default PREFIX: $HOME/.local)
-#   ./install.sh [--prefix DIR] --configure  wire the clients even when no keyring answers yet
+#   ./install.sh [--prefix DIR] --configure  wire the clients even when no keyring can be used
 #   ./install.sh [--prefix DIR] --uninstall  remove them and put back what configure changed
 #
 # Running it again changes nothing. It uses sudo only when PREFIX/bin is not
@@ -22,7 +23,7 @@ while [ $# -gt 0 ]; do
 	--prefix=*) prefix="${1#--prefix=}"; shift ;;
 	--uninstall) uninstall=1; shift ;;
 	--configure) configure=1; shift ;;
-	-h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "install.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -84,8 +85,10 @@ case ":$PATH:" in
 esac
 
 helper="$bindir/docker-credential-regcred"
-# Wire the clients only where a keyring answers: otherwise every docker
-# login would fail with "error storing credentials".
+# Wire the clients only where a keyring can be used (in a container whose
+# seccomp profile forbids keyctl and no Secret Service runs, none can):
+# otherwise every docker login would fail with "error storing credentials".
+# This first call also chooses the keyring and records the choice.
 if probe=$("$helper" list 2>&1); then
 	keyring=1
 else
@@ -95,13 +98,9 @@ if [ "$keyring" = 1 ] || [ "$configure" = 1 ]; then
 	PATH="$bindir:$PATH" "$helper" configure
 else
 	cat >&2 <<EOF
-install.sh: no keyring answers here, so docker and the other clients were left as they are:
+install.sh: no keyring can be used here, so docker and the other clients were left as they are:
   $probe
-Without a desktop session, start a session keyring (it lives as long as that shell), then wire the clients:
-  dbus-run-session -- bash
-  printf '%s' "\$KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --replace --components=secrets
-  docker-credential-regcred configure
-KEYRING_PASSWORD is a password you choose: it encrypts the keyring on disk. Or run ./install.sh --configure to wire them anyway.
+Run ./install.sh --configure to wire them anyway.
 EOF
 fi
 echo

@@ -27,11 +27,14 @@ func TestMain(m *testing.M) {
 	os.Exit(testenv.MainWithBinaries(m, &binDir, "docker-credential-regcred", "github.com/google/go-containerregistry/cmd/crane"))
 }
 
-// world is one user's machine: a keyring session, a docker config that
-// points at regcred, and a private registry.
+// world is one user's machine: a keyring, a docker config that points at
+// regcred, and a private registry.
 type world struct {
 	t         *testing.T
-	session   *testenv.Session
+	kr        testenv.Keyring     // the keyring under test
+	session   *testenv.Session    // the Secret Service's, when that is it
+	user      *testenv.KernelUser // the kernel keyring's user, when that is it
+	home      string
 	registry  *testenv.Registry
 	dockerCfg string
 	env       map[string]string
@@ -42,16 +45,39 @@ const (
 	password = "wonder:land-Ünïcode-9c2f" // a colon and non-ASCII, as real passwords have
 )
 
-func newWorld(t *testing.T) *world {
+// newWorld is a world on a private, unlocked gnome-keyring.
+func newWorld(t *testing.T) *world { return newWorldOn(t, "secret-service") }
+
+// keyrings are the keyrings the clients' tests run on.
+var keyrings = []string{"secret-service", "kernel"}
+
+// newWorldOn is a world on keyring: a private gnome-keyring, or the kernel
+// keyring of a throw-away user, as whom every client then runs.
+func newWorldOn(t *testing.T, keyring string) *world {
 	t.Helper()
 	testenv.Require(t, "docker")
-	s := testenv.StartSessionT(t, testenv.Unlocked)
-	r := testenv.StartRegistry(t, map[string]string{user: password})
-	w := &world{t: t, session: s, registry: r, dockerCfg: filepath.Join(s.Dir, ".docker"), env: s.EnvMap()}
+	w := &world{t: t}
+	if keyring == "kernel" {
+		w.user = testenv.NewKernelUser(t)
+		w.kr, w.home, w.env = w.user, w.user.Home, w.user.Env()
+	} else {
+		w.session = testenv.StartSessionT(t, testenv.Unlocked)
+		w.kr, w.home, w.env = w.session, w.session.Dir, w.session.EnvMap()
+	}
+	w.registry = testenv.StartRegistry(t, map[string]string{user: password})
+	w.dockerCfg = filepath.Join(w.home, ".docker")
 	if err := os.MkdirAll(w.dockerCfg, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	w.writeConfig(`{"credsStore":"regcred"}`)
+	if w.user != nil {
+		if err := os.Chown(w.dockerCfg, w.user.UID, w.user.UID); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(filepath.Join(w.dockerCfg, "config.json"), w.user.UID, w.user.UID); err != nil {
+			t.Fatal(err)
+		}
+	}
 	w.env["DOCKER_CONFIG"] = w.dockerCfg
 	w.env["PATH"] = binDir + string(os.PathListSeparator) + w.env["PATH"]
 	return w
@@ -79,11 +105,16 @@ func (w *world) exec(stdin string, name string, args ...string) (string, int) {
 	if p := filepath.Join(binDir, name); fileExists(p) {
 		name = p // exec resolves names on the test's PATH, not cmd.Env's
 	}
-	cmd := exec.Command(name, args...)
-	for k, v := range w.env {
-		cmd.Env = append(cmd.Env, k+"="+v)
+	var cmd *exec.Cmd
+	if w.user != nil {
+		cmd = w.user.Command(w.env, testenv.Login, name, args...)
+	} else {
+		cmd = exec.Command(name, args...)
+		for k, v := range w.env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		cmd.Dir = w.home
 	}
-	cmd.Dir = w.session.Dir
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
@@ -97,7 +128,21 @@ func (w *world) exec(stdin string, name string, args ...string) (string, int) {
 }
 
 func (w *world) helper() client.ProgramFunc {
-	return client.NewShellProgramFuncWithEnv(filepath.Join(binDir, "docker-credential-regcred"), &w.env)
+	bin := filepath.Join(binDir, "docker-credential-regcred")
+	if w.user != nil {
+		var err error
+		if bin, err = w.user.Wrap(bin); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	return client.NewShellProgramFuncWithEnv(bin, &w.env)
+}
+
+// onEach runs test once in a world on every keyring, each in a subtest.
+func onEach(t *testing.T, test func(t *testing.T, w *world)) {
+	for _, k := range keyrings {
+		t.Run(k, func(t *testing.T) { test(t, newWorldOn(t, k)) })
+	}
 }
 
 func (w *world) login(pass string) (string, int) {
@@ -117,93 +162,101 @@ func (w *world) auths() map[string]map[string]any {
 }
 
 func TestDockerLoginLogout(t *testing.T) {
-	w := newWorld(t)
-	host := w.registry.Host
+	onEach(t, func(t *testing.T, w *world) {
+		host := w.registry.Host
 
-	out, code := w.login(password)
-	if code != 0 || !strings.Contains(out, "Login Succeeded") {
-		t.Fatalf("docker login: exit %d\n%s", code, out)
-	}
-	if auths := w.auths(); len(auths) != 1 || auths[host] == nil || len(auths[host]) != 0 {
-		t.Errorf("config.json auths = %v, want only %q: {}", auths, host)
-	}
-	if strings.Contains(w.config(), password) || strings.Contains(w.config(), `"auth"`) {
-		t.Errorf("config.json holds a secret:\n%s", w.config())
-	}
-	c, err := client.Get(w.helper(), host)
-	if err != nil || c.Username != user || c.Secret != password {
-		t.Fatalf("keyring after login: %+v, %v", c, err)
-	}
+		out, code := w.login(password)
+		if code != 0 || !strings.Contains(out, "Login Succeeded") {
+			t.Fatalf("docker login: exit %d\n%s", code, out)
+		}
+		if auths := w.auths(); len(auths) != 1 || auths[host] == nil || len(auths[host]) != 0 {
+			t.Errorf("config.json auths = %v, want only %q: {}", auths, host)
+		}
+		if strings.Contains(w.config(), password) || strings.Contains(w.config(), `"auth"`) {
+			t.Errorf("config.json holds a secret:\n%s", w.config())
+		}
+		c, err := client.Get(w.helper(), host)
+		if err != nil || c.Username != user || c.Secret != password {
+			t.Fatalf("keyring after login: %+v, %v", c, err)
+		}
 
-	// A wrong password fails and changes nothing.
-	before, _ := w.session.Items(store.Service)
-	cfgBefore := w.config()
-	out, code = w.login("not-the-password")
-	if code == 0 {
-		t.Errorf("docker login with a wrong password succeeded:\n%s", out)
-	}
-	c, err = client.Get(w.helper(), host)
-	if err != nil || c.Secret != password {
-		t.Errorf("after a failed login the keyring has %+v, %v", c, err)
-	}
-	if after, _ := w.session.Items(store.Service); fmt.Sprint(after) != fmt.Sprint(before) || w.config() != cfgBefore {
-		t.Errorf("failed login changed the keyring (%v -> %v) or config", before, after)
-	}
+		// A wrong password fails and changes nothing.
+		before, _ := w.kr.Items(store.Service)
+		cfgBefore := w.config()
+		out, code = w.login("not-the-password")
+		if code == 0 {
+			t.Errorf("docker login with a wrong password succeeded:\n%s", out)
+		}
+		c, err = client.Get(w.helper(), host)
+		if err != nil || c.Secret != password {
+			t.Errorf("after a failed login the keyring has %+v, %v", c, err)
+		}
+		if after, _ := w.kr.Items(store.Service); fmt.Sprint(after) != fmt.Sprint(before) || w.config() != cfgBefore {
+			t.Errorf("failed login changed the keyring (%v -> %v) or config", before, after)
+		}
 
-	out, code = w.exec("", "docker", "logout", host)
-	if code != 0 {
-		t.Fatalf("docker logout: exit %d\n%s", code, out)
-	}
-	if _, err := client.Get(w.helper(), host); !credentials.IsErrCredentialsNotFound(err) {
-		t.Errorf("after logout get = %v, want not found", err)
-	}
-	if items, _ := w.session.Items(store.Service); len(items) != 0 {
-		t.Errorf("after logout the keyring still holds %q", items)
-	}
-	if auths := w.auths(); len(auths) != 0 {
-		t.Errorf("after logout config.json auths = %v", auths)
-	}
-	if hits, _ := w.session.FilesContaining(password); len(hits) != 0 {
-		t.Errorf("the password is in plaintext in %v", hits)
-	}
+		out, code = w.exec("", "docker", "logout", host)
+		if code != 0 {
+			t.Fatalf("docker logout: exit %d\n%s", code, out)
+		}
+		if _, err := client.Get(w.helper(), host); !credentials.IsErrCredentialsNotFound(err) {
+			t.Errorf("after logout get = %v, want not found", err)
+		}
+		if items, _ := w.kr.Items(store.Service); len(items) != 0 {
+			t.Errorf("after logout the keyring still holds %q", items)
+		}
+		if auths := w.auths(); len(auths) != 0 {
+			t.Errorf("after logout config.json auths = %v", auths)
+		}
+		if hits, _ := w.kr.FilesContaining(password); len(hits) != 0 {
+			t.Errorf("the password is in plaintext in %v", hits)
+		}
+	})
 }
 
 func TestDockerLoginWrongPasswordStoresNothing(t *testing.T) {
-	w := newWorld(t)
-	if out, code := w.login("not-the-password"); code == 0 {
-		t.Fatalf("login with a wrong password succeeded:\n%s", out)
-	}
-	if l, err := client.List(w.helper()); err != nil || len(l) != 0 {
-		t.Errorf("list after a failed first login = %v, %v", l, err)
-	}
+	onEach(t, func(t *testing.T, w *world) {
+		if out, code := w.login("not-the-password"); code == 0 {
+			t.Fatalf("login with a wrong password succeeded:\n%s", out)
+		}
+		if l, err := client.List(w.helper()); err != nil || len(l) != 0 {
+			t.Errorf("list after a failed first login = %v, %v", l, err)
+		}
+	})
 }
 
 func TestCranePushPullThroughHelper(t *testing.T) {
-	w := newWorld(t)
-	image := w.registry.Host + "/janedoe/private:v1"
-	if out, code := w.login(password); code != 0 {
-		t.Fatalf("docker login: %s", out)
-	}
-	layer := filepath.Join(w.session.Dir, "layer.tar")
-	testenv.WriteLayer(t, layer)
-	if out, code := w.exec("", "crane", "append", "--insecure", "-f", layer, "-t", image); code != 0 {
-		t.Fatalf("crane push with the helper's credentials: exit %d\n%s", code, out)
-	}
-	if out, code := w.exec("", "crane", "pull", "--insecure", image, filepath.Join(w.session.Dir, "out.tar")); code != 0 {
-		t.Fatalf("crane pull with the helper's credentials: exit %d\n%s", code, out)
-	}
-	if out, code := w.exec("", "crane", "auth", "get", w.registry.Host); code != 0 || !strings.Contains(out, `"Secret":"`+password+`"`) {
-		t.Errorf("crane auth get: exit %d", code)
-	}
+	onEach(t, func(t *testing.T, w *world) {
+		image := w.registry.Host + "/janedoe/private:v1"
+		if out, code := w.login(password); code != 0 {
+			t.Fatalf("docker login: %s", out)
+		}
+		layer := filepath.Join(w.home, "layer.tar")
+		testenv.WriteLayer(t, layer)
+		if w.user != nil {
+			if err := os.Chown(layer, w.user.UID, w.user.UID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if out, code := w.exec("", "crane", "append", "--insecure", "-f", layer, "-t", image); code != 0 {
+			t.Fatalf("crane push with the helper's credentials: exit %d\n%s", code, out)
+		}
+		if out, code := w.exec("", "crane", "pull", "--insecure", image, filepath.Join(w.home, "out.tar")); code != 0 {
+			t.Fatalf("crane pull with the helper's credentials: exit %d\n%s", code, out)
+		}
+		if out, code := w.exec("", "crane", "auth", "get", w.registry.Host); code != 0 || !strings.Contains(out, `"Secret":"`+password+`"`) {
+			t.Errorf("crane auth get: exit %d", code)
+		}
 
-	// Without credentials the registry refuses the pull.
-	if out, code := w.exec("", "docker", "logout", w.registry.Host); code != 0 {
-		t.Fatalf("docker logout: %s", out)
-	}
-	out, code := w.exec("", "crane", "pull", "--insecure", image, filepath.Join(w.session.Dir, "out2.tar"))
-	if code == 0 || !strings.Contains(out, "UNAUTHORIZED") {
-		t.Errorf("crane pull without credentials: exit %d\n%s", code, out)
-	}
+		// Without credentials the registry refuses the pull.
+		if out, code := w.exec("", "docker", "logout", w.registry.Host); code != 0 {
+			t.Fatalf("docker logout: %s", out)
+		}
+		out, code := w.exec("", "crane", "pull", "--insecure", image, filepath.Join(w.home, "out2.tar"))
+		if code == 0 || !strings.Contains(out, "UNAUTHORIZED") {
+			t.Errorf("crane pull without credentials: exit %d\n%s", code, out)
+		}
+	})
 }
 
 func fileExists(p string) bool {
@@ -214,39 +267,40 @@ func fileExists(p string) bool {
 // TestConcurrentDockerLogins runs two docker logins to different registries
 // at once: both must land.
 func TestConcurrentDockerLogins(t *testing.T) {
-	w := newWorld(t)
-	second := testenv.StartRegistry(t, map[string]string{user: password})
-	hosts := []string{w.registry.Host, second.Host}
-	done := make(chan string, 2)
-	for _, h := range hosts {
-		go func() {
-			out, code := w.exec(password+"\n", "docker", "login", h, "-u", user, "--password-stdin")
-			if code != 0 {
-				done <- fmt.Sprintf("docker login %s: exit %d\n%s", h, code, out)
-				return
+	onEach(t, func(t *testing.T, w *world) {
+		second := testenv.StartRegistry(t, map[string]string{user: password})
+		hosts := []string{w.registry.Host, second.Host}
+		done := make(chan string, 2)
+		for _, h := range hosts {
+			go func() {
+				out, code := w.exec(password+"\n", "docker", "login", h, "-u", user, "--password-stdin")
+				if code != 0 {
+					done <- fmt.Sprintf("docker login %s: exit %d\n%s", h, code, out)
+					return
+				}
+				done <- ""
+			}()
+		}
+		for range hosts {
+			if msg := <-done; msg != "" {
+				t.Error(msg)
 			}
-			done <- ""
-		}()
-	}
-	for range hosts {
-		if msg := <-done; msg != "" {
-			t.Error(msg)
 		}
-	}
-	for _, h := range hosts {
-		c, err := client.Get(w.helper(), h)
-		if err != nil || c.Secret != password {
-			t.Errorf("after concurrent logins %s = %+v, %v", h, c, err)
+		for _, h := range hosts {
+			c, err := client.Get(w.helper(), h)
+			if err != nil || c.Secret != password {
+				t.Errorf("after concurrent logins %s = %+v, %v", h, c, err)
+			}
 		}
-	}
-	// Both are usable by a client: with a credsStore, lookups go through the
-	// helper, not config.json. (docker itself rewrites config.json without
-	// a lock, so one of the two "HOST": {} bookkeeping entries can be lost:
-	// docker's race, not the helper's; see docs/RELIABILITY.md.)
-	for _, h := range hosts {
-		out, code := w.exec("", "crane", "auth", "get", h)
-		if code != 0 || !strings.Contains(out, `"Secret":"`+password+`"`) {
-			t.Errorf("crane auth get %s after concurrent logins: exit %d", h, code)
+		// Both are usable by a client: with a credsStore, lookups go through the
+		// helper, not config.json. (docker itself rewrites config.json without
+		// a lock, so one of the two "HOST": {} bookkeeping entries can be lost:
+		// docker's race, not the helper's; see docs/RELIABILITY.md.)
+		for _, h := range hosts {
+			out, code := w.exec("", "crane", "auth", "get", h)
+			if code != 0 || !strings.Contains(out, `"Secret":"`+password+`"`) {
+				t.Errorf("crane auth get %s after concurrent logins: exit %d", h, code)
+			}
 		}
-	}
+	})
 }

@@ -17,9 +17,11 @@ import (
 )
 
 // newcomer is a user on a fresh machine without a desktop: a HOME of their
-// own, no session bus, and the README in hand.
+// own, no session bus, and the README in hand. They work as root in a user
+// namespace (see testenv.UserNamespace): their kernel keyring is theirs.
 type newcomer struct {
 	t    *testing.T
+	ns   *testenv.UserNamespace
 	root string // the clone
 	home string
 	env  map[string]string
@@ -28,7 +30,7 @@ type newcomer struct {
 // sh runs a shell command line as the newcomer types it, in the clone.
 func (n *newcomer) sh(stdin, line string) (string, int) {
 	n.t.Helper()
-	cmd := exec.Command("sh", "-c", line)
+	cmd := n.ns.Command("sh", "-c", line)
 	cmd.Dir = n.root
 	for k, v := range n.env {
 		cmd.Env = append(cmd.Env, k+"="+v)
@@ -61,11 +63,11 @@ func (n *newcomer) expect(line string, code int, want ...string) string {
 }
 
 // TestNewcomerPath walks the README's first ten minutes on a machine
-// without a desktop: install.sh with no keyring, the help, the first
-// errors, then the headless recipe exactly as the README gives it, a login,
-// and the cluster-side errors a newcomer meets first.
+// without a desktop: install.sh, which picks the kernel keyring, the help,
+// the first errors, a docker login with no other step, a second session
+// that sees it, and the cluster-side errors a newcomer meets first.
 func TestNewcomerPath(t *testing.T) {
-	testenv.Require(t, "sh", "docker", "kubectl", "dbus-run-session", "gnome-keyring-daemon")
+	testenv.Require(t, "sh", "docker", "kubectl")
 	root, err := testenv.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -75,11 +77,10 @@ func TestNewcomerPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		testenv.KillByHome(home) // the keyring the recipe started detaches
 		os.RemoveAll(home)
 	})
 	bindir := filepath.Join(home, ".local", "bin")
-	n := &newcomer{t: t, root: root, home: home, env: map[string]string{
+	n := &newcomer{t: t, ns: testenv.NewUserNamespace(t), root: root, home: home, env: map[string]string{
 		"HOME": home,
 		// As the install warning says: ~/.local/bin on PATH.
 		"PATH": bindir + string(os.PathListSeparator) + strings.Join(withoutDir(filepath.SplitList(os.Getenv("PATH")), binDir), string(os.PathListSeparator)),
@@ -92,23 +93,26 @@ func TestNewcomerPath(t *testing.T) {
 	}
 	dockerCfg := filepath.Join(home, ".docker", "config.json")
 
-	// 1. ./install.sh where no keyring answers: binaries installed, docker
-	// left alone, the recipe printed, doctor run.
+	// 1. ./install.sh with no session bus: binaries installed, the kernel
+	// keyring chosen and recorded, docker wired, doctor all ✓.
+	config := filepath.Join(home, ".config", "regcred", "config.json")
 	n.expect("./install.sh", 0,
 		"installed "+filepath.Join(bindir, "docker-credential-regcred"),
-		"no keyring answers here, so docker and the other clients were left as they are",
-		"DBUS_SESSION_BUS_ADDRESS is unset",
-		"dbus-run-session -- bash",
-		`printf '%s' "$KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --replace --components=secrets`,
+		"credentials are kept in the kernel keyring (recorded in "+config+": no Secret Service answered (no D-Bus session bus))",
+		dockerCfg+`: docker now stores registry credentials in the OS keyring ("credsStore": "regcred")`,
 		"docker-credential-regcred doctor:",
-		"✗ D-Bus session bus")
-	if _, err := os.Stat(dockerCfg); !os.IsNotExist(err) {
-		t.Errorf("install.sh without a keyring touched docker's config: %v", err)
+		"✓ keyring chosen: kernel keyring (recorded in "+config+": no Secret Service answered",
+		"✓ kernel keyring answers",
+		"the kernel clears this keyring at reboot, and after 3 days in which nothing used it",
+		"✓ keyring items in order",
+		"next: docker login REGISTRY")
+	if b, err := os.ReadFile(config); err != nil || !strings.HasPrefix(string(b), `{"backend":"kernel","why":"no Secret Service answered`) {
+		t.Errorf("the recorded choice: %q, %v", b, err)
 	}
 
 	// 2. Help, in one style, for both binaries.
 	n.expect("docker-credential-regcred help", 0, "Management commands:", "Examples:")
-	n.expect("docker-credential-regcred configure --help", 0, "Examples:", "--tools LIST")
+	n.expect("docker-credential-regcred configure --help", 0, "Examples:", "--tools LIST", "--backend KEYRING")
 	n.expect("docker-credential-regcred ls --help", 0, "Examples:")
 	n.expect("kubectl regcred --help", 0, "Examples:", `Use "kubectl regcred options"`)
 	n.expect("kubectl regcred inspect --help", 0, "Examples:")
@@ -116,34 +120,29 @@ func TestNewcomerPath(t *testing.T) {
 	n.expect("make -s help", 0, "make test", "make demo")
 
 	// 3. The first errors: one line each, with the fix.
-	out := n.expect("DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent docker-credential-regcred ls", 1,
-		"no D-Bus session bus answers at DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent", "the session that set it has ended", "dbus-run-session -- bash")
+	out := n.expect("REGCRED_BACKEND=secret-service DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent docker-credential-regcred ls", 1,
+		"no D-Bus session bus answers at DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent", "the session that set it has ended")
 	oneLine(t, "ls on a dead bus", out)
 	out = n.expect("kubectl regcred inspect", 1,
 		"error: no cluster to talk to: no kubeconfig names one (looked in "+filepath.Join(home, ".kube", "config")+"); pass --kubeconfig FILE or set KUBECONFIG")
 	oneLine(t, "inspect without a kubeconfig", out)
 
-	// 4. The README's headless recipe, as typed, then a login.
+	// 4. docker login, with no other step; a second login session (a
+	// session keyring of its own, as each SSH login gets) sees it.
 	r := testenv.StartRegistry(t, map[string]string{user: password})
-	n.env["KEYRING_PASSWORD"] = "a password I chose"
-	out, code := n.sh(password+"\n", `dbus-run-session -- sh -c '
-printf "%s" "$KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --replace --components=secrets >/dev/null
-docker-credential-regcred configure
-docker-credential-regcred doctor
-docker login `+r.Host+` -u `+user+` --password-stdin
-docker-credential-regcred ls
-'`)
-	for _, want := range []string{dockerCfg + `: docker now stores registry credentials in the OS keyring ("credsStore": "regcred")`,
-		"✓ D-Bus session bus", "✓ keyring collection present and unlocked", "✓ keyring items in order", "Login Succeeded", r.Host + "  " + user} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the headless recipe: output lacks %q:\n%s", want, out)
-		}
+	out, code := n.sh(password+"\n", "docker login "+r.Host+" -u "+user+" --password-stdin")
+	if code != 0 || !strings.Contains(out, "Login Succeeded") {
+		t.Fatalf("docker login: exit %d\n%s", code, out)
 	}
-	if code != 0 || strings.Contains(out, "✗") {
-		t.Errorf("the headless recipe: exit %d\n%s", code, out)
+	out, code = n.sh("", "keyctl session - docker-credential-regcred ls")
+	if code != 0 || !strings.Contains(out, r.Host+"  "+user) {
+		t.Errorf("ls in a second session: exit %d\n%s", code, out)
 	}
 	if b, _ := os.ReadFile(dockerCfg); strings.Contains(string(b), `"auth"`) {
 		t.Errorf("config.json holds a secret:\n%s", b)
+	}
+	if hits, err := testenv.FilesUnder([]string{home}, password); err != nil || len(hits) != 0 {
+		t.Errorf("the password in plaintext in %q (%v)", hits, err)
 	}
 
 	// 5. The cluster side's first errors, against a real API server.
@@ -167,9 +166,9 @@ docker-credential-regcred ls
 		t.Fatal(err)
 	}
 	n.env["KUBECONFIG"] = kubeconfig
-	inSession := func(line string) (string, int) {
-		out, code := n.sh("", `dbus-run-session -- sh -c 'printf "%s" "$KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --replace --components=secrets >/dev/null; `+line+`'`)
-		return withoutSessionChatter(out), code
+	inSession := func(line string) (string, int) { // a new SSH login: a session keyring of its own
+		out, code := n.sh("", "keyctl session - sh -c '"+line+"'")
+		return strings.TrimPrefix(out[strings.Index(out, "\n")+1:], ""), code // after keyctl's "Joined session keyring"
 	}
 	out, code = inSession("kubectl regcred export -n doesnotexist")
 	if want := "error: namespace \"doesnotexist\" not found: create it first, or pick another with -n\n"; code != 1 || out != want {
@@ -191,16 +190,4 @@ func oneLine(t *testing.T, what, out string) {
 	if strings.Count(out, "\n") != 1 {
 		t.Errorf("%s: want one line, got:\n%s", what, out)
 	}
-}
-
-// withoutSessionChatter drops what dbus-daemon and gnome-keyring-daemon
-// print on the session's stderr, leaving the command's own output.
-func withoutSessionChatter(out string) string {
-	var keep []string
-	for _, l := range strings.SplitAfter(out, "\n") {
-		if !strings.HasPrefix(l, "dbus-daemon[") && !strings.HasPrefix(l, "** Message:") && l != "" {
-			keep = append(keep, l)
-		}
-	}
-	return strings.Join(keep, "")
 }

@@ -25,7 +25,9 @@ func TestMain(m *testing.M) {
 // env runs the helper binary against one private keyring.
 type env struct {
 	t       *testing.T
-	session *testenv.Session
+	kr      testenv.Keyring     // the keyring under test
+	session *testenv.Session    // the Secret Service's, when that is it
+	user    *testenv.KernelUser // the kernel keyring's user, when that is it
 	vars    map[string]string
 	bin     string // the helper binary to run
 }
@@ -33,10 +35,48 @@ type env struct {
 // helperBin is the built helper.
 func helperBin() string { return filepath.Join(binDir, "docker-credential-regcred") }
 
+// newEnv is an env on a private gnome-keyring set up as mode says.
 func newEnv(t *testing.T, mode testenv.KeyringMode) *env {
 	t.Helper()
 	s := testenv.StartSessionT(t, mode)
-	return &env{t: t, session: s, vars: s.EnvMap(), bin: helperBin()}
+	return &env{t: t, kr: s, session: s, vars: s.EnvMap(), bin: helperBin()}
+}
+
+// keyrings are the keyrings the tests of what every keyring must do run on.
+var keyrings = []string{"secret-service", "kernel"}
+
+// newEnvOn is an env on a keyring of its own: a private unlocked
+// gnome-keyring, or the kernel keyring of a throw-away user (the helper
+// then runs as that user).
+func newEnvOn(t *testing.T, keyring string) *env {
+	t.Helper()
+	if keyring == "secret-service" {
+		return newEnv(t, testenv.Unlocked)
+	}
+	u := testenv.NewKernelUser(t)
+	e := &env{t: t, kr: u, user: u, vars: u.Env()}
+	e.bin = e.wrap(helperBin())
+	return e
+}
+
+// wrap returns bin as the env's user runs it.
+func (e *env) wrap(bin string) string {
+	e.t.Helper()
+	if e.user == nil {
+		return bin
+	}
+	w, err := e.user.Wrap(bin)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return w
+}
+
+// onEach runs test once on every keyring, each in a subtest.
+func onEach(t *testing.T, test func(t *testing.T, e *env)) {
+	for _, k := range keyrings {
+		t.Run(k, func(t *testing.T) { test(t, newEnvOn(t, k)) })
+	}
 }
 
 // result is what one helper process did.
@@ -79,7 +119,7 @@ func (e *env) list() map[string]string {
 // keyring is every item the keyring holds: account, label and secret.
 func (e *env) keyring() string {
 	e.t.Helper()
-	s, err := e.session.Snapshot(store.Service)
+	s, err := e.kr.Snapshot(store.Service)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -92,160 +132,165 @@ func storeJSON(server, user, secret string) string {
 }
 
 func TestProtocolStore(t *testing.T) {
-	e := newEnv(t, testenv.Unlocked)
-	const server = "registry.example:5000"
+	onEach(t, func(t *testing.T, e *env) {
+		const server = "registry.example:5000"
 
-	e.mustStore(server, "alice", "first")
-	e.mustStore(server, "alice", "second") // silent overwrite
-	if r := e.run(server, "get"); r.stdout != `{"ServerURL":"registry.example:5000","Username":"alice","Secret":"second"}`+"\n" {
-		t.Errorf("after overwrite get printed %q", r.stdout)
-	}
-	e.mustStore(server, "bob", "third") // overwrite with another username
-	got, err := client.Get(e.program(), server)
-	if err != nil || got.Username != "bob" || got.Secret != "third" {
-		t.Errorf("after overwrite with another username: %+v, %v", got, err)
-	}
-	e.mustStore("empty.example", "carol", "") // empty secret is accepted
-	got, err = client.Get(e.program(), "empty.example")
-	if err != nil || got.Username != "carol" || got.Secret != "" {
-		t.Errorf("empty secret: %+v, %v", got, err)
-	}
+		e.mustStore(server, "alice", "first")
+		e.mustStore(server, "alice", "second") // silent overwrite
+		if r := e.run(server, "get"); r.stdout != `{"ServerURL":"registry.example:5000","Username":"alice","Secret":"second"}`+"\n" {
+			t.Errorf("after overwrite get printed %q", r.stdout)
+		}
+		e.mustStore(server, "bob", "third") // overwrite with another username
+		got, err := client.Get(e.program(), server)
+		if err != nil || got.Username != "bob" || got.Secret != "third" {
+			t.Errorf("after overwrite with another username: %+v, %v", got, err)
+		}
+		e.mustStore("empty.example", "carol", "") // empty secret is accepted
+		got, err = client.Get(e.program(), "empty.example")
+		if err != nil || got.Username != "carol" || got.Secret != "" {
+			t.Errorf("empty secret: %+v, %v", got, err)
+		}
 
-	before, beforeKeyring := e.list(), e.keyring()
-	bad := []struct {
-		name, in, want string
-	}{
-		{"missing ServerURL", `{"Username":"u","Secret":"s"}`, "no credentials server URL"},
-		{"missing Username", `{"ServerURL":"x.example","Secret":"s"}`, "no credentials username"},
-		{"invalid JSON", `{"ServerURL":`, "invalid input: want one JSON object"},
-		{"not an object", `["x.example","u","s"]`, "invalid input: want one JSON object"},
-		{"number field", `{"ServerURL":"x.example","Username":1,"Secret":"s"}`, "invalid input: Username must be a string"},
-		{"null secret", `{"ServerURL":"x.example","Username":"u","Secret":null}`, "invalid input: Secret must be a string"},
-		{"trailing data", storeJSON("x.example", "u", "s") + `{}`, "invalid input: data after the JSON object"},
-		{"newline in server", storeJSON("x.example\nevil", "u", "s"), "invalid server URL: contains white space or a control character"},
-		{"userinfo in server", storeJSON("https://u:hunter2@x.example", "u", "s"), "invalid server URL: credentials inside the address"},
-		{"line over 64 KiB", storeJSON("x.example", "u", strings.Repeat("s", 70<<10)), "invalid input: a line longer than 65536 bytes"},
-		{"over 1 MiB", strings.Repeat(" ", 1<<20) + storeJSON("x.example", "u", "s"), "invalid input: larger than 1048576 bytes"},
-	}
-	for _, tt := range bad {
-		t.Run(tt.name, func(t *testing.T) {
-			r := e.run(tt.in, "store")
-			if r.code != 1 || !strings.HasPrefix(r.stdout, tt.want) || strings.Count(r.stdout, "\n") != 1 {
-				t.Errorf("store %s: exit %d, stdout %q; want exit 1 and one line starting %q", tt.name, r.code, r.stdout, tt.want)
-			}
-			if r.stderr != "" || strings.Contains(r.stdout, "hunter2") {
-				t.Errorf("stderr %q / stdout %q", r.stderr, r.stdout)
-			}
-		})
-	}
-	if after := e.list(); fmt.Sprint(after) != fmt.Sprint(before) || e.keyring() != beforeKeyring {
-		t.Errorf("failed stores changed the store: %v -> %v", before, after)
-	}
-	if items, _ := e.session.Items(store.Service); len(items) != 2 {
-		t.Errorf("keyring holds %q, want the two stored entries", items)
-	}
+		before, beforeKeyring := e.list(), e.keyring()
+		bad := []struct {
+			name, in, want string
+		}{
+			{"missing ServerURL", `{"Username":"u","Secret":"s"}`, "no credentials server URL"},
+			{"missing Username", `{"ServerURL":"x.example","Secret":"s"}`, "no credentials username"},
+			{"invalid JSON", `{"ServerURL":`, "invalid input: want one JSON object"},
+			{"not an object", `["x.example","u","s"]`, "invalid input: want one JSON object"},
+			{"number field", `{"ServerURL":"x.example","Username":1,"Secret":"s"}`, "invalid input: Username must be a string"},
+			{"null secret", `{"ServerURL":"x.example","Username":"u","Secret":null}`, "invalid input: Secret must be a string"},
+			{"trailing data", storeJSON("x.example", "u", "s") + `{}`, "invalid input: data after the JSON object"},
+			{"newline in server", storeJSON("x.example\nevil", "u", "s"), "invalid server URL: contains white space or a control character"},
+			{"userinfo in server", storeJSON("https://u:hunter2@x.example", "u", "s"), "invalid server URL: credentials inside the address"},
+			{"line over 64 KiB", storeJSON("x.example", "u", strings.Repeat("s", 70<<10)), "invalid input: a line longer than 65536 bytes"},
+			{"over 1 MiB", strings.Repeat(" ", 1<<20) + storeJSON("x.example", "u", "s"), "invalid input: larger than 1048576 bytes"},
+		}
+		for _, tt := range bad {
+			t.Run(tt.name, func(t *testing.T) {
+				r := e.run(tt.in, "store")
+				if r.code != 1 || !strings.HasPrefix(r.stdout, tt.want) || strings.Count(r.stdout, "\n") != 1 {
+					t.Errorf("store %s: exit %d, stdout %q; want exit 1 and one line starting %q", tt.name, r.code, r.stdout, tt.want)
+				}
+				if r.stderr != "" || strings.Contains(r.stdout, "hunter2") {
+					t.Errorf("stderr %q / stdout %q", r.stderr, r.stdout)
+				}
+			})
+		}
+		if after := e.list(); fmt.Sprint(after) != fmt.Sprint(before) || e.keyring() != beforeKeyring {
+			t.Errorf("failed stores changed the store: %v -> %v", before, after)
+		}
+		if items, _ := e.kr.Items(store.Service); len(items) != 2 {
+			t.Errorf("keyring holds %q, want the two stored entries", items)
+		}
+	})
 }
 
 func TestProtocolGet(t *testing.T) {
-	e := newEnv(t, testenv.Unlocked)
-	e.mustStore("get.example", "alice", `p"a:ss\wörd`)
-	tests := []struct {
-		name, in, stdout string
-		code             int
-	}{
-		{"exact", "get.example", `{"ServerURL":"get.example","Username":"alice","Secret":"p\"a:ss\\wörd"}` + "\n", 0},
-		{"trimmed", "  get.example \n", `{"ServerURL":"get.example","Username":"alice","Secret":"p\"a:ss\\wörd"}` + "\n", 0},
-		{"echoes the query", "https://get.example/", `{"ServerURL":"https://get.example/","Username":"alice","Secret":"p\"a:ss\\wörd"}` + "\n", 0},
-		{"unknown", "nothing.example", "credentials not found in native keychain\n", 1},
-		{"other port", "get.example:5000", "credentials not found in native keychain\n", 1},
-		{"empty", "", "no credentials server URL\n", 1},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := e.run(tt.in, "get")
-			if r.stdout != tt.stdout || r.code != tt.code || r.stderr != "" {
-				t.Errorf("get %q: exit %d stdout %q stderr %q; want exit %d stdout %q", tt.in, r.code, r.stdout, r.stderr, tt.code, tt.stdout)
-			}
-		})
-	}
-	// The client package recognises our not-found answer as docker does.
-	if _, err := client.Get(e.program(), "nothing.example"); !credentials.IsErrCredentialsNotFound(err) {
-		t.Errorf("client.Get of unknown server = %v, want a credentials-not-found error", err)
-	}
+	onEach(t, func(t *testing.T, e *env) {
+		e.mustStore("get.example", "alice", `p"a:ss\wörd`)
+		tests := []struct {
+			name, in, stdout string
+			code             int
+		}{
+			{"exact", "get.example", `{"ServerURL":"get.example","Username":"alice","Secret":"p\"a:ss\\wörd"}` + "\n", 0},
+			{"trimmed", "  get.example \n", `{"ServerURL":"get.example","Username":"alice","Secret":"p\"a:ss\\wörd"}` + "\n", 0},
+			{"echoes the query", "https://get.example/", `{"ServerURL":"https://get.example/","Username":"alice","Secret":"p\"a:ss\\wörd"}` + "\n", 0},
+			{"unknown", "nothing.example", "credentials not found in native keychain\n", 1},
+			{"other port", "get.example:5000", "credentials not found in native keychain\n", 1},
+			{"empty", "", "no credentials server URL\n", 1},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				r := e.run(tt.in, "get")
+				if r.stdout != tt.stdout || r.code != tt.code || r.stderr != "" {
+					t.Errorf("get %q: exit %d stdout %q stderr %q; want exit %d stdout %q", tt.in, r.code, r.stdout, r.stderr, tt.code, tt.stdout)
+				}
+			})
+		}
+		// The client package recognises our not-found answer as docker does.
+		if _, err := client.Get(e.program(), "nothing.example"); !credentials.IsErrCredentialsNotFound(err) {
+			t.Errorf("client.Get of unknown server = %v, want a credentials-not-found error", err)
+		}
+	})
 }
 
 func TestProtocolErase(t *testing.T) {
-	e := newEnv(t, testenv.Unlocked)
-	e.mustStore("erase.example", "alice", "s")
-	e.mustStore("keep.example", "bob", "s")
-	if err := client.Erase(e.program(), "erase.example"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := client.Get(e.program(), "erase.example"); !credentials.IsErrCredentialsNotFound(err) {
-		t.Errorf("after erase get = %v", err)
-	}
-	// docker logout erases several spellings; unknown ones succeed.
-	for _, s := range []string{"erase.example", "https://erase.example", "http://erase.example", "never.example"} {
-		if r := e.run(s, "erase"); r.code != 0 || r.stdout != "" {
-			t.Errorf("erase %q: exit %d stdout %q", s, r.code, r.stdout)
+	onEach(t, func(t *testing.T, e *env) {
+		e.mustStore("erase.example", "alice", "s")
+		e.mustStore("keep.example", "bob", "s")
+		if err := client.Erase(e.program(), "erase.example"); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if l := e.list(); len(l) != 1 || l["keep.example"] != "bob" {
-		t.Errorf("list after erases = %v", l)
-	}
+		if _, err := client.Get(e.program(), "erase.example"); !credentials.IsErrCredentialsNotFound(err) {
+			t.Errorf("after erase get = %v", err)
+		}
+		// docker logout erases several spellings; unknown ones succeed.
+		for _, s := range []string{"erase.example", "https://erase.example", "http://erase.example", "never.example"} {
+			if r := e.run(s, "erase"); r.code != 0 || r.stdout != "" {
+				t.Errorf("erase %q: exit %d stdout %q", s, r.code, r.stdout)
+			}
+		}
+		if l := e.list(); len(l) != 1 || l["keep.example"] != "bob" {
+			t.Errorf("list after erases = %v", l)
+		}
+	})
 }
 
 func TestProtocolList(t *testing.T) {
-	e := newEnv(t, testenv.Unlocked)
-	if r := e.run("", "list"); r.stdout != "{}\n" || r.code != 0 {
-		t.Errorf("empty list printed %q (exit %d), want {}", r.stdout, r.code)
-	}
-	servers := map[string]string{
-		"https://index.docker.io/v1/":              "alice",
-		"https://index.docker.io/v1/access-token":  "alice",
-		"https://index.docker.io/v1/refresh-token": "alice",
-		"127.0.0.1:5000":                           "bob",
-		"[::1]:5000":                               "<token>",
-		"ghcr.io":                                  "carol",
-	}
-	for s, u := range servers {
-		e.mustStore(s, u, "secret-for-"+s)
-	}
-	l := e.list()
-	if fmt.Sprint(l) != fmt.Sprint(servers) {
-		t.Errorf("list = %v, want %v", l, servers)
-	}
-	for key, user := range l {
-		c, err := client.Get(e.program(), key)
-		if err != nil || c.Username != user || c.Secret != "secret-for-"+key {
-			t.Errorf("list key %q fed to get: %+v, %v", key, c, err)
+	onEach(t, func(t *testing.T, e *env) {
+		if r := e.run("", "list"); r.stdout != "{}\n" || r.code != 0 {
+			t.Errorf("empty list printed %q (exit %d), want {}", r.stdout, r.code)
 		}
-	}
+		servers := map[string]string{
+			"https://index.docker.io/v1/":              "alice",
+			"https://index.docker.io/v1/access-token":  "alice",
+			"https://index.docker.io/v1/refresh-token": "alice",
+			"127.0.0.1:5000":                           "bob",
+			"[::1]:5000":                               "<token>",
+			"ghcr.io":                                  "carol",
+		}
+		for s, u := range servers {
+			e.mustStore(s, u, "secret-for-"+s)
+		}
+		l := e.list()
+		if fmt.Sprint(l) != fmt.Sprint(servers) {
+			t.Errorf("list = %v, want %v", l, servers)
+		}
+		for key, user := range l {
+			c, err := client.Get(e.program(), key)
+			if err != nil || c.Username != user || c.Secret != "secret-for-"+key {
+				t.Errorf("list key %q fed to get: %+v, %v", key, c, err)
+			}
+		}
+	})
 }
 
 func TestProtocolIdentityTokenAndDockerHub(t *testing.T) {
-	e := newEnv(t, testenv.Unlocked)
-	e.mustStore("https://index.docker.io/v1/", "<token>", "identity-token")
-	e.mustStore("https://index.docker.io/v1/access-token", "alice", "access")
-	e.mustStore("https://index.docker.io/v1/refresh-token", "alice", "refresh")
-	for _, q := range []string{"https://index.docker.io/v1/", "docker.io", "index.docker.io", "registry-1.docker.io"} {
-		c, err := client.Get(e.program(), q)
-		if err != nil || c.Username != "<token>" || c.Secret != "identity-token" || c.ServerURL != q {
-			t.Errorf("get %q = %+v, %v", q, c, err)
+	onEach(t, func(t *testing.T, e *env) {
+		e.mustStore("https://index.docker.io/v1/", "<token>", "identity-token")
+		e.mustStore("https://index.docker.io/v1/access-token", "alice", "access")
+		e.mustStore("https://index.docker.io/v1/refresh-token", "alice", "refresh")
+		for _, q := range []string{"https://index.docker.io/v1/", "docker.io", "index.docker.io", "registry-1.docker.io"} {
+			c, err := client.Get(e.program(), q)
+			if err != nil || c.Username != "<token>" || c.Secret != "identity-token" || c.ServerURL != q {
+				t.Errorf("get %q = %+v, %v", q, c, err)
+			}
 		}
-	}
-	for _, sib := range []string{"access-token", "refresh-token"} {
-		c, err := client.Get(e.program(), "https://index.docker.io/v1/"+sib)
-		if err != nil || c.Secret != strings.TrimSuffix(sib, "-token") {
-			t.Errorf("sibling %s = %+v, %v", sib, c, err)
+		for _, sib := range []string{"access-token", "refresh-token"} {
+			c, err := client.Get(e.program(), "https://index.docker.io/v1/"+sib)
+			if err != nil || c.Secret != strings.TrimSuffix(sib, "-token") {
+				t.Errorf("sibling %s = %+v, %v", sib, c, err)
+			}
 		}
-	}
-	if err := client.Erase(e.program(), "https://index.docker.io/v1/"); err != nil {
-		t.Fatal(err)
-	}
-	if l := e.list(); len(l) != 2 {
-		t.Errorf("erasing the Hub entry touched its siblings: %v", l)
-	}
+		if err := client.Erase(e.program(), "https://index.docker.io/v1/"); err != nil {
+			t.Fatal(err)
+		}
+		if l := e.list(); len(l) != 2 {
+			t.Errorf("erasing the Hub entry touched its siblings: %v", l)
+		}
+	})
 }
 
 func TestProtocolVersionAndUsage(t *testing.T) {
@@ -284,50 +329,52 @@ func TestProtocolVersionAndUsage(t *testing.T) {
 }
 
 func TestProtocolChunkedThroughBinary(t *testing.T) {
-	e := newEnv(t, testenv.Unlocked)
-	e.vars["REGCRED_ITEM_LIMIT"] = "512"
-	big := strings.Repeat("ecr-token-", 615) // 6150 bytes
-	e.mustStore("123456789012.dkr.ecr.us-east-1.amazonaws.com", "AWS", big)
-	c, err := client.Get(e.program(), "123456789012.dkr.ecr.us-east-1.amazonaws.com")
-	if err != nil || c.Secret != big {
-		t.Fatalf("chunked get: %d bytes, %v", len(c.Secret), err)
-	}
-	items, _ := e.session.Items(store.Service)
-	if len(items) < 13 {
-		t.Errorf("a 6 KiB secret at a 512-byte limit is in %d items, want at least 13", len(items))
-	}
-	e.mustStore("123456789012.dkr.ecr.us-east-1.amazonaws.com", "AWS", "short")
-	if items, _ := e.session.Items(store.Service); len(items) != 1 {
-		t.Errorf("overwrite with a small value left %d items: %q", len(items), items)
-	}
-	e.vars["REGCRED_ITEM_LIMIT"] = "12"
-	if r := e.run("", "list"); r.code != 1 || !strings.Contains(r.stdout, "REGCRED_ITEM_LIMIT") {
-		t.Errorf("bad REGCRED_ITEM_LIMIT: exit %d stdout %q", r.code, r.stdout)
-	}
+	onEach(t, func(t *testing.T, e *env) {
+		e.vars["REGCRED_ITEM_LIMIT"] = "512"
+		big := strings.Repeat("ecr-token-", 615) // 6150 bytes
+		e.mustStore("123456789012.dkr.ecr.us-east-1.amazonaws.com", "AWS", big)
+		c, err := client.Get(e.program(), "123456789012.dkr.ecr.us-east-1.amazonaws.com")
+		if err != nil || c.Secret != big {
+			t.Fatalf("chunked get: %d bytes, %v", len(c.Secret), err)
+		}
+		items, _ := e.kr.Items(store.Service)
+		if len(items) < 13 {
+			t.Errorf("a 6 KiB secret at a 512-byte limit is in %d items, want at least 13", len(items))
+		}
+		e.mustStore("123456789012.dkr.ecr.us-east-1.amazonaws.com", "AWS", "short")
+		if items, _ := e.kr.Items(store.Service); len(items) != 1 {
+			t.Errorf("overwrite with a small value left %d items: %q", len(items), items)
+		}
+		e.vars["REGCRED_ITEM_LIMIT"] = "12"
+		if r := e.run("", "list"); r.code != 1 || !strings.Contains(r.stdout, "REGCRED_ITEM_LIMIT") {
+			t.Errorf("bad REGCRED_ITEM_LIMIT: exit %d stdout %q", r.code, r.stdout)
+		}
+	})
 }
 
 // TestProtocolNoSecretOutsideGet stores and reads a credential and checks
 // the secret appears on no stream but get's answer.
 func TestProtocolNoSecretOutsideGet(t *testing.T) {
-	e := newEnv(t, testenv.Unlocked)
-	const secret = "SECRET-b3c9d2e1"
-	for _, step := range []struct {
-		in   string
-		args []string
-	}{
-		{storeJSON("hyg.example", "alice", secret), []string{"store"}},
-		{"", []string{"list"}},
-		{"hyg.example", []string{"erase"}},
-		{storeJSON("hyg.example", "alice", secret) + "x", []string{"store"}},
-		{storeJSON("https://alice:"+secret+"@hyg.example", "alice", secret), []string{"store"}},
-	} {
-		r := e.run(step.in, step.args...)
-		if strings.Contains(r.stdout+r.stderr, secret) {
-			t.Errorf("%v leaked the secret: stdout %q stderr %q", step.args, r.stdout, r.stderr)
+	onEach(t, func(t *testing.T, e *env) {
+		const secret = "SECRET-b3c9d2e1"
+		for _, step := range []struct {
+			in   string
+			args []string
+		}{
+			{storeJSON("hyg.example", "alice", secret), []string{"store"}},
+			{"", []string{"list"}},
+			{"hyg.example", []string{"erase"}},
+			{storeJSON("hyg.example", "alice", secret) + "x", []string{"store"}},
+			{storeJSON("https://alice:"+secret+"@hyg.example", "alice", secret), []string{"store"}},
+		} {
+			r := e.run(step.in, step.args...)
+			if strings.Contains(r.stdout+r.stderr, secret) {
+				t.Errorf("%v leaked the secret: stdout %q stderr %q", step.args, r.stdout, r.stderr)
+			}
 		}
-	}
-	hits, err := e.session.FilesContaining(secret)
-	if err != nil || len(hits) > 0 {
-		t.Errorf("files holding the secret: %q (%v)", hits, err)
-	}
+		hits, err := e.kr.FilesContaining(secret)
+		if err != nil || len(hits) > 0 {
+			t.Errorf("files holding the secret: %q (%v)", hits, err)
+		}
+	})
 }

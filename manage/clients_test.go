@@ -63,8 +63,8 @@ func TestConfigureEveryTool(t *testing.T) {
 			t.Errorf("configure output lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	if n := strings.Count(r.stdout, "\n"); n != 3 {
-		t.Errorf("want one line per tool, got %d:\n%s", n, r.stdout)
+	if n := strings.Count(r.stdout, "\n"); n != 4 || !strings.HasPrefix(r.stdout, "credentials are kept in the Secret Service (") {
+		t.Errorf("want the keyring's line and one line per tool, got %d:\n%s", n, r.stdout)
 	}
 	before := e.snapshot()
 	if r := e.run("configure", "--tools", "docker,containers,helm"); r.code != 0 || strings.Count(r.stdout, "nothing changed") != 3 {

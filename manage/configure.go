@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/regcred/regcred/backend"
 	"github.com/regcred/regcred/internal/atomicfile"
 )
 
@@ -61,6 +62,8 @@ func (r *runner) configure(args []string) error {
 	toolList := fs.String("tools", "", "the clients to wire, a comma-separated `list` of "+toolNames()+" (default: docker, and every other one that is installed)")
 	registries := fs.String("registries", "", "the `registries` (comma-separated) to route to regcred with docker's credHelpers, leaving its credsStore alone")
 	undo := fs.Bool("undo", false, "put back what configure changed")
+	keyring := fs.String("backend", "", "the `keyring` to keep credentials in: "+strings.Join(backend.Names(), " or ")+"; credentials the current one holds move there (default: the one recorded, else a Secret Service if one answers, else the kernel keyring)")
+	noMove := fs.Bool("no-move", false, "with --backend, switch without moving the credentials the current keyring holds")
 	if err := r.parse(fs, args); err != nil {
 		return err
 	}
@@ -72,6 +75,9 @@ func (r *runner) configure(args []string) error {
 	}
 	if *registries != "" {
 		*toolList = "docker"
+	}
+	if *undo && *keyring != "" {
+		return errors.New("--undo puts the clients back and leaves the keyring as it is: use it without --backend")
 	}
 	// --undo covers every tool, installed or not: nothing of regcred's stays.
 	selected, err := r.selectTools(*toolList, *undo)
@@ -86,6 +92,11 @@ func (r *runner) configure(args []string) error {
 	// Read every file first, so that bad input in one changes none.
 	for _, t := range selected {
 		if err := r.checkTool(t, *undo); err != nil {
+			return err
+		}
+	}
+	if !*undo {
+		if err := r.chooseKeyring(*keyring, *noMove); err != nil {
 			return err
 		}
 	}

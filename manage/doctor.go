@@ -163,32 +163,37 @@ func (r *runner) checkOnPath() error {
 	}
 }
 
-// checkKeyring probes the keyring once and reports each layer of it.
+// checkKeyring reports the chosen keyring, then probes it once and
+// reports each layer of it.
 func (r *runner) checkKeyring(checks *[]check) bool {
-	if r.keyring == nil {
-		_, err := r.open() // the configuration's error
-		*checks = append(*checks, check{name: "keyring configured", err: err})
+	o, err := r.openKeyring()
+	if err != nil {
+		*checks = append(*checks, check{name: "keyring chosen", err: err})
 		return false
 	}
-	err := r.keyring.Probe(r.ctx)
+	kr := o.Keyring
+	*checks = append(*checks, check{name: fmt.Sprintf("keyring chosen: %s (%s)", kr.Name(), o.Choice.Why)})
+	err = kr.Probe(r.ctx)
 	type layer struct {
 		name string
 		errs []error
+		note string
 	}
-	layers := []layer{
-		{"keyring service answers", []error{store.ErrNoProvider, store.ErrKeyringTimeout}},
-		{"keyring collection present and unlocked", []error{store.ErrNoCollection, store.ErrLocked}},
-	}
-	switch name := r.keyring.Name(); name {
+	var layers []layer
+	switch name := kr.Name(); name {
 	case "Secret Service":
-		layers = append([]layer{{"D-Bus session bus", []error{store.ErrNoSessionBus}}}, layers...)
-		layers[1].name = "Secret Service provider on the bus"
-	case "Windows Credential Manager":
-		// One store per user, always there: nothing to unlock.
-		layers = []layer{{"Windows Credential Manager answers", nil}}
-	default:
-		layers[0].name = name + " answers"
-		layers[1].name = "keychain unlocked"
+		layers = []layer{
+			{name: "D-Bus session bus", errs: []error{store.ErrNoSessionBus}},
+			{name: "Secret Service provider on the bus", errs: []error{store.ErrNoProvider, store.ErrKeyringTimeout}},
+			{name: "keyring collection present and unlocked", errs: []error{store.ErrNoCollection, store.ErrLocked}},
+		}
+	case "macOS Keychain":
+		layers = []layer{{name: name + " answers", errs: []error{store.ErrKeyringTimeout}}, {name: "keychain unlocked"}}
+	default: // one store per user, always there: nothing to unlock
+		layers = []layer{{name: name + " answers"}}
+	}
+	if l, ok := kr.(interface{ Limits() string }); ok {
+		layers[len(layers)-1].note = l.Limits()
 	}
 	failedAt := -1
 	if err != nil {
@@ -204,7 +209,7 @@ func (r *runner) checkKeyring(checks *[]check) bool {
 	for i, l := range layers {
 		switch {
 		case failedAt < 0 || i < failedAt:
-			*checks = append(*checks, check{name: l.name})
+			*checks = append(*checks, check{name: l.name, note: l.note})
 		case i == failedAt:
 			*checks = append(*checks, check{name: l.name, err: err})
 		default:
@@ -230,7 +235,7 @@ func (r *runner) checkItems(fix bool) (string, error) {
 	}
 	note := ""
 	if rep.Cached {
-		note = fmt.Sprintf("the %s cannot be enumerated: list shows the registries stored from this machine", r.keyring.Name())
+		note = "this keyring cannot be enumerated: list shows the registries stored from this machine"
 	}
 	if rep.OK() {
 		return note, nil

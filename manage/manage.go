@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/regcred/regcred/backend"
 	"github.com/regcred/regcred/internal/oneline"
 	"github.com/regcred/regcred/store"
 )
@@ -18,12 +20,8 @@ type Env struct {
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
 	LookPath       func(string) (string, error)
-	// OpenStore opens the credential store.
-	OpenStore func() (*store.Store, error)
-	// Keyring is the keyring doctor probes; nil when the configuration is bad.
-	Keyring store.OSKeyring
-	// StateDir is regcred's own directory.
-	StateDir string
+	// Open opens the store on the keyring package backend chooses.
+	Open func() (backend.Opened, error)
 }
 
 // A command is one management command's help.
@@ -37,12 +35,15 @@ type command struct {
 // commands are the management commands.
 var commands = map[string]command{
 	"configure": {
-		args:  "[--tools docker,containers,helm] [--registries REG,...] [--undo]",
-		short: "wire docker, podman/buildah/skopeo and helm to the keyring; --undo reverts",
+		args:  "[--tools docker,containers,helm] [--registries REG,...] [--backend KEYRING [--no-move]] [--undo]",
+		short: "choose the keyring and wire docker, podman/buildah/skopeo and helm to it; --undo reverts",
 		long: "Each client is wired in its own convention, keeping everything else in its files: docker's\n" +
 			"config.json gets \"credsStore\": \"regcred\" (crane, oras and buildx read it too), podman, buildah\n" +
 			"and skopeo a registries.conf drop-in, helm its registry config. Without --tools: docker, and\n" +
-			"every other client installed.",
+			"every other client installed.\n\n" +
+			"It also records which keyring credentials are kept in. On Linux: a Secret Service where one\n" +
+			"answers, otherwise the kernel keyring, unless --backend names one; switching moves every\n" +
+			"credential across (each copied and read back before it is erased from the old keyring).",
 		examples: `  # Wire every installed client
   docker-credential-regcred configure
 
@@ -51,6 +52,9 @@ var commands = map[string]command{
 
   # Keep docker's credsStore; use regcred for two registries only
   docker-credential-regcred configure --registries ghcr.io,registry.example.com
+
+  # Keep credentials in the kernel keyring (no desktop needed), moving those already stored
+  docker-credential-regcred configure --backend kernel
 
   # Put everything back
   docker-credential-regcred configure --undo`,
@@ -80,7 +84,7 @@ var commands = map[string]command{
   docker-credential-regcred doctor --fix`,
 	},
 	"ls": {
-		short: "list stored registries and usernames (never secrets)",
+		short: "list stored registries and usernames (never secrets), and the keyring they are in",
 		examples: `  # What the keyring holds
   docker-credential-regcred ls`,
 	},
@@ -181,21 +185,34 @@ func (r *runner) parse(fs *flag.FlagSet, args []string) error {
 
 // runner carries one command's environment.
 type runner struct {
-	ctx      context.Context
-	stdout   io.Writer
-	stderr   io.Writer
-	getenv   func(string) string
-	lookPath func(string) (string, error)
-	open     func() (*store.Store, error)
-	keyring  store.OSKeyring
-	stateDir string
+	ctx         context.Context
+	stdout      io.Writer
+	stderr      io.Writer
+	getenv      func(string) string
+	lookPath    func(string) (string, error)
+	openKeyring func() (backend.Opened, error)
+	stateDir    string
+}
+
+// open opens the store on the chosen keyring.
+func (r *runner) open() (*store.Store, error) {
+	o, err := r.openKeyring()
+	if err != nil {
+		return nil, err
+	}
+	return store.New(o.Config)
 }
 
 // Run executes a management command and returns the exit code. Output goes
 // to stdout, errors to stderr: these are commands for people, not docker.
 func Run(ctx context.Context, args []string, env Env) int {
 	r := &runner{ctx: ctx, stdout: env.Stdout, stderr: env.Stderr, getenv: env.Getenv,
-		lookPath: env.LookPath, open: env.OpenStore, keyring: env.Keyring, stateDir: env.StateDir}
+		lookPath: env.LookPath, openKeyring: env.Open}
+	if env.Getenv != nil {
+		if path, err := backend.ConfigPath(env.Getenv); err == nil {
+			r.stateDir = filepath.Dir(path)
+		}
+	}
 	var err error
 	switch args[0] {
 	case "configure":
@@ -231,7 +248,11 @@ func (r *runner) ls(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("ls takes no arguments (got %q)", fs.Arg(0))
 	}
-	st, err := r.open()
+	o, err := r.openKeyring()
+	if err != nil {
+		return err
+	}
+	st, err := store.New(o.Config)
 	if err != nil {
 		return err
 	}
@@ -240,6 +261,7 @@ func (r *runner) ls(args []string) error {
 		return err
 	}
 	servers := sortedKeys(list)
+	fmt.Fprintf(r.stdout, "keyring: %s (%s)\n\n", o.Keyring.Name(), o.Choice.Why)
 	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "REGISTRY\tUSERNAME")
 	for _, s := range servers {

@@ -412,7 +412,7 @@ func TestLsNeverShowsSecrets(t *testing.T) {
 		}
 	}
 	r := e.run("ls")
-	want := "REGISTRY   USERNAME\na.example  alice\nb.example  bob\n"
+	want := "keyring: Secret Service (REGCRED_BACKEND says so)\n\nREGISTRY   USERNAME\na.example  alice\nb.example  bob\n"
 	if r.code != 0 || r.stdout != want {
 		t.Errorf("ls = %q, want %q", r.stdout, want)
 	}

@@ -41,6 +41,9 @@ const maxUserName = 256
 // Name names the keyring in the user's words.
 func (k *CredentialManager) Name() string { return "Windows Credential Manager" }
 
+// ItemLimit is the largest item the keyring takes.
+func (k *CredentialManager) ItemLimit() int { return credentialManagerItemLimit }
+
 // Probe checks the keyring answers.
 func (k *CredentialManager) Probe(ctx context.Context) error {
 	_, err := k.Get(ctx, probeAccount)
@@ -114,9 +117,4 @@ func (k *CredentialManager) call(ctx context.Context, fn func() error) error {
 		}
 		return nil
 	})
-}
-
-// NewOSKeyring returns this OS's keyring, each call bounded by timeout.
-func NewOSKeyring(timeout time.Duration, _ string) OSKeyring {
-	return NewCredentialManager(timeout)
 }

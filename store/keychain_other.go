@@ -18,14 +18,17 @@ type Keychain struct {
 	*ListCache
 }
 
-// NewOSKeyring returns this OS's keyring, each call bounded by timeout,
-// keeping any file it needs in cacheDir.
-func NewOSKeyring(timeout time.Duration, cacheDir string) OSKeyring {
+// NewKeychain returns the Keychain, each call bounded by timeout, listing
+// through a ListCache in cacheDir.
+func NewKeychain(timeout time.Duration, cacheDir string) Keychain {
 	return Keychain{&ListCache{Keyring: keychainItems{timeout}, Path: filepath.Join(cacheDir, "list.json")}}
 }
 
 // Name names the keyring in the user's words.
 func (Keychain) Name() string { return "macOS Keychain" }
+
+// ItemLimit is the largest item the keyring takes.
+func (Keychain) ItemLimit() int { return keychainItemLimit }
 
 // Probe checks the keyring answers.
 func (k Keychain) Probe(ctx context.Context) error {

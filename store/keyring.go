@@ -27,6 +27,17 @@ var (
 	ErrKeyringTimeout = errors.New("the keyring did not answer in time (it may be waiting on an unlock prompt); raise REGCRED_TIMEOUT or unlock the keyring")
 )
 
+// Sentinel errors of the kernel keyring.
+var (
+	// ErrKeyctlForbidden: keyctl(2) is refused outright, as the default
+	// seccomp profiles of docker and podman refuse it in containers.
+	ErrKeyctlForbidden = errors.New("the kernel keyring cannot be used here: the keyctl system call is forbidden (a container's seccomp profile blocks it, as docker's default one does); log in on the host, or give the container a seccomp profile that allows keyctl and add_key")
+	// ErrNoPersistentKeyring: a kernel built without CONFIG_PERSISTENT_KEYRINGS.
+	ErrNoPersistentKeyring = errors.New("this kernel has no persistent keyrings (CONFIG_PERSISTENT_KEYRINGS): use a Secret Service instead (docker-credential-regcred configure --backend secret-service)")
+	// ErrQuota: the user's key quota is full.
+	ErrQuota = errors.New("the kernel keyring's quota for this user is full")
+)
+
 // The README's "Without a desktop" recipe, which every hint names exactly.
 const (
 	sessionHint = "`dbus-run-session -- bash`"

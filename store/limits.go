@@ -1,9 +1,8 @@
 package store
 
-// The per-item limits of each backend (see DefaultItemLimit, which picks
-// the one of the OS it is built for). Named here, together, so that one
-// test can check each against the backend's real constraint, which Wine
-// and the test machines do not enforce.
+// The per-item limits of each backend (each keyring's ItemLimit). Named
+// here, together, so that one test can check each against the backend's
+// real constraint, which Wine and the test machines do not enforce.
 const (
 	// secretServiceItemLimit: the Secret Service has no hard limit, but
 	// large items slow every later keyring write (gnome-keyring rewrites its
@@ -15,4 +14,6 @@ const (
 	// credentialManagerItemLimit is Credential Manager's limit on a
 	// credential blob (CRED_MAX_CREDENTIAL_BLOB_SIZE, 5 × 512 bytes).
 	credentialManagerItemLimit = 2560
+	// kernelItemLimit is the largest payload of a kernel "user" key.
+	kernelItemLimit = 32767
 )

@@ -52,6 +52,9 @@ var _ OSKeyring = (*SecretService)(nil)
 // Name names the keyring in the user's words.
 func (k *SecretService) Name() string { return "Secret Service" }
 
+// ItemLimit is the largest item the keyring takes.
+func (k *SecretService) ItemLimit() int { return secretServiceItemLimit }
+
 // Probe checks the keyring answers and its collection is unlocked (or can
 // be): nil means it works; otherwise one of the sentinel errors says why.
 func (k *SecretService) Probe(ctx context.Context) error {
@@ -67,27 +70,47 @@ func (k *SecretService) Probe(ctx context.Context) error {
 	})
 }
 
-// Get returns the data stored under account.
+// Get returns the data stored under account. An item replaced or
+// deleted between the search and the read is looked up again.
 func (k *SecretService) Get(ctx context.Context, account string) (string, error) {
 	var data string
 	err := k.call(ctx, func(svc *ss.SecretService) error {
-		paths, err := k.find(svc, account)
-		if err != nil {
-			return err
-		}
-		return k.unlocked(svc, func() error {
-			session, err := k.openSession(svc)
+		return retryGone(func() error {
+			paths, err := k.find(svc, account)
 			if err != nil {
 				return err
 			}
-			secret, err := svc.GetSecret(paths[0], session)
-			if err == nil {
-				data = string(secret.Value)
-			}
-			return err
+			return k.unlocked(svc, func() error {
+				session, err := k.openSession(svc)
+				if err != nil {
+					return err
+				}
+				secret, err := svc.GetSecret(paths[0], session)
+				if err == nil {
+					data = string(secret.Value)
+				}
+				return err
+			})
 		})
 	})
 	return data, err
+}
+
+// retryGone runs fn again while it fails because an item it found was
+// gone by the time it used it: another process replaced or deleted it.
+func retryGone(fn func() error) error {
+	err := fn()
+	for try := 0; try < 10 && itemGone(err); try++ {
+		err = fn()
+	}
+	return err
+}
+
+// itemGone reports whether err says the object called is no longer there.
+func itemGone(err error) bool {
+	var e dbus.Error
+	return errors.As(err, &e) && (e.Name == "org.freedesktop.DBus.Error.UnknownObject" ||
+		e.Name == "org.freedesktop.DBus.Error.UnknownMethod" || e.Name == "org.freedesktop.Secret.Error.NoSuchObject")
 }
 
 // Set stores data and label under account, replacing the item there: one
@@ -106,7 +129,8 @@ func (k *SecretService) Set(ctx context.Context, account string, label Label, da
 	})
 }
 
-// Delete removes account's item (every one, should a provider have made two).
+// Delete removes account's item (every one, should a provider have made
+// two); one deleted meanwhile by another process is deleted already.
 func (k *SecretService) Delete(ctx context.Context, account string) error {
 	return k.call(ctx, func(svc *ss.SecretService) error {
 		paths, err := k.find(svc, account)
@@ -115,7 +139,7 @@ func (k *SecretService) Delete(ctx context.Context, account string) error {
 		}
 		return k.unlocked(svc, func() error {
 			for _, p := range paths {
-				if err := svc.Delete(p); err != nil {
+				if err := svc.Delete(p); err != nil && !itemGone(err) {
 					return err
 				}
 			}
@@ -160,22 +184,27 @@ func (k *SecretService) List(ctx context.Context) (map[string]Label, error) {
 	return out, err
 }
 
-// properties reads one Item property of every path, pipelined.
+// properties reads one Item property of every path, pipelined. An item
+// deleted since the search is left out.
 func properties(svc *ss.SecretService, paths []dbus.ObjectPath, name string) (map[dbus.ObjectPath]any, error) {
 	replies := make(chan *dbus.Call, len(paths))
 	for _, p := range paths {
 		svc.Object(ssName, p).Go("org.freedesktop.DBus.Properties.Get", 0, replies, ssItemInterface, name)
 	}
 	out := make(map[dbus.ObjectPath]any, len(paths))
+	var err error
 	for range paths {
 		c := <-replies
 		var v dbus.Variant
-		if err := c.Store(&v); err != nil {
-			return nil, err
+		if cerr := c.Store(&v); cerr != nil {
+			if !itemGone(cerr) && err == nil {
+				err = cerr
+			}
+			continue
 		}
 		out[c.Path] = v.Value()
 	}
-	return out, nil
+	return out, err
 }
 
 // find returns the items stored under account, or ErrNotFound.
@@ -311,9 +340,4 @@ func diagnose(svc *ss.SecretService, err error) error {
 		}
 	}
 	return err
-}
-
-// NewOSKeyring returns this OS's keyring, each call bounded by timeout.
-func NewOSKeyring(timeout time.Duration, _ string) OSKeyring {
-	return NewSecretService(timeout)
 }

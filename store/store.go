@@ -58,7 +58,7 @@ type Config struct {
 	// LockPath is the writers' lock file; DefaultLockPath() when empty.
 	LockPath string
 	// ItemLimit is the largest keyring item in bytes before a credential is
-	// split; DefaultItemLimit when zero.
+	// split; when zero, the keyring's own (OSKeyring.ItemLimit), or 64 KiB.
 	ItemLimit int
 	// Timeout bounds waiting for the writers' lock, and re-reading an item
 	// that keeps changing; DefaultTimeout when zero.
@@ -89,8 +89,11 @@ func New(cfg Config) (*Store, error) {
 		}
 		cfg.LockPath = p
 	}
+	if l, ok := cfg.Keyring.(interface{ ItemLimit() int }); ok && cfg.ItemLimit == 0 {
+		cfg.ItemLimit = l.ItemLimit()
+	}
 	if cfg.ItemLimit == 0 {
-		cfg.ItemLimit = DefaultItemLimit
+		cfg.ItemLimit = secretServiceItemLimit
 	}
 	if cfg.ItemLimit < minItemLimit {
 		return nil, fmt.Errorf("item limit %d is below the minimum of %d bytes", cfg.ItemLimit, minItemLimit)
@@ -427,15 +430,15 @@ func (w *writer) deleteNames(names []string) error {
 
 // Environment variables that configure a Store.
 const (
-	// EnvItemLimit overrides DefaultItemLimit (bytes per keyring item).
+	// EnvItemLimit overrides the keyring's item limit (bytes per keyring item).
 	EnvItemLimit = "REGCRED_ITEM_LIMIT"
 	// EnvTimeout overrides DefaultTimeout (a Go duration bounding each keyring call).
 	EnvTimeout = "REGCRED_TIMEOUT"
 )
 
-// ConfigFromEnv builds the Config for the OS keyring from the environment,
-// read through getenv (os.Getenv in main). Bad values are errors, not
-// silently ignored.
+// ConfigFromEnv builds a Config from the environment, read through getenv
+// (os.Getenv in main), all but its Keyring (see package backend). Bad
+// values are errors, not silently ignored.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	cfg := Config{Timeout: DefaultTimeout}
 	if v := getenv(EnvTimeout); v != "" {
@@ -460,7 +463,5 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if dir, err := os.UserConfigDir(); err == nil {
 		cfg.LegacyIndex = filepath.Join(dir, "regcred", "index.json")
 	}
-	cache, _ := os.UserCacheDir()
-	cfg.Keyring = NewOSKeyring(cfg.Timeout, filepath.Join(cache, "regcred"))
 	return cfg, nil
 }

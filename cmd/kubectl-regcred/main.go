@@ -7,17 +7,19 @@ import (
 	"context"
 	"os"
 
+	"github.com/regcred/regcred/backend"
 	"github.com/regcred/regcred/plugin"
 	"github.com/regcred/regcred/store"
 )
 
 func main() {
+	ctx := context.Background()
 	open := func() (*store.Store, error) {
-		cfg, err := store.ConfigFromEnv(os.Getenv)
+		o, err := backend.Open(ctx, backend.Env{Getenv: os.Getenv})
 		if err != nil {
 			return nil, err
 		}
-		return store.New(cfg)
+		return store.New(o.Config)
 	}
-	os.Exit(plugin.Run(context.Background(), os.Args[1:], plugin.Env{Stdout: os.Stdout, Stderr: os.Stderr, OpenStore: open, AfterTarget: afterTarget()}))
+	os.Exit(plugin.Run(ctx, os.Args[1:], plugin.Env{Stdout: os.Stdout, Stderr: os.Stderr, OpenStore: open, AfterTarget: afterTarget()}))
 }

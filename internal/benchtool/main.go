@@ -1,8 +1,10 @@
 // Command benchtool measures docker-credential-regcred side by side with the
 // upstream docker-credential-secretservice and docker-credential-pass on one
-// private gnome-keyring, and writes docs/BENCHMARKS.md. Run it with
-// `make bench`; it builds the helpers, starts the keyring and regenerates
-// the report.
+// private gnome-keyring, regcred on the kernel keyring beside them, and
+// writes docs/BENCHMARKS.md. Run it with `make bench`; it builds the
+// helpers, starts the keyring and regenerates the report. It runs itself in
+// a user namespace of its own, where root has a persistent kernel keyring
+// of its own (and root's key quota, which 1000 credentials need).
 package main
 
 import (
@@ -22,15 +24,65 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/regcred/regcred/internal/testenv"
+	"github.com/regcred/regcred/store"
 )
 
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	if os.Getenv(inNamespace) == "" {
+		os.Exit(reexecInNamespace())
+	}
+	code := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)
+	if err := dropKernelKeyring(); err != nil {
+		fmt.Fprintln(os.Stderr, "benchtool:", err)
+		code = 1
+	}
+	os.Exit(code)
 }
 
-// helperNames are the helpers compared; the first is ours, the second the baseline.
-var helperNames = []string{"regcred", "secretservice", "pass"}
+// inNamespace marks the benchtool running in its user namespace.
+const inNamespace = "REGCRED_BENCH_USERNS"
+
+// reexecInNamespace runs this program again as root in a new user
+// namespace, and returns its exit code.
+func reexecInNamespace() int {
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchtool:", err)
+		return 1
+	}
+	// A session keyring of its own, as a login has (see store.KernelKeyring).
+	cmd := exec.Command("unshare", append([]string{"--user", "--map-root-user", "keyctl", "session", "-", self}, os.Args[1:]...)...)
+	cmd.Env = append(os.Environ(), inNamespace+"=1")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		if exit, ok := err.(*exec.ExitError); ok {
+			return exit.ExitCode()
+		}
+		fmt.Fprintln(os.Stderr, "benchtool: unshare --user:", err)
+		return 1
+	}
+	return 0
+}
+
+// dropKernelKeyring invalidates the namespace's persistent keyring, with
+// every credential the bench stored in it.
+func dropKernelKeyring() error {
+	ring, err := unix.KeyctlInt(unix.KEYCTL_GET_PERSISTENT, -1, unix.KEY_SPEC_PROCESS_KEYRING, 0, 0)
+	if err == nil {
+		_, err = unix.KeyctlInt(unix.KEYCTL_INVALIDATE, ring, 0, 0, 0)
+	}
+	if err != nil {
+		return fmt.Errorf("drop the bench's kernel keyring: %w", err)
+	}
+	return nil
+}
+
+// helperNames are the helpers compared: ours on the Secret Service first,
+// then ours on the kernel keyring, then the baseline.
+var helperNames = []string{"regcred", "regcred-kernel", "secretservice", "pass"}
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("benchtool", flag.ContinueOnError)
@@ -114,6 +166,7 @@ func setUp() (*bench, error) {
 	if b.bins["regcred"], err = build(binDir, "docker-credential-regcred", "./cmd/docker-credential-regcred", "0"); err != nil {
 		return nil, err
 	}
+	b.bins["regcred-kernel"] = b.bins["regcred"]
 	up := "github.com/docker/docker-credential-helpers/"
 	if b.bins["secretservice"], err = build(binDir, "docker-credential-secretservice", up+"secretservice/cmd", "1"); err != nil {
 		return nil, fmt.Errorf("%w (needs libsecret-1-dev and pkg-config)", err)
@@ -172,7 +225,18 @@ type sample struct {
 
 // call runs one helper verb and measures the whole process's wall time.
 func (b *bench) call(helper, verb, stdin string) (sample, string, error) {
-	return b.exec(exec.Command(b.bins[helper], verb), helper, verb, stdin)
+	return b.exec(b.command(helper, b.bins[helper], verb), helper, verb, stdin)
+}
+
+// command runs bin, a helper or a tool measuring it, in helper's
+// environment: regcred-kernel is regcred with REGCRED_BACKEND=kernel.
+func (b *bench) command(helper, bin string, args ...string) *exec.Cmd {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = b.env
+	if helper == "regcred-kernel" {
+		cmd.Env = append(slices.Clone(b.env), "REGCRED_BACKEND=kernel")
+	}
+	return cmd
 }
 
 // peakRSS runs one helper verb under GNU time and returns its peak RSS.
@@ -182,7 +246,7 @@ func (b *bench) call(helper, verb, stdin string) (sample, string, error) {
 // small process, so it reports the helper's own peak.
 func (b *bench) peakRSS(helper, verb, stdin string) (int64, error) {
 	f := filepath.Join(b.dir, "rss")
-	cmd := exec.Command("/usr/bin/time", "-o", f, "-f", "%M", b.bins[helper], verb)
+	cmd := b.command(helper, "/usr/bin/time", "-o", f, "-f", "%M", b.bins[helper], verb)
 	if _, _, err := b.exec(cmd, helper, verb, stdin); err != nil {
 		return 0, err
 	}
@@ -339,23 +403,23 @@ func (b *bench) report(ns []int, runs int, res results, micro, extra string) str
 	fmt.Fprintf(&w, "- date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&w, "- machine: %s, %d cores, %s\n", cpuModel(), runtime.NumCPU(), memTotal())
 	fmt.Fprintf(&w, "- go: %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	fmt.Fprintf(&w, "- keyring: one private gnome-keyring-daemon (%s) on a private D-Bus session, shared by all three helpers\n", gnomeKeyringVersion())
+	fmt.Fprintf(&w, "- keyring: one private gnome-keyring-daemon (%s) on a private D-Bus session, shared by regcred and secretservice (pass keeps GPG-encrypted files); regcred-kernel is the same regcred binary with REGCRED_BACKEND=kernel, on the persistent kernel keyring of root in the bench's own user namespace (root's key quota: %s)\n", gnomeKeyringVersion(), store.KernelQuota())
 	fmt.Fprintf(&w, "- helpers: docker-credential-regcred (this tree, CGO_ENABLED=0); docker-credential-secretservice and docker-credential-pass built from github.com/docker/docker-credential-helpers at the version in go.mod (%s)\n", moduleVersion("github.com/docker/docker-credential-helpers"))
 	fmt.Fprintf(&w, "- method: whole-process wall time (fork/exec to exit) of each call; %d paired runs per size, the three helpers in a fresh random order each run; medians. `store` stores a fresh registry and `erase` removes it again, so N stays fixed.\n\n", runs)
 
 	for _, n := range ns {
 		fmt.Fprintf(&w, "## N = %d stored credentials\n\n", n)
-		fmt.Fprintf(&w, "| op | regcred ms | secretservice ms | pass ms | regcred / secretservice |\n")
-		fmt.Fprintf(&w, "| --- | ---: | ---: | ---: | ---: |\n")
+		fmt.Fprintf(&w, "| op | regcred ms | regcred, kernel keyring ms | secretservice ms | pass ms | regcred / secretservice | regcred kernel / secretservice |\n")
+		fmt.Fprintf(&w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 		for _, op := range ops {
 			r := res[n][op]
-			ours, base := median(r["regcred"], ms), median(r["secretservice"], ms)
-			fmt.Fprintf(&w, "| %s | %.1f | %.1f | %.1f | %.2f× |\n", op, ours, base, median(r["pass"], ms), ours/base)
+			ours, kernel, base := median(r["regcred"], ms), median(r["regcred-kernel"], ms), median(r["secretservice"], ms)
+			fmt.Fprintf(&w, "| %s | %.1f | %.1f | %.1f | %.1f | %.2f× | %.2f× |\n", op, ours, kernel, base, median(r["pass"], ms), ours/base, kernel/base)
 		}
-		fmt.Fprintf(&w, "\nPeak RSS, MiB (median of %d runs each):\n\n| op | regcred | secretservice | pass |\n| --- | ---: | ---: | ---: |\n", rssRuns)
+		fmt.Fprintf(&w, "\nPeak RSS, MiB (median of %d runs each):\n\n| op | regcred | regcred, kernel keyring | secretservice | pass |\n| --- | ---: | ---: | ---: | ---: |\n", rssRuns)
 		for _, op := range []string{"get", "list", "version"} {
 			r := res[n][op+"-rss"]
-			fmt.Fprintf(&w, "| %s | %.1f | %.1f | %.1f |\n", op, median(r["regcred"], mib), median(r["secretservice"], mib), median(r["pass"], mib))
+			fmt.Fprintf(&w, "| %s | %.1f | %.1f | %.1f | %.1f |\n", op, median(r["regcred"], mib), median(r["regcred-kernel"], mib), median(r["secretservice"], mib), median(r["pass"], mib))
 		}
 		fmt.Fprintln(&w)
 	}
@@ -381,6 +445,16 @@ func (b *bench) report(ns []int, runs int, res results, micro, extra string) str
 				check(fmt.Sprintf("%s ≤ %.1f× secretservice (N=%d)", t.op, t.limit, n), ratio(n, t.op), t.limit)
 			}
 		}
+	}
+	kernel := func(n int, op string) float64 {
+		return median(res[n][op]["regcred-kernel"], ms) / median(res[n][op]["secretservice"], ms)
+	}
+	for _, n := range ns {
+		check(fmt.Sprintf("kernel keyring: get ≤ 0.2× secretservice (N=%d)", n), kernel(n, "get"), 0.2)
+	}
+	for _, n := range ns {
+		floor := median(res[n]["get"]["regcred-kernel"], ms) / median(res[n]["version"]["regcred"], ms)
+		check(fmt.Sprintf("kernel keyring: get ≤ 1.5× the process floor, regcred version (N=%d)", n), floor, 1.5)
 	}
 	fmt.Fprintf(&w, "\nThere is no index or cache: every call asks the keyring (see store's package comment). list reads one label per item over D-Bus, all requested before the first answer is read, so it grows with N; secretservice's list decrypts every secret, one D-Bus round trip each.\n\n")
 	if extra != "" {

@@ -25,6 +25,7 @@ func BuildTagged(dir, name, out, tags string) (string, error) {
 	cmd := exec.Command("go", "build", "-o", out, "-tags", tags,
 		"-ldflags", "-X "+Module+"/internal/version.Version="+TestVersion,
 		Module+"/cmd/"+name)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as released: static
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build %s: %v\n%s", name, err, b)
 	}
@@ -102,6 +103,9 @@ func BuildWindowsPackage(dir, name, pkg string) (string, error) {
 // returns the exit code for os.Exit.
 func MainWithBinaries(m interface{ Run() int }, dir *string, names ...string) int {
 	d, err := os.MkdirTemp("", "regcred-bin-")
+	if err == nil {
+		err = os.Chmod(d, 0o755) // throw-away users run them too (see KernelUser)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -120,5 +124,26 @@ func MainWithBinaries(m interface{ Run() int }, dir *string, names ...string) in
 		}
 	}
 	*dir = d
-	return m.Run()
+	before := ownKernelKeys()
+	code := m.Run()
+	if after := ownKernelKeys(); after != before {
+		fmt.Fprintf(os.Stderr, "FAIL: the tests changed this user's own kernel keys (/proc/keys: %q before, %q after); a test must use a throw-away user (testenv.NewKernelUser)\n", before, after)
+		return 1
+	}
+	return code
+}
+
+// ownKernelKeys is what this user's own keyrings hold of regcred's: its
+// persistent keyring, and regcred's keys (read from /proc/keys, which
+// creates no keyring).
+func ownKernelKeys() string {
+	data, _ := os.ReadFile("/proc/keys")
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.Contains(line, fmt.Sprintf(" _persistent.%d:", os.Getuid())) || strings.Contains(line, " docker-credential-regcred:") {
+			f := strings.Fields(line)
+			out = append(out, f[len(f)-2]) // the description, not the expiry or counts
+		}
+	}
+	return strings.Join(out, " ")
 }

@@ -79,6 +79,8 @@ const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Con
   <type>session</type>
   <listen>unix:path=%s</listen>
   <policy context="default">
+    <!-- Throw-away users (see KernelUser) may connect to this private bus. -->
+    <allow user="*"/>
     <allow send_destination="*" eavesdrop="true"/>
     <allow eavesdrop="true"/>
     <allow own="*"/>
@@ -197,6 +199,9 @@ func (s *Session) baseEnv() []string {
 		"XDG_DATA_HOME=" + filepath.Join(s.Dir, ".local/share"),
 		"XDG_RUNTIME_DIR=" + filepath.Join(s.Dir, "run"),
 		"LANG=C.UTF-8",
+		// Never the kernel keyring, which would be this test user's own
+		// (see KernelUser), not the session's.
+		"REGCRED_BACKEND=secret-service",
 	}
 }
 
@@ -213,6 +218,17 @@ func (s *Session) EnvMap() map[string]string {
 		m[k] = v
 	}
 	return m
+}
+
+// Share lets user's processes reach this session's bus (its socket sits
+// in directories only root could enter).
+func (s *Session) Share(u *KernelUser) error {
+	for _, d := range []string{s.Dir, filepath.Join(s.Dir, "run")} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			return err
+		}
+	}
+	return os.Chmod(filepath.Join(s.Dir, "run", "bus"), 0o777)
 }
 
 // KillKeyring kills gnome-keyring-daemon, leaving the bus up.
@@ -367,13 +383,40 @@ func (s *Session) Snapshot(service string) (string, error) {
 // FilesContaining lists the files under the session's directory whose
 // content includes needle: a secret found here was written in plaintext.
 func (s *Session) FilesContaining(needle string) ([]string, error) {
+	return filesContaining(s.Dir, needle)
+}
+
+// FilesUnder lists the files under each of dirs whose content includes
+// needle; a directory that does not exist holds none.
+func FilesUnder(dirs []string, needle string) ([]string, error) {
 	var hits []string
-	err := filepath.WalkDir(s.Dir, func(p string, d os.DirEntry, err error) error {
+	for _, d := range dirs {
+		if _, err := os.Stat(d); os.IsNotExist(err) {
+			continue
+		}
+		h, err := filesContaining(d, needle)
+		if err != nil {
+			return nil, err
+		}
+		hits = append(hits, h...)
+	}
+	return hits, nil
+}
+
+// filesContaining lists the files under dir whose content includes needle.
+// A file or directory it cannot read is an error: the scan would be
+// incomplete.
+func filesContaining(dir, needle string) ([]string, error) {
+	var hits []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
 			return err
 		}
 		b, err := os.ReadFile(p)
-		if err == nil && strings.Contains(string(b), needle) {
+		if err != nil {
+			return err
+		}
+		if strings.Contains(string(b), needle) {
 			hits = append(hits, p)
 		}
 		return nil

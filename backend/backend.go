@@ -1,0 +1,195 @@
+// Package backend chooses the OS keyring regcred keeps credentials in, and
+// opens the store on it.
+//
+// Where the OS offers one keyring (Windows, macOS) there is nothing to
+// choose. On Linux there are two: a Secret Service (gnome-keyring,
+// KeePassXC, KWallet) where a desktop session runs one, and the kernel's
+// persistent keyring, which every machine has. The choice is made once —
+// by `configure`, or else by the first command that needs a keyring:
+// the Secret Service if one answers, otherwise the kernel keyring — and
+// recorded in regcred's config file, so that it never changes between two
+// commands (a desktop reached over SSH, where no Secret Service answers,
+// must not split one user's credentials over two keyrings). REGCRED_BACKEND
+// overrides it for one process.
+package backend
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/regcred/regcred/internal/atomicfile"
+	"github.com/regcred/regcred/store"
+)
+
+// EnvBackend names the keyring for one process, over the recorded choice.
+const EnvBackend = "REGCRED_BACKEND"
+
+// Choice is the keyring in use, and where that choice came from.
+type Choice struct {
+	// Name is the keyring's name in configure --backend's words.
+	Name string
+	// Why says where the choice came from, for doctor and ls.
+	Why string
+}
+
+// Opened is a store on the chosen keyring.
+type Opened struct {
+	Config  store.Config // Keyring set
+	Keyring store.OSKeyring
+	Choice  Choice
+}
+
+// Env is what choosing needs from the process.
+type Env struct {
+	// Getenv reads the environment (os.Getenv in main).
+	Getenv func(string) string
+}
+
+// ConfigPath is regcred's config file, where the choice is recorded.
+func ConfigPath(getenv func(string) string) (string, error) {
+	dir := getenv("XDG_CONFIG_HOME")
+	if dir == "" {
+		d, err := os.UserConfigDir()
+		if err != nil {
+			return "", fmt.Errorf("find regcred's config directory: %w", err)
+		}
+		dir = d
+	}
+	return filepath.Join(dir, "regcred", "config.json"), nil
+}
+
+// config is the config file's content.
+type config struct {
+	Backend string `json:"backend"`
+	// Why says how the choice was made, for doctor and ls.
+	Why string `json:"why,omitempty"`
+}
+
+// Recorded returns the recorded choice, "" when there is none.
+func Recorded(getenv func(string) string) (string, error) {
+	c, err := recorded(getenv)
+	return c.Name, err
+}
+
+// recorded returns the recorded choice and how it was made.
+func recorded(getenv func(string) string) (Choice, error) {
+	path, err := ConfigPath(getenv)
+	if err != nil {
+		return Choice{}, err
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return Choice{}, nil // nothing recorded, or nothing could ever be
+	}
+	if err != nil {
+		return Choice{}, fmt.Errorf("read %s: %w (make it and its directory yours, or remove them)", path, err)
+	}
+	var c config
+	if err := json.Unmarshal(data, &c); err != nil || !slices.Contains(Names(), c.Backend) {
+		return Choice{}, fmt.Errorf("%s names no keyring regcred knows (want {\"backend\": %q}): run `docker-credential-regcred configure --backend NAME`", path, strings.Join(Names(), "\" or \""))
+	}
+	why := "recorded in " + path
+	if c.Why != "" {
+		why += ": " + c.Why
+	}
+	return Choice{Name: c.Backend, Why: why}, nil
+}
+
+// Record records name as the choice, and why it was made.
+func Record(getenv func(string) string, name, why string) error {
+	if err := check(name); err != nil {
+		return err
+	}
+	path, err := ConfigPath(getenv)
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(config{Backend: name, Why: why})
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("record the keyring: %w", err)
+	}
+	if err := atomicfile.WriteFile(path, append(data, '\n'), 0o600); err != nil {
+		return fmt.Errorf("record the keyring: %w", err)
+	}
+	return nil
+}
+
+// check refuses a name this OS has no keyring for.
+func check(name string) error {
+	if !slices.Contains(Names(), name) {
+		return fmt.Errorf("no keyring %q here: choose %s", name, strings.Join(Names(), " or "))
+	}
+	return nil
+}
+
+// Open opens the store on the chosen keyring: REGCRED_BACKEND, else the
+// recorded choice, else the detected one, which it then records (a
+// config directory it cannot write only leaves the choice unrecorded).
+func Open(ctx context.Context, env Env) (Opened, error) {
+	cfg, err := store.ConfigFromEnv(env.Getenv)
+	if err != nil {
+		return Opened{}, err
+	}
+	c, err := choose(ctx, env.Getenv, cfg)
+	if err != nil {
+		return Opened{}, err
+	}
+	return open(cfg, c, env.Getenv)
+}
+
+// OpenNamed opens the store on the keyring name, whatever is recorded.
+func OpenNamed(env Env, name string) (Opened, error) {
+	if err := check(name); err != nil {
+		return Opened{}, err
+	}
+	cfg, err := store.ConfigFromEnv(env.Getenv)
+	if err != nil {
+		return Opened{}, err
+	}
+	return open(cfg, Choice{Name: name, Why: "named"}, env.Getenv)
+}
+
+// open completes cfg with the keyring c names.
+func open(cfg store.Config, c Choice, getenv func(string) string) (Opened, error) {
+	cache := getenv("XDG_CACHE_HOME")
+	if cache == "" {
+		cache, _ = os.UserCacheDir()
+	}
+	k := newKeyring(c.Name, cfg.Timeout, filepath.Join(cache, "regcred"))
+	cfg.Keyring = k
+	return Opened{Config: cfg, Keyring: k, Choice: c}, nil
+}
+
+// choose picks the keyring as Open says.
+func choose(ctx context.Context, getenv func(string) string, cfg store.Config) (Choice, error) {
+	if len(Names()) == 1 { // nothing to choose, or to record
+		return Detect(ctx, cfg.Timeout, ""), nil
+	}
+	if name := getenv(EnvBackend); name != "" {
+		if err := check(name); err != nil {
+			return Choice{}, fmt.Errorf("%s=%s: %w", EnvBackend, name, err)
+		}
+		return Choice{Name: name, Why: EnvBackend + " says so"}, nil
+	}
+	path, _ := ConfigPath(getenv)
+	c, err := recorded(getenv)
+	if err != nil || c.Name != "" {
+		return c, err
+	}
+	c = Detect(ctx, cfg.Timeout, cfg.LegacyIndex)
+	if Record(getenv, c.Name, c.Why) == nil {
+		c.Why = "recorded in " + path + ": " + c.Why
+	}
+	return c, nil
+}

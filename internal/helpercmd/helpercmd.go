@@ -1,0 +1,53 @@
+// Package helpercmd is the docker-credential-regcred command: it routes a
+// protocol verb to package helper, a management command to package manage,
+// and help to both, opening the store on the keyring package backend
+// chooses only when a command needs it (version never does).
+package helpercmd
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/regcred/regcred/backend"
+	"github.com/regcred/regcred/helper"
+	"github.com/regcred/regcred/manage"
+	"github.com/regcred/regcred/store"
+)
+
+// Env is what the command needs from its process.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	LookPath       func(string) (string, error)
+	// Fault, in crash-test builds only, is called before each keyring write.
+	Fault func(step string)
+}
+
+// Run executes the command with args (without the program name) and
+// returns the exit code.
+func Run(ctx context.Context, args []string, env Env) int {
+	open := func() (backend.Opened, error) {
+		o, err := backend.Open(ctx, backend.Env{Getenv: env.Getenv})
+		o.Config.Fault = env.Fault
+		return o, err
+	}
+	menv := manage.Env{Stdout: env.Stdout, Stderr: env.Stderr, Getenv: env.Getenv, LookPath: env.LookPath, Open: open}
+	switch {
+	case len(args) > 0 && manage.IsCommand(args[0]):
+		return manage.Run(ctx, args, menv)
+	case len(args) == 2 && args[0] == "help" && manage.IsCommand(args[1]):
+		return manage.Run(ctx, []string{args[1], "--help"}, menv)
+	case len(args) == 1 && (args[0] == "help" || args[0] == "--help" || args[0] == "-h"):
+		fmt.Fprintf(env.Stdout, "%s\n\n%s", helper.Usage(), manage.Help())
+		return 0
+	}
+	return helper.Run(ctx, args, env.Stdin, env.Stdout, func() (*store.Store, error) {
+		o, err := open()
+		if err != nil {
+			return nil, err
+		}
+		return store.New(o.Config)
+	})
+}

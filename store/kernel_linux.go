@@ -1,0 +1,269 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// KernelKeyring is the Linux kernel's key retention service: credentials
+// are "user" keys in the calling user's persistent keyring
+// (KEYCTL_GET_PERSISTENT), which every session of that user shares — each
+// SSH login, tmux pane, cron job and CI step — and which never touches
+// disk. It needs no daemon and no D-Bus. The kernel clears it at reboot,
+// and after persistent_keyring_expiry seconds in which no process asked
+// for it; each user's keys count against the kernel's key quota.
+type KernelKeyring struct {
+	timeout time.Duration
+
+	mu   sync.Mutex
+	ring int // the persistent keyring's serial, once found
+}
+
+// NewKernelKeyring returns the user's persistent kernel keyring, each call
+// bounded by timeout.
+func NewKernelKeyring(timeout time.Duration) *KernelKeyring {
+	return &KernelKeyring{timeout: timeout}
+}
+
+var _ OSKeyring = (*KernelKeyring)(nil)
+
+// keyPerm lets the user's own processes do everything with a key, and no
+// other user even see it (the kernel grants nobody else anything by
+// default either; this says so explicitly).
+// (possessor: all; user: view, read, write, search, link, setattr).
+const keyPerm = 0x3f3f0000
+
+// Name names the keyring in the user's words.
+func (k *KernelKeyring) Name() string { return "kernel keyring" }
+
+// ItemLimit is the largest item the keyring takes.
+func (k *KernelKeyring) ItemLimit() int { return kernelItemLimit }
+
+// Limits says, with this machine's numbers, when the kernel forgets the
+// keyring and how much of the user's quota it uses.
+func (k *KernelKeyring) Limits() string {
+	q := KernelQuota()
+	return fmt.Sprintf("the kernel clears this keyring at reboot, and after %s in which nothing used it (kernel.keys.persistent_keyring_expiry = %d s); this user holds %s",
+		days(q.Expiry), q.Expiry, q)
+}
+
+// days says seconds in the largest whole unit.
+func days(s int) string {
+	switch {
+	case s%86400 == 0:
+		return fmt.Sprintf("%d days", s/86400)
+	case s%3600 == 0:
+		return fmt.Sprintf("%d hours", s/3600)
+	}
+	return fmt.Sprintf("%d seconds", s)
+}
+
+// Probe checks the persistent keyring can be had.
+func (k *KernelKeyring) Probe(ctx context.Context) error {
+	return k.call(ctx, func(int) error { return nil })
+}
+
+// Get returns the data stored under account.
+func (k *KernelKeyring) Get(ctx context.Context, account string) (string, error) {
+	var data string
+	err := k.call(ctx, func(ring int) error {
+		id, err := unix.KeyctlSearch(ring, "user", Service+":"+account, 0)
+		if err != nil {
+			return err
+		}
+		data, err = readKey(id)
+		return err
+	})
+	return data, err
+}
+
+// Set stores data under account: add_key replaces an existing key's
+// payload in one call, so the switch-over is one write.
+func (k *KernelKeyring) Set(ctx context.Context, account string, _ Label, data string) error {
+	return k.call(ctx, func(ring int) error {
+		id, err := unix.AddKey("user", Service+":"+account, []byte(data), ring)
+		if err != nil {
+			return err
+		}
+		return unix.KeyctlSetperm(id, keyPerm)
+	})
+}
+
+// Delete invalidates account's key: the kernel removes it at once.
+func (k *KernelKeyring) Delete(ctx context.Context, account string) error {
+	return k.call(ctx, func(ring int) error {
+		id, err := unix.KeyctlSearch(ring, "user", Service+":"+account, 0)
+		if err != nil {
+			return err
+		}
+		_, err = unix.KeyctlInt(unix.KEYCTL_INVALIDATE, id, 0, 0, 0)
+		return err
+	})
+}
+
+// List reads the persistent keyring's keys: their descriptions name the
+// accounts, and the label comes from the payload (a system call each; the
+// kernel has no label apart from it).
+func (k *KernelKeyring) List(ctx context.Context) (map[string]Label, error) {
+	out := map[string]Label{}
+	err := k.call(ctx, func(ring int) error {
+		ids, err := readKey(ring)
+		if err != nil {
+			return err
+		}
+		for b := []byte(ids); len(b) >= 4; b = b[4:] {
+			id := int(int32(binary.NativeEndian.Uint32(b)))
+			desc, err := unix.KeyctlString(unix.KEYCTL_DESCRIBE, id)
+			if err != nil {
+				continue // gone meanwhile, or not ours to see
+			}
+			f := strings.SplitN(desc, ";", 5)
+			account, ours := strings.CutPrefix(f[len(f)-1], Service+":")
+			if len(f) != 5 || f[0] != "user" || !ours {
+				continue
+			}
+			data, err := readKey(id)
+			if err != nil {
+				continue
+			}
+			out[account] = labelOf(data)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// readKey reads a key's payload (a keyring's: its keys' serials).
+func readKey(id int) (string, error) {
+	for {
+		n, err := unix.KeyctlBuffer(unix.KEYCTL_READ, id, nil, 0)
+		if err != nil {
+			return "", err
+		}
+		buf := make([]byte, n)
+		m, err := unix.KeyctlBuffer(unix.KEYCTL_READ, id, buf, 0)
+		if err != nil {
+			return "", err
+		}
+		if m <= n { // not grown since the length was asked
+			return string(buf[:m]), nil
+		}
+	}
+}
+
+// call runs fn on the persistent keyring as one bounded call. Asking for
+// the persistent keyring also restarts its expiry timer.
+func (k *KernelKeyring) call(ctx context.Context, fn func(ring int) error) error {
+	return bounded(ctx, k.timeout, func() error {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		if k.ring == 0 {
+			ring, err := persistentKeyring()
+			if err != nil {
+				return kernelError(err, true)
+			}
+			k.ring = ring
+		}
+		err := fn(k.ring)
+		if errors.Is(err, unix.EACCES) {
+			// Refused: the kernel did not see us possess the keyring
+			// through a session keyring that is not ours (sudo -u hands
+			// one over). A link in our own process keyring proves it.
+			if _, lerr := unix.KeyctlInt(unix.KEYCTL_GET_PERSISTENT, -1, unix.KEY_SPEC_PROCESS_KEYRING, 0, 0); lerr == nil {
+				err = fn(k.ring)
+			}
+		}
+		return kernelError(err, false)
+	})
+}
+
+// persistentKeyring returns the user's persistent keyring, linked into the
+// session keyring, as `keyctl get_persistent @s` does: the link makes this
+// and every later process of the session possess it (its keys then are
+// ours to read and write), and costs no key of the user's quota. A session
+// keyring that is not the user's to write (one inherited through sudo)
+// gets a link in the process keyring instead.
+func persistentKeyring() (int, error) {
+	ring, err := unix.KeyctlInt(unix.KEYCTL_GET_PERSISTENT, -1, unix.KEY_SPEC_SESSION_KEYRING, 0, 0)
+	if errors.Is(err, unix.EACCES) {
+		ring, err = unix.KeyctlInt(unix.KEYCTL_GET_PERSISTENT, -1, unix.KEY_SPEC_PROCESS_KEYRING, 0, 0)
+	}
+	return ring, err
+}
+
+// kernelError maps keyctl's errors to this package's.
+func kernelError(err error, gettingRing bool) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, unix.ENOKEY), errors.Is(err, unix.EKEYEXPIRED), errors.Is(err, unix.EKEYREVOKED):
+		return ErrNotFound
+	case errors.Is(err, unix.ENOSYS), gettingRing && errors.Is(err, unix.EPERM):
+		return ErrKeyctlForbidden
+	case gettingRing && errors.Is(err, unix.EOPNOTSUPP):
+		return ErrNoPersistentKeyring
+	case errors.Is(err, unix.EDQUOT):
+		return fmt.Errorf("%w (%s): erase credentials you no longer use, or raise it, e.g. sudo sysctl -w kernel.keys.maxbytes=200000 kernel.keys.maxkeys=2000", ErrQuota, KernelQuota().String())
+	}
+	return fmt.Errorf("keyring: %w", err)
+}
+
+// Quota is this user's use of the kernel's key quota, and its limits
+// (/proc/key-users, /proc/sys/kernel/keys/): the numbers doctor shows.
+type Quota struct {
+	Keys, MaxKeys, Bytes, MaxBytes int
+	// Expiry is persistent_keyring_expiry, in seconds.
+	Expiry int
+}
+
+// KernelQuota reads this user's quota; fields it cannot read stay zero.
+func KernelQuota() Quota {
+	q := Quota{Expiry: readInt("/proc/sys/kernel/keys/persistent_keyring_expiry")}
+	prefix := ""
+	if os.Getuid() == 0 {
+		prefix = "root_"
+	}
+	q.MaxKeys = readInt("/proc/sys/kernel/keys/" + prefix + "maxkeys")
+	q.MaxBytes = readInt("/proc/sys/kernel/keys/" + prefix + "maxbytes")
+	data, _ := os.ReadFile("/proc/key-users")
+	for line := range strings.Lines(string(data)) {
+		// "  1000:     5 5/5 5/200 172/20000"
+		f := strings.Fields(line)
+		if len(f) == 5 && f[0] == strconv.Itoa(os.Getuid())+":" {
+			q.Keys, _ = strconv.Atoi(strings.Split(f[3], "/")[0])
+			q.Bytes, _ = strconv.Atoi(strings.Split(f[4], "/")[0])
+		}
+	}
+	return q
+}
+
+// String is the quota in one clause, naming the settings.
+func (q Quota) String() string {
+	return fmt.Sprintf("%d of %d keys (kernel.keys.%smaxkeys), %d of %d bytes (kernel.keys.%smaxbytes)",
+		q.Keys, q.MaxKeys, rootPrefix(), q.Bytes, q.MaxBytes, rootPrefix())
+}
+
+func rootPrefix() string {
+	if os.Getuid() == 0 {
+		return "root_"
+	}
+	return ""
+}
+
+func readInt(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return n
+}

@@ -1,4 +1,0 @@
-package store
-
-// DefaultItemLimit is Credential Manager's (see credentialManagerItemLimit).
-const DefaultItemLimit = credentialManagerItemLimit
