@@ -208,9 +208,7 @@ func TestDockerLoginLogout(t *testing.T) {
 		if auths := w.auths(); len(auths) != 0 {
 			t.Errorf("after logout config.json auths = %v", auths)
 		}
-		if hits, _ := w.kr.FilesContaining(password); len(hits) != 0 {
-			t.Errorf("the password is in plaintext in %v", hits)
-		}
+		testenv.NoPlaintext(t, w.kr, password)
 	})
 }
 

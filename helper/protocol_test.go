@@ -360,21 +360,26 @@ func TestProtocolNoSecretOutsideGet(t *testing.T) {
 		for _, step := range []struct {
 			in   string
 			args []string
+			code int    // how the step must end, or it proves nothing
+			out  string // what it must print (get alone prints the secret)
 		}{
-			{storeJSON("hyg.example", "alice", secret), []string{"store"}},
-			{"", []string{"list"}},
-			{"hyg.example", []string{"erase"}},
-			{storeJSON("hyg.example", "alice", secret) + "x", []string{"store"}},
-			{storeJSON("https://alice:"+secret+"@hyg.example", "alice", secret), []string{"store"}},
+			{storeJSON("hyg.example", "alice", secret), []string{"store"}, 0, ""},
+			{"hyg.example", []string{"get"}, 0, `{"ServerURL":"hyg.example","Username":"alice","Secret":"` + secret + `"}` + "\n"},
+			{"", []string{"list"}, 0, `{"hyg.example":"alice"}` + "\n"},
+			{"", []string{"ls"}, 0, ""},
+			{"", []string{"doctor"}, 1, ""},
+			{"hyg.example", []string{"erase"}, 0, ""},
+			{storeJSON("hyg.example", "alice", secret) + "x", []string{"store"}, 1, ""},
+			{storeJSON("https://alice:"+secret+"@hyg.example", "alice", secret), []string{"store"}, 1, ""},
 		} {
 			r := e.run(step.in, step.args...)
-			if strings.Contains(r.stdout+r.stderr, secret) {
+			if r.code != step.code || step.out != "" && r.stdout != step.out {
+				t.Errorf("%v: exit %d, stdout %q; want exit %d%s", step.args, r.code, r.stdout, step.code, map[bool]string{true: " and " + step.out}[step.out != ""])
+			}
+			if step.args[0] != "get" && strings.Contains(r.stdout+r.stderr, secret) {
 				t.Errorf("%v leaked the secret: stdout %q stderr %q", step.args, r.stdout, r.stderr)
 			}
 		}
-		hits, err := e.kr.FilesContaining(secret)
-		if err != nil || len(hits) > 0 {
-			t.Errorf("files holding the secret: %q (%v)", hits, err)
-		}
+		testenv.NoPlaintext(t, e.kr, secret)
 	})
 }

@@ -74,15 +74,19 @@ func TestConfigureEveryTool(t *testing.T) {
 		t.Error("a second configure changed files")
 	}
 
-	// Bad input: one line, nothing changed.
-	for _, args := range [][]string{
-		{"configure", "--tools", "docker,podmn"},
-		{"configure", "--tools", ","},
-		{"configure", "--tools", "helm", "--registries", "ghcr.io"},
+	// Bad input: one line saying what is wrong, nothing changed.
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"configure", "--tools", "docker,podmn"}, `--tools: unknown tool "podmn": give any of docker,containers,helm`},
+		{[]string{"configure", "--tools", ","}, "--tools names no tool: give any of docker,containers,helm"},
+		{[]string{"configure", "--tools", "helm", "--registries", "ghcr.io"}, "--registries sets docker's credHelpers: use it with --tools docker, or alone"},
 	} {
+		args := tt.args
 		r := e.run(args...)
-		if r.code != 1 || strings.Count(r.stderr, "\n") != 1 || r.stdout != "" {
-			t.Errorf("%v: exit %d, stdout %q, stderr %q; want one error line", args, r.code, r.stdout, r.stderr)
+		if r.code != 1 || r.stderr != "docker-credential-regcred configure: "+tt.want+"\n" || r.stdout != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exactly %q", args, r.code, r.stdout, r.stderr, tt.want)
 		}
 		if after := e.snapshot(); !equalFiles(before, after) {
 			t.Errorf("%v changed files", args)
@@ -193,11 +197,7 @@ func TestImportEveryClientFile(t *testing.T) {
 	if !strings.Contains(r.stdout, "moved 5 credential(s) into the keyring from 5 files") || strings.Count(r.stdout, "\n") != 6 {
 		t.Errorf("import output:\n%s", r.stdout)
 	}
-	for _, s := range secrets {
-		if hits, _ := e.session.FilesContaining(s); len(hits) > 0 {
-			t.Errorf("%q still in %v", s, hits)
-		}
-	}
+	testenv.NoPlaintext(t, e.session, secrets...)
 	if got := readJSON(t, filepath.Join(e.docker, "config.json")); got["psFormat"] != "x" {
 		t.Errorf("config.json lost a field: %v", got)
 	}
@@ -242,10 +242,20 @@ func TestImportConflictsAndBadInput(t *testing.T) {
 	e.writeConfig(`{"auths": {"ok.example": {"auth": "bzpvLXB3"}}}`, 0o600)
 	writeFile(t, auth, `{"auths": {"bad.example": {"auth": "%%%not-base64"}}}`)
 	before := e.snapshot()
-	for _, args := range [][]string{{"import"}, {"import", "--from-config=" + auth}, {"import", "stray"}, {"import", "--from-config", "--from-helper", "pass"}} {
+	notBase64 := auth + `: entry bad.example: "auth" is not base64; nothing was imported`
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"import"}, notBase64},
+		{[]string{"import", "--from-config=" + auth}, notBase64},
+		{[]string{"import", "stray"}, `unexpected argument "stray": give a file with --from-config PATH`},
+		{[]string{"import", "--from-config", "--from-helper", "pass"}, "give one of --from-config [PATH] or --from-helper NAME"},
+	} {
+		args := tt.args
 		r := e.run(args...)
-		if r.code != 1 || strings.Count(r.stderr, "\n") != 1 {
-			t.Errorf("%v: exit %d stderr %q", args, r.code, r.stderr)
+		if r.code != 1 || r.stderr != "docker-credential-regcred import: "+tt.want+"\n" {
+			t.Errorf("%v: exit %d stderr %q; want exactly %q", args, r.code, r.stderr, tt.want)
 		}
 		if !equalFiles(before, e.snapshot()) {
 			t.Errorf("%v changed files", args)

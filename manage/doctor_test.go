@@ -30,37 +30,37 @@ func TestDoctorFailurePaths(t *testing.T) {
 	tests := []struct {
 		name   string
 		mode   testenv.KeyringMode
-		setup  func(e *env)
+		setup  func(t *testing.T, e *env)
 		check  string // the failing check
 		reason string // in its message
 	}{
-		{"binary not on PATH", testenv.Unlocked, func(e *env) { e.vars["PATH"] = "/usr/bin:/bin" },
+		{"binary not on PATH", testenv.Unlocked, func(t *testing.T, e *env) { e.vars["PATH"] = "/usr/bin:/bin" },
 			"docker-credential-regcred is on PATH", "install it"},
-		{"docker not pointed at regcred", testenv.Unlocked, func(e *env) { e.writeConfig(`{"credsStore": "desktop"}`, 0o600) },
+		{"docker not pointed at regcred", testenv.Unlocked, func(t *testing.T, e *env) { e.writeConfig(`{"credsStore": "desktop"}`, 0o600) },
 			"docker, crane, oras, buildx: wired to regcred", "configure --tools docker"},
-		{"podman not pointed at regcred", testenv.Unlocked, func(e *env) {
+		{"podman not pointed at regcred", testenv.Unlocked, func(t *testing.T, e *env) {
 			testenv.Require(t, "podman")
 			if err := os.Remove(filepath.Join(e.session.Dir, ".config/containers/registries.conf.d/90-regcred.conf")); err != nil {
 				t.Fatal(err)
 			}
 		}, "podman, buildah, skopeo: wired to regcred", "configure --tools containers"},
-		{"helm not pointed at regcred", testenv.Unlocked, func(e *env) {
+		{"helm not pointed at regcred", testenv.Unlocked, func(t *testing.T, e *env) {
 			e.vars["PATH"] += string(os.PathListSeparator) + fakeProgram(t, "helm")
 		}, "helm: wired to regcred", "configure --tools helm"},
-		{"plaintext secret in config", testenv.Unlocked, func(e *env) {
+		{"plaintext secret in config", testenv.Unlocked, func(t *testing.T, e *env) {
 			e.writeConfig(`{"credsStore": "regcred", "auths": {"r.example": {"auth": "dTpw"}}}`, 0o600)
 		}, "no plaintext credential in ", "import`"},
-		{"plaintext secret in podman's auth file", testenv.Unlocked, func(e *env) {
+		{"plaintext secret in podman's auth file", testenv.Unlocked, func(t *testing.T, e *env) {
 			writeFile(t, filepath.Join(e.session.Dir, "run/containers/auth.json"), `{"auths": {"r.example": {"auth": "dTpw"}}}`)
 		}, "no plaintext credential in ", "written by podman, buildah, skopeo"},
-		{"plaintext secret in ~/.dockercfg", testenv.Unlocked, func(e *env) {
+		{"plaintext secret in ~/.dockercfg", testenv.Unlocked, func(t *testing.T, e *env) {
 			writeFile(t, filepath.Join(e.session.Dir, ".dockercfg"), `{"r.example": {"auth": "dTpw", "email": "u@example.com"}}`)
 		}, "no plaintext credential in ", "written by docker (legacy)"},
-		{"no session bus", testenv.BusOnly, func(e *env) { delete(e.vars, "DBUS_SESSION_BUS_ADDRESS") },
+		{"no session bus", testenv.BusOnly, func(t *testing.T, e *env) { delete(e.vars, "DBUS_SESSION_BUS_ADDRESS") },
 			"D-Bus session bus", "no D-Bus session bus"},
 		{"no provider", testenv.BusOnly, nil, "Secret Service provider on the bus", "no Secret Service provider"},
 		{"no login collection", testenv.NoLogin, nil, "keyring collection present and unlocked", "no login or default collection"},
-		{"locked", testenv.Unlocked, func(e *env) {
+		{"locked", testenv.Unlocked, func(t *testing.T, e *env) {
 			if err := e.session.Lock(); err != nil {
 				t.Fatal(err)
 			}
@@ -75,7 +75,7 @@ func TestDoctorFailurePaths(t *testing.T) {
 				t.Fatalf("configure: %s", r.stderr)
 			}
 			if tt.setup != nil {
-				tt.setup(e)
+				tt.setup(t, e)
 			}
 			r := e.run("doctor")
 			line := doctorLine(r.stdout, tt.check)

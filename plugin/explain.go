@@ -49,11 +49,19 @@ func (o *options) kubeconfigFiles(context string) string {
 	return strings.Join(files, ", ")
 }
 
-// explain turns an unreachable API server into one line that names it and
-// the kubeconfig it came from; other errors pass through.
+// explain turns an unreachable or silent API server into one line that
+// names it and the kubeconfig it came from; other errors pass through.
 func (o *options) explain(err error) error {
 	var u *url.Error
-	if !errors.As(err, &u) || !unreachable(u.Err) {
+	if !errors.As(err, &u) {
+		return err
+	}
+	cause := rootCause(u.Err)
+	switch {
+	case unreachable(u.Err):
+	case u.Timeout():
+		cause = "it did not answer within --request-timeout " + o.requestTimeout()
+	default:
 		return err
 	}
 	host := u.URL
@@ -65,7 +73,15 @@ func (o *options) explain(err error) error {
 		ctx = fmt.Sprintf("context %q", o.contexts[0])
 	}
 	return fmt.Errorf("cannot reach the Kubernetes API server at %s (%s of %s): %s; start the cluster, or choose another with --kubeconfig, KUBECONFIG or --context",
-		host, ctx, o.kubeconfigFiles(""), rootCause(u.Err))
+		host, ctx, o.kubeconfigFiles(""), cause)
+}
+
+// requestTimeout is --request-timeout as given, or the default.
+func (o *options) requestTimeout() string {
+	if o.config.Timeout != nil && *o.config.Timeout != "" && *o.config.Timeout != "0" {
+		return *o.config.Timeout
+	}
+	return DefaultRequestTimeout
 }
 
 // unreachable reports whether err means nothing answered: refused, no

@@ -294,7 +294,8 @@ func TestExportErrors(t *testing.T) {
 	}{
 		{"missing namespace", []string{"-n", "no-such-namespace"}, kubeconfig, `error: namespace "no-such-namespace" not found: create it first, or pick another with -n`},
 		{"forbidden", []string{"-n", ns, "--context", "alpha-nobody"}, kubeconfig, `forbidden: you may not get secrets in namespace "` + ns + `"`},
-		{"unreachable", []string{"-n", ns, "--server", "https://" + l.Addr().String(), "--insecure-skip-tls-verify", "--request-timeout", "2s"}, kubeconfig, "error"},
+		{"silent", []string{"-n", ns, "--server", "https://" + l.Addr().String(), "--insecure-skip-tls-verify", "--request-timeout", "2s"}, kubeconfig,
+			"error: cannot reach the Kubernetes API server at https://" + l.Addr().String() + " (the current context of " + kubeconfig + " (from KUBECONFIG)): it did not answer within --request-timeout 2s; start the cluster"},
 		{"refused", []string{"-n", ns, "--server", "http://127.0.0.1:1"}, kubeconfig,
 			"error: cannot reach the Kubernetes API server at http://127.0.0.1:1 (the current context of " + kubeconfig + " (from KUBECONFIG)): connection refused; start the cluster, or choose another with --kubeconfig, KUBECONFIG or --context"},
 		{"no kubeconfig", []string{"-n", ns}, "",

@@ -260,7 +260,8 @@ func TestDockerHubKeyTheKubeletMatches(t *testing.T) {
 				t.Errorf("Secret keys: %s", s.Data[corev1.DockerConfigJsonKey])
 			}
 			data, _ := json.Marshal(s)
-			cmd := exec.Command(filepath.Join(tools, "kubelet-keyring"), "nginx", "docker.io/library/nginx", "library/nginx:1.27")
+			images := []string{"nginx", "docker.io/library/nginx", "library/nginx:1.27"}
+			cmd := exec.Command(filepath.Join(tools, "kubelet-keyring"), images...)
 			cmd.Stdin = strings.NewReader(string(data))
 			cmd.Stderr = os.Stderr
 			out, err := cmd.Output()
@@ -274,9 +275,9 @@ func TestDockerHubKeyTheKubeletMatches(t *testing.T) {
 			if err := json.Unmarshal(out, &got); err != nil {
 				t.Fatal(err)
 			}
-			for image, g := range got {
-				if !g.Found || g.Username != "hubuser" {
-					t.Errorf("the kubelet finds no Hub credential for %s: %+v", image, g)
+			for _, image := range images { // every image asked, not what came back
+				if g, ok := got[image]; !ok || !g.Found || g.Username != "hubuser" {
+					t.Errorf("the kubelet finds no Hub credential for %s: %+v (answered %v)", image, g, ok)
 				}
 			}
 		})

@@ -286,8 +286,12 @@ func TestPrivateRegistryTask(t *testing.T) {
 			t.Fatal(err)
 		}
 		w.apply("demo", w.podManifest("stale-secret", "regcred"))
-		if state, _ := w.waitPod("demo", "stale-secret"); state == string(corev1.PodRunning) {
+		state, msg := w.waitPod("demo", "stale-secret")
+		if state == string(corev1.PodRunning) {
 			t.Fatal("the old password still pulls: the registry did not change it")
+		}
+		if (state != "ErrImagePull" && state != "ImagePullBackOff") || !strings.Contains(strings.ToLower(msg), "unauthorized") && !strings.Contains(msg, "401") {
+			t.Errorf("the stale Secret's Pod is %s (%s), want an image pull refused with 401", state, msg)
 		}
 		w.run(changed+"\n", "docker", "login", w.registry.Host, "-u", user, "--password-stdin")
 		w.run("", "kubectl-regcred", "export", "-n", "demo")

@@ -2,12 +2,16 @@ package testenv
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Module is the project's module path.
@@ -124,26 +128,49 @@ func MainWithBinaries(m interface{ Run() int }, dir *string, names ...string) in
 		}
 	}
 	*dir = d
-	before := ownKernelKeys()
+	before, err := ownKernelKeys()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		return 1
+	}
 	code := m.Run()
-	if after := ownKernelKeys(); after != before {
-		fmt.Fprintf(os.Stderr, "FAIL: the tests changed this user's own kernel keys (/proc/keys: %q before, %q after); a test must use a throw-away user (testenv.NewKernelUser)\n", before, after)
+	after, err := ownKernelKeys()
+	switch {
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		return 1
+	case !slices.Equal(after, before):
+		fmt.Fprintf(os.Stderr, "FAIL: the tests changed this user's own persistent kernel keyring (regcred's keys: %q before, %.300q after); a test must use a throw-away user (testenv.NewKernelUser)\n", before, after)
 		return 1
 	}
 	return code
 }
 
-// ownKernelKeys is what this user's own keyrings hold of regcred's: its
-// persistent keyring, and regcred's keys (read from /proc/keys, which
-// creates no keyring).
-func ownKernelKeys() string {
-	data, _ := os.ReadFile("/proc/keys")
+// ownKernelKeys lists regcred's keys in this user's own persistent kernel
+// keyring (of this process's user namespace: the newcomer test and the
+// bench run in namespaces of their own, whose keys /proc/keys shows under
+// the same uid). A persistent keyring found empty is dropped again: asking
+// for it creates it, and the machine is to be left as found.
+func ownKernelKeys() ([]string, error) {
+	ring, err := unix.KeyctlInt(unix.KEYCTL_GET_PERSISTENT, -1, unix.KEY_SPEC_PROCESS_KEYRING, 0, 0)
+	if err != nil {
+		return nil, nil // no persistent keyrings here: none to leak into
+	}
+	ids, err := readKey(ring)
+	if err != nil {
+		return nil, fmt.Errorf("read this user's persistent keyring: %w", err)
+	}
+	if len(ids) == 0 {
+		_, _ = unix.KeyctlInt(unix.KEYCTL_INVALIDATE, ring, 0, 0, 0)
+		return nil, nil
+	}
 	var out []string
-	for _, line := range strings.Split(string(data), "\n") {
-		if strings.Contains(line, fmt.Sprintf(" _persistent.%d:", os.Getuid())) || strings.Contains(line, " docker-credential-regcred:") {
-			f := strings.Fields(line)
-			out = append(out, f[len(f)-2]) // the description, not the expiry or counts
+	for b := ids; len(b) >= 4; b = b[4:] {
+		desc, err := unix.KeyctlString(unix.KEYCTL_DESCRIBE, int(int32(binary.NativeEndian.Uint32(b))))
+		if err == nil && strings.Contains(desc, ";docker-credential-regcred:") {
+			out = append(out, desc[strings.LastIndex(desc, ";")+1:])
 		}
 	}
-	return strings.Join(out, " ")
+	slices.Sort(out)
+	return out, nil
 }

@@ -26,8 +26,13 @@ import (
 // UnlockPassword is the password the test keyrings are created with.
 const UnlockPassword = "regcred-test-keyring"
 
-// InCI reports whether the tests run under CI, where nothing may be skipped.
-func InCI() bool { return os.Getenv("CI") == "true" }
+// InCI reports whether the tests run under CI, where nothing may be
+// skipped: CI set to anything but "", "0" or "false" (CI systems say
+// "true", "1" or their own name).
+func InCI() bool {
+	v := strings.ToLower(os.Getenv("CI"))
+	return v != "" && v != "0" && v != "false"
+}
 
 // Require skips the test when a program is missing, or fails it under CI.
 func Require(tb testing.TB, programs ...string) {
@@ -112,7 +117,7 @@ func StartSession(dir string, mode KeyringMode) (*Session, error) {
 		}
 	}
 	s := &Session{Dir: dir}
-	for _, d := range []string{".local/share/keyrings", ".config", "run"} {
+	for _, d := range []string{".local/share/keyrings", ".config", "run", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
 			return nil, err
 		}
@@ -198,6 +203,9 @@ func (s *Session) baseEnv() []string {
 		"XDG_CONFIG_HOME=" + filepath.Join(s.Dir, ".config"),
 		"XDG_DATA_HOME=" + filepath.Join(s.Dir, ".local/share"),
 		"XDG_RUNTIME_DIR=" + filepath.Join(s.Dir, "run"),
+		// Temporary files too, so that FilesContaining sees every file a
+		// client or regcred writes.
+		"TMPDIR=" + filepath.Join(s.Dir, "tmp"),
 		"LANG=C.UTF-8",
 		// Never the kernel keyring, which would be this test user's own
 		// (see KernelUser), not the session's.
@@ -380,8 +388,9 @@ func (s *Session) Snapshot(service string) (string, error) {
 	return strings.Join(lines, "\n"), nil
 }
 
-// FilesContaining lists the files under the session's directory whose
-// content includes needle: a secret found here was written in plaintext.
+// FilesContaining lists the files under the session's directory — its
+// HOME, XDG directories, runtime directory and TMPDIR — whose content
+// includes needle: a secret found here was written in plaintext.
 func (s *Session) FilesContaining(needle string) ([]string, error) {
 	return filesContaining(s.Dir, needle)
 }

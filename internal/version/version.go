@@ -14,11 +14,14 @@ const Module = "github.com/regcred/regcred"
 // String returns Version, or else the module version recorded in the
 // binary's build information (set by `go install module@version`), or
 // "(devel)".
-func String() string {
-	if Version != "" {
-		return Version
+func String() string { return resolve(Version, debug.ReadBuildInfo) }
+
+// resolve is String with its sources passed in.
+func resolve(stamped string, buildInfo func() (*debug.BuildInfo, bool)) string {
+	if stamped != "" {
+		return stamped
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+	if bi, ok := buildInfo(); ok && bi.Main.Version != "" {
 		return bi.Main.Version
 	}
 	return "(devel)"
