@@ -161,3 +161,50 @@ func TestKernelKeyringForbiddenBySeccomp(t *testing.T) {
 		t.Errorf("get under podman's default profile: %v exit %d %q %q", err, r.Code, r.Stdout, r.Stderr)
 	}
 }
+
+// TestBrokenConfigDir (the store issue's point 10): regcred's own directory
+// is only where the keyring choice is recorded. With a file in its place,
+// every verb works; with a root-owned one the user cannot read (left by
+// `sudo -E`), every verb works when REGCRED_BACKEND names the keyring, and
+// otherwise fails in one line that says what to fix — never by using
+// another keyring than the one recorded there.
+func TestBrokenConfigDir(t *testing.T) {
+	protocol := func(t *testing.T, e *env) {
+		t.Helper()
+		e.mustStore("cfg.example", "u", "s")
+		if r := e.run("cfg.example", "get"); r.code != 0 || !strings.Contains(r.stdout, `"Secret":"s"`) {
+			t.Errorf("get: exit %d %q", r.code, r.stdout)
+		}
+		if l := e.list(); l["cfg.example"] != "u" {
+			t.Errorf("list = %v", l)
+		}
+		if r := e.run("cfg.example", "erase"); r.code != 0 {
+			t.Errorf("erase: exit %d %q", r.code, r.stdout)
+		}
+	}
+	t.Run("a file in its place", func(t *testing.T) {
+		e := newEnvOn(t, "kernel")
+		delete(e.vars, "REGCRED_BACKEND") // nothing recorded, nothing can be: detected each time
+		if err := os.WriteFile(filepath.Join(e.user.Home, ".config", "regcred"), []byte("not a directory"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		protocol(t, e)
+	})
+	t.Run("root-owned and unreadable", func(t *testing.T) {
+		e := newEnvOn(t, "kernel")
+		dir := filepath.Join(e.user.Home, ".config", "regcred")
+		if err := os.Mkdir(dir, 0o700); err != nil { // root's, as sudo -E leaves it
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"backend":"kernel"}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		protocol(t, e) // REGCRED_BACKEND=kernel: the file is not needed
+		delete(e.vars, "REGCRED_BACKEND")
+		r := e.run("cfg.example", "get")
+		want := "read " + filepath.Join(dir, "config.json") + ": open " + filepath.Join(dir, "config.json") + ": permission denied (make it and its directory yours, or remove them)\n"
+		if r.code != 1 || r.stdout != want {
+			t.Errorf("get with the recorded choice unreadable: exit %d %q, want %q", r.code, r.stdout, want)
+		}
+	})
+}
