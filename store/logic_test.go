@@ -194,3 +194,33 @@ func TestChunkedGetSurvivesRewrites(t *testing.T) {
 		t.Errorf("Get = %.3q…, want the last write's", got.Secret)
 	}
 }
+
+// TestChunkedGetDuringLogout: a reader of a chunked credential that is
+// erased while its chunks are read says "not found", as a get after the
+// logout would; it once decoded the missing item as "corrupt" (an error a
+// docker pull racing a docker logout printed).
+func TestChunkedGetDuringLogout(t *testing.T) {
+	ctx := context.Background()
+	k := newMemKeyring()
+	writer := newMemStore(t, k, 300)
+	reader := &Store{cfg: writer.cfg}
+	if err := writer.Put(ctx, Credential{ServerURL: "r.example", Username: "u", Secret: strings.Repeat("s", 1000)}); err != nil {
+		t.Fatal(err)
+	}
+	var erased atomic.Bool
+	k.onGet = func(account string) {
+		if strings.HasPrefix(account, chunkPrefix) && erased.CompareAndSwap(false, true) {
+			if err := writer.Erase(ctx, "r.example"); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	_, err := reader.Get(ctx, "r.example")
+	k.onGet = nil
+	if !erased.Load() {
+		t.Fatal("the erase never ran during the read")
+	}
+	if !errors.Is(err, ErrNotFound) {
+		t.Errorf("Get during an erase = %v, want not found", err)
+	}
+}

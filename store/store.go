@@ -140,17 +140,19 @@ func (s *Store) read(ctx context.Context, key string) (Credential, error) {
 		if err != nil {
 			return Credential{}, fmt.Errorf("read %s: %w", key, err)
 		}
-		rec, err := s.assemble(ctx, key, data)
-		if err == nil {
+		rec, aerr := s.assemble(ctx, key, data)
+		if aerr == nil {
 			return Credential{ServerURL: rec.A, Username: rec.U, Secret: rec.S}, nil
 		}
-		if !errors.Is(err, errChunkMissing) && !errors.Is(err, errChunksMixed) {
-			return Credential{}, fmt.Errorf("read %s: %w", key, err)
+		if !errors.Is(aerr, errChunkMissing) && !errors.Is(aerr, errChunksMixed) {
+			return Credential{}, fmt.Errorf("read %s: %w", key, aerr)
 		}
 		again, gerr := s.cfg.Keyring.Get(ctx, key)
 		if gerr == nil && again == data || time.Now().After(deadline) {
-			return Credential{}, fmt.Errorf("read %s: %w", key, err)
+			return Credential{}, fmt.Errorf("read %s: %w", key, aerr)
 		}
+		// The item changed or went: read what it is now (an erased one is
+		// not found, never "corrupt").
 		data, err = again, gerr
 	}
 }
