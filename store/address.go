@@ -90,6 +90,11 @@ func ValidateServerURL(server string) error {
 			return fmt.Errorf("%w: contains white space or a control character", ErrInvalidServerURL)
 		}
 	}
+	if strings.ContainsAny(server, "{}") {
+		// RFC 3986 leaves braces out of URLs; KeePassXC would also read
+		// one in an item's attributes as a placeholder.
+		return fmt.Errorf("%w: contains a brace, which an address holds only percent-encoded (%%7B, %%7D)", ErrInvalidServerURL)
+	}
 	rest := trimScheme(server)
 	if i := strings.Index(rest, "://"); i >= 0 {
 		return fmt.Errorf("%w: only http:// and https:// addresses name a registry", ErrInvalidServerURL)

@@ -95,8 +95,12 @@ func (s *Store) Check(ctx context.Context) (Report, error) {
 				used[name] = true
 			}
 		}
-		l := labels[account]
-		if it.version() != itemVersion || l != (Label{Server: rec.A, User: rec.U}) || keyFor(l.Server) != account {
+		l, want := labels[account], Label{Server: rec.A, User: rec.U}
+		ok := l == want && keyFor(l.Server) == account
+		if !want.plain() && l == (Label{}) {
+			ok = true // a label that names no account (see Label.String): List reads the item
+		}
+		if it.version() != itemVersion || !ok {
 			r.Legacy = append(r.Legacy, account)
 		}
 	}

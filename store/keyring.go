@@ -88,9 +88,24 @@ const labelPrefix = "Registry credentials for "
 // String is the label as the keyring's own tools show it (Seahorse,
 // secret-tool): "Registry credentials for ghcr.io (alice)". Addresses hold
 // no white space, so the first " (" after the prefix ends the address.
+//
+// A label holding a brace is written in a form parseLabel does not read,
+// its braces shown as parentheses: KeePassXC resolves placeholders such as
+// {TITLE} in an entry's fields and refuses {REF:…}. List then reads such a
+// credential's name from the item itself.
 func (l Label) String() string {
+	if !l.plain() {
+		return labelPrefix + braces.Replace(l.Server) + ", its name holding braces [" + braces.Replace(l.User) + "]"
+	}
 	return labelPrefix + l.Server + " (" + l.User + ")"
 }
+
+// braces shows braces as parentheses.
+var braces = strings.NewReplacer("{", "(", "}", ")")
+
+// plain reports whether the label can be written as it is: it holds no
+// brace (see String).
+func (l Label) plain() bool { return !strings.ContainsAny(l.Server+l.User, "{}") }
 
 // parseLabel is the inverse of Label.String; the zero Label for any text
 // it did not write.

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -92,7 +93,22 @@ func (it *item) slot() string {
 
 // encodeRecord serialises a credential.
 func encodeRecord(server, username, secret string) ([]byte, error) {
-	return json.Marshal(record{V: itemVersion, A: server, U: username, S: secret})
+	return marshalItem(record{V: itemVersion, A: server, U: username, S: secret})
+}
+
+// marshalItem is JSON in which no brace appears but the object's own: the
+// ones inside its strings are written \u007b and \u007d, which decode the
+// same. KeePassXC resolves placeholders such as {TITLE} or {REF:…} in what
+// it hands back, so a secret holding one would come back changed (and a
+// {REF} it cannot resolve hung its Secret Service).
+func marshalItem(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil || len(b) < 2 {
+		return b, err
+	}
+	// Items are flat objects: every brace between the outer two is in a string.
+	inner := bytes.ReplaceAll(bytes.ReplaceAll(b[1:len(b)-1], []byte("{"), []byte(`\u007b`)), []byte("}"), []byte(`\u007d`))
+	return append(append([]byte{'{'}, inner...), '}'), nil
 }
 
 // decodeItem parses a credential item's content, of any version.
@@ -238,7 +254,7 @@ func validGeneration(s string) bool {
 // credential fits in one item: it repeats the address and username.
 func fitHead(server, username string, limit int) error {
 	h := newHead(server, username, slots[0], nil, maxChunks)
-	b, err := json.Marshal(h)
+	b, err := marshalItem(h)
 	if err != nil {
 		return err
 	}

@@ -66,6 +66,32 @@ func TestRecordRoundTrip(t *testing.T) {
 	}
 }
 
+// TestItemsHoldNoPlaceholder: an item holds no brace but its JSON object's
+// own, whatever the credential (KeePassXC resolves {…} placeholders), and
+// reads back byte for byte.
+func TestItemsHoldNoPlaceholder(t *testing.T) {
+	for _, c := range []struct{ server, user, secret string }{
+		{"r.example", "{USERNAME}", "{TITLE} {REF:U@I:0123} {S:x} }{ {{"},
+		{"r.example", "u", `{"v":3,"s":"x"}`},
+	} {
+		data, err := encodeRecord(c.server, c.user, c.secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Count(string(data), "{") != 1 || strings.Count(string(data), "}") != 1 || data[0] != '{' || data[len(data)-1] != '}' {
+			t.Errorf("item %s holds a brace inside", data)
+		}
+		it, err := decodeItem(string(data))
+		if err != nil || it.rec.U != c.user || it.rec.S != c.secret {
+			t.Errorf("round trip of %q/%q: %+v, %v", c.user, c.secret, it.rec, err)
+		}
+		h, err := marshalItem(newHead(c.server, c.user, "a", data, 2))
+		if err != nil || strings.Count(string(h), "{") != 1 {
+			t.Errorf("head %s holds a brace inside (%v)", h, err)
+		}
+	}
+}
+
 func TestDecodeItemRejectsCorrupt(t *testing.T) {
 	for _, in := range []string{"", "plain password", "{}", `{"v":4,"u":"a","s":"b"}`, `[1]`,
 		`{"v":1,"g":"short","n":1,"h":""}`, `{"v":1,"g":"0123456789abcdef0123456789abcdef","n":0,"h":""}`,

@@ -40,6 +40,7 @@ type SecretService struct {
 	svc        *ss.SecretService
 	collection dbus.ObjectPath // login, or the default alias
 	session    dbus.ObjectPath // opened once, closed with the connection
+	provider   *Provider       // found at the first Set
 }
 
 // NewSecretService returns the Secret Service keyring, each call bounded by timeout.
@@ -64,14 +65,17 @@ func (k *SecretService) Probe(ctx context.Context) error {
 			return err
 		}
 		if locked, _ := v.Value().(bool); locked {
-			return svc.Unlock(k.collection)
+			return k.unlock(svc)
 		}
 		return nil
 	})
 }
 
 // Get returns the data stored under account. An item replaced or
-// deleted between the search and the read is looked up again.
+// deleted between the search and the read is looked up again: so is one
+// whose object path names another item by the time it is read (KWallet
+// reuses the paths of deleted items), which the item's attributes, read
+// right after its secret, show.
 func (k *SecretService) Get(ctx context.Context, account string) (string, error) {
 	var data string
 	err := k.call(ctx, func(svc *ss.SecretService) error {
@@ -85,48 +89,163 @@ func (k *SecretService) Get(ctx context.Context, account string) (string, error)
 				if err != nil {
 					return err
 				}
-				secret, err := svc.GetSecret(paths[0], session)
-				if err == nil {
-					data = string(secret.Value)
+				obj := svc.Object(ssName, paths[0])
+				secretCall := obj.Go(ssItemInterface+".GetSecret", 0, nil, session)
+				attrsCall := obj.Go("org.freedesktop.DBus.Properties.Get", 0, nil, ssItemInterface, "Attributes")
+				var secret ss.Secret
+				if err := (<-secretCall.Done).Store(&secret); err != nil {
+					return err
 				}
-				return err
+				var attrs dbus.Variant
+				if err := (<-attrsCall.Done).Store(&attrs); err != nil {
+					return err
+				}
+				if a, _ := attrs.Value().(map[string]string); a["username"] != account || a["service"] != Service {
+					return errMoved
+				}
+				if len(secret.Value) == 0 {
+					return errEmpty
+				}
+				data = string(secret.Value)
+				return nil
 			})
 		})
 	})
 	return data, err
 }
 
+// errMoved says an object path found for an item names another one now.
+var errMoved = errors.New("the item moved while it was read")
+
+// errEmpty says an item had no secret when read. regcred never writes an
+// empty item, but KWallet shows one being replaced with an empty secret
+// for a moment (a get racing re-logins read one in about 1 of 30 runs):
+// it is read again, and still empty after that it reads as corrupt.
+var errEmpty = errors.New("the item was empty when read")
+
 // retryGone runs fn again while it fails because an item it found was
 // gone by the time it used it: another process replaced or deleted it.
 func retryGone(fn func() error) error {
 	err := fn()
-	for try := 0; try < 10 && itemGone(err); try++ {
+	for try := 0; try < 10 && (itemGone(err) || errors.Is(err, errEmpty)); try++ {
+		time.Sleep(time.Duration(try) * time.Millisecond) // let the writer finish
 		err = fn()
+	}
+	if errors.Is(err, errEmpty) {
+		return nil // data stays "": corrupt, as it is
 	}
 	return err
 }
 
 // itemGone reports whether err says the object called is no longer there.
 func itemGone(err error) bool {
+	if errors.Is(err, errMoved) {
+		return true
+	}
 	var e dbus.Error
 	return errors.As(err, &e) && (e.Name == "org.freedesktop.DBus.Error.UnknownObject" ||
-		e.Name == "org.freedesktop.DBus.Error.UnknownMethod" || e.Name == "org.freedesktop.Secret.Error.NoSuchObject")
+		e.Name == "org.freedesktop.DBus.Error.UnknownMethod" || e.Name == "org.freedesktop.DBus.Error.UnknownInterface" ||
+		e.Name == "org.freedesktop.Secret.Error.NoSuchObject")
 }
 
 // Set stores data and label under account, replacing the item there: one
 // CreateItem call with replace set, so the switch to the new item is one
-// write.
+// write. Two providers need more (see Provider.Faults): KeePassXC before
+// 2.7.6 would wait for a person to confirm the replace, so its item is
+// updated in place, the secret first; KWallet keeps the old label on
+// replace. So the label is read back and written again when it did not
+// take; list on these providers reads the items, not the labels, so a
+// helper killed in between leaves only a keyring manager showing the old
+// username until the next store.
 func (k *SecretService) Set(ctx context.Context, account string, label Label, data string) error {
+	want := labelText(account, label)
 	return k.call(ctx, func(svc *ss.SecretService) error {
 		return k.unlocked(svc, func() error {
 			session, err := k.openSession(svc)
 			if err != nil {
 				return err
 			}
-			attrs := map[string]string{"service": Service, "username": account}
-			return svc.CreateItem(svc.Object(ssName, k.collection), labelText(account, label), attrs, ss.NewSecret(session, data))
+			secret := ss.NewSecret(session, data)
+			item, err := k.updateInPlace(svc, account, secret)
+			if err != nil {
+				return err
+			}
+			if item == "" {
+				if item, err = k.create(svc, account, want, secret); err != nil {
+					return err
+				}
+			}
+			obj := svc.Object(ssName, item)
+			v, err := obj.GetProperty(ssItemInterface + ".Label")
+			if err != nil {
+				return err
+			}
+			if v.Value() == want {
+				return nil
+			}
+			return obj.SetProperty(ssItemInterface+".Label", dbus.MakeVariant(want))
 		})
 	})
+}
+
+// create is CreateItem with replace set; it returns the item's path.
+func (k *SecretService) create(svc *ss.SecretService, account, label string, secret ss.Secret) (dbus.ObjectPath, error) {
+	props := map[string]dbus.Variant{
+		ssItemInterface + ".Label":      dbus.MakeVariant(label),
+		ssItemInterface + ".Attributes": dbus.MakeVariant(map[string]string{"service": Service, "username": account}),
+	}
+	var item, prompt dbus.ObjectPath
+	err := svc.Object(ssName, k.collection).Call("org.freedesktop.Secret.Collection.CreateItem", 0,
+		props, secret, true).Store(&item, &prompt)
+	if err != nil || prompt == "/" {
+		return item, err
+	}
+	result, err := k.prompt(svc, prompt)
+	if err != nil {
+		return "", err
+	}
+	item, _ = result.Value().(dbus.ObjectPath)
+	if item == "" || item == "/" {
+		return "", fmt.Errorf("the provider created no item for %s", account)
+	}
+	return item, nil
+}
+
+// updateInPlace writes the secret of account's existing item with
+// SetSecret, on a provider whose replace waits for a person; it returns
+// the item, or "" when CreateItem is the way (no such provider, or no
+// item yet).
+func (k *SecretService) updateInPlace(svc *ss.SecretService, account string, secret ss.Secret) (dbus.ObjectPath, error) {
+	p, err := k.providerOf(svc)
+	if err != nil {
+		return "", err
+	}
+	if !p.replaceWaits() {
+		return "", nil
+	}
+	paths, err := k.find(svc, account)
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return paths[0], svc.Object(ssName, paths[0]).Call("org.freedesktop.Secret.Item.SetSecret", 0, secret).Err
+}
+
+// providerOf finds the program serving the bus once per connection.
+func (k *SecretService) providerOf(svc *ss.SecretService) (*Provider, error) {
+	if k.provider == nil {
+		p, err := providerOn(svc.Conn)
+		if err != nil {
+			return nil, err
+		}
+		if p.keepassxc() {
+			p.readVersion() // only KeePassXC's decides anything here
+		}
+		k.provider = &p
+	}
+	return k.provider, nil
 }
 
 // Delete removes account's item (every one, should a provider have made
@@ -152,12 +271,21 @@ func (k *SecretService) Delete(ctx context.Context, account string) error {
 // the first answer is read: no secret crosses the bus. It reads labels
 // only, which name the item's account too (see accountOf); just the items
 // whose label this version did not write also have their attributes read.
+// On a provider whose labels can lag behind the secrets (see
+// Provider.labelsTrue) it reads the items themselves instead.
 func (k *SecretService) List(ctx context.Context) (map[string]Label, error) {
 	out := map[string]Label{}
 	err := k.call(ctx, func(svc *ss.SecretService) error {
-		paths, err := svc.SearchItems(svc.Object(ssName, k.collection), map[string]string{"service": Service})
+		paths, err := k.search(svc, map[string]string{"service": Service})
 		if err != nil {
 			return err
+		}
+		p, err := k.providerOf(svc)
+		if err != nil {
+			return err
+		}
+		if !p.labelsTrue() {
+			return k.listItems(svc, paths, out)
 		}
 		labels, err := properties(svc, paths, "Label")
 		if err != nil {
@@ -182,6 +310,52 @@ func (k *SecretService) List(ctx context.Context) (map[string]Label, error) {
 		return err
 	})
 	return out, err
+}
+
+// listItems fills out from the items at paths: their attributes name the
+// accounts, and one GetSecrets call reads every credential's item (not the
+// chunks), whose content holds its label.
+func (k *SecretService) listItems(svc *ss.SecretService, paths []dbus.ObjectPath, out map[string]Label) error {
+	attrs, err := properties(svc, paths, "Attributes")
+	if err != nil {
+		return err
+	}
+	accounts := map[dbus.ObjectPath]string{}
+	var heads []dbus.ObjectPath
+	for p, v := range attrs {
+		a, _ := v.(map[string]string)
+		account := a["username"]
+		if account == "" || a["service"] != Service {
+			continue
+		}
+		if _, chunk := parseChunk(account); chunk {
+			out[account] = Label{}
+			continue
+		}
+		accounts[p] = account
+		heads = append(heads, p)
+	}
+	if len(heads) == 0 {
+		return nil
+	}
+	return k.unlocked(svc, func() error {
+		session, err := k.openSession(svc)
+		if err != nil {
+			return err
+		}
+		var secrets map[dbus.ObjectPath]ss.Secret
+		err = svc.Object(ssName, ssPath).Call("org.freedesktop.Secret.Service.GetSecrets", 0, heads, session).Store(&secrets)
+		if err != nil {
+			return err
+		}
+		for p, account := range accounts {
+			// An item deleted since the search has no secret: left out.
+			if secret, ok := secrets[p]; ok {
+				out[account] = labelOf(string(secret.Value))
+			}
+		}
+		return nil
+	})
 }
 
 // properties reads one Item property of every path, pipelined. An item
@@ -209,7 +383,7 @@ func properties(svc *ss.SecretService, paths []dbus.ObjectPath, name string) (ma
 
 // find returns the items stored under account, or ErrNotFound.
 func (k *SecretService) find(svc *ss.SecretService, account string) ([]dbus.ObjectPath, error) {
-	paths, err := svc.SearchItems(svc.Object(ssName, k.collection), map[string]string{"service": Service, "username": account})
+	paths, err := k.search(svc, map[string]string{"service": Service, "username": account})
 	if err != nil {
 		return nil, err
 	}
@@ -217,6 +391,29 @@ func (k *SecretService) find(svc *ss.SecretService, account string) ([]dbus.Obje
 		return nil, ErrNotFound
 	}
 	return paths, nil
+}
+
+// search finds the collection's items with attrs. A locked collection
+// shows no items in KeePassXC and KWallet, so an empty answer is only
+// believed from an unlocked one: a locked one is unlocked (which may
+// prompt) and searched again. A found item costs nothing more.
+func (k *SecretService) search(svc *ss.SecretService, attrs map[string]string) ([]dbus.ObjectPath, error) {
+	coll := svc.Object(ssName, k.collection)
+	paths, err := svc.SearchItems(coll, attrs)
+	if err != nil || len(paths) > 0 {
+		return paths, err
+	}
+	v, err := coll.GetProperty("org.freedesktop.Secret.Collection.Locked")
+	if err != nil {
+		return nil, err
+	}
+	if locked, _ := v.Value().(bool); !locked {
+		return nil, nil
+	}
+	if err := k.unlock(svc); err != nil {
+		return nil, err
+	}
+	return svc.SearchItems(coll, attrs)
 }
 
 // unlocked runs fn, and once more after unlocking the collection if it
@@ -227,10 +424,66 @@ func (k *SecretService) unlocked(svc *ss.SecretService, fn func() error) error {
 	if !errors.As(err, &dbusErr) || dbusErr.Name != ssIsLocked {
 		return err
 	}
-	if err := svc.Unlock(k.collection); err != nil {
+	if err := k.unlock(svc); err != nil {
 		return err
 	}
 	return fn()
+}
+
+// unlock asks the provider to unlock the collection, which may show a
+// prompt; ErrLocked when it stays locked.
+func (k *SecretService) unlock(svc *ss.SecretService) error {
+	var unlocked []dbus.ObjectPath
+	var prompt dbus.ObjectPath
+	err := svc.Object(ssName, ssPath).Call("org.freedesktop.Secret.Service.Unlock", 0, []dbus.ObjectPath{k.collection}).Store(&unlocked, &prompt)
+	if err != nil {
+		return err
+	}
+	if len(unlocked) > 0 {
+		return nil
+	}
+	result, err := k.prompt(svc, prompt)
+	if err != nil {
+		return err
+	}
+	if paths, _ := result.Value().([]dbus.ObjectPath); len(paths) == 0 {
+		return ErrLocked
+	}
+	return nil
+}
+
+// prompt shows a provider's prompt, if it gave one ("/" is none), and
+// waits for its own Completed signal: dismissed is ErrLocked. It waits
+// until the call's time bound; a connection that closes meanwhile ends
+// the wait with an error, not a crash (go-keyring's prompt handling reads
+// the first signal of any kind, and a nil one when the connection closes).
+func (k *SecretService) prompt(svc *ss.SecretService, prompt dbus.ObjectPath) (dbus.Variant, error) {
+	if prompt == "/" || prompt == "" {
+		return dbus.Variant{}, nil
+	}
+	match := []dbus.MatchOption{dbus.WithMatchObjectPath(prompt), dbus.WithMatchInterface("org.freedesktop.Secret.Prompt"), dbus.WithMatchMember("Completed")}
+	if err := svc.AddMatchSignal(match...); err != nil {
+		return dbus.Variant{}, err
+	}
+	defer svc.RemoveMatchSignal(match...)
+	signals := make(chan *dbus.Signal, 16)
+	svc.Signal(signals)
+	defer svc.RemoveSignal(signals)
+	if err := svc.Object(ssName, prompt).Call("org.freedesktop.Secret.Prompt.Prompt", 0, "").Err; err != nil {
+		return dbus.Variant{}, err
+	}
+	for sig := range signals {
+		if sig.Path != prompt || sig.Name != "org.freedesktop.Secret.Prompt.Completed" || len(sig.Body) < 2 {
+			continue
+		}
+		dismissed, _ := sig.Body[0].(bool)
+		result, _ := sig.Body[1].(dbus.Variant)
+		if dismissed {
+			return result, ErrLocked
+		}
+		return result, nil
+	}
+	return dbus.Variant{}, errors.New("the session bus closed while a prompt was shown")
 }
 
 // openSession opens the plain-text transfer session once per keyring: the
@@ -256,7 +509,7 @@ func (k *SecretService) call(ctx context.Context, fn func(*ss.SecretService) err
 	if err := checkBus(); err != nil {
 		return err
 	}
-	return bounded(ctx, k.timeout, func() error {
+	return withProviderHint(bounded(ctx, k.timeout, func() error {
 		k.mu.Lock()
 		defer k.mu.Unlock()
 		if k.svc == nil || !k.svc.Connected() {
@@ -275,7 +528,7 @@ func (k *SecretService) call(ctx context.Context, fn func(*ss.SecretService) err
 			}
 		}
 		return diagnose(k.svc, translate(fn(k.svc)))
-	})
+	}))
 }
 
 // checkBus refuses to talk to the Secret Service when there is no session

@@ -35,7 +35,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -333,7 +332,7 @@ func (w *writer) put(key string, label Label, data []byte, parts [][]byte) error
 		if err := w.writeChunks(key, slot, parts); err != nil {
 			return err
 		}
-		head, err := json.Marshal(newHead(label.Server, label.User, slot, data, len(parts)))
+		head, err := marshalItem(newHead(label.Server, label.User, slot, data, len(parts)))
 		if err != nil {
 			return fmt.Errorf("encode chunk head: %w", err)
 		}

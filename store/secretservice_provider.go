@@ -1,0 +1,112 @@
+//go:build (dragonfly && cgo) || (freebsd && cgo) || linux || netbsd || openbsd
+
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	ss "github.com/zalando/go-keyring/secret_service"
+)
+
+// Provider finds the program that owns the Secret Service's bus name and
+// its version. Only the programs named here are run (with --version), and
+// only from the directory the running provider was started from.
+func (k *SecretService) Provider(ctx context.Context) (Provider, error) {
+	var p Provider
+	err := k.call(ctx, func(svc *ss.SecretService) error {
+		var err error
+		p, err = providerOn(svc.Conn)
+		p.readVersion()
+		return err
+	})
+	return p, err
+}
+
+// providerOn asks the bus which process owns the Secret Service name.
+func providerOn(conn *dbus.Conn) (Provider, error) {
+	var p Provider
+	if err := conn.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, ssName).Store(&p.PID); err != nil {
+		return p, err
+	}
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.PID))
+	if err != nil {
+		return p, nil // another user's, or another PID namespace's: unknown program
+	}
+	p.exe = strings.TrimSuffix(exe, " (deleted)")
+	p.Program = filepath.Base(p.exe)
+	return p, nil
+}
+
+// kwalletBackend is the versioned file name of the library that holds
+// KWallet's wallet code, as the process maps it.
+var kwalletBackend = regexp.MustCompile(`libkwalletbackend\d*\.so\.(\d+\.\d+\.\d+)`)
+
+// readVersion reads the provider's version. KWallet's daemon is a
+// unique instance (a second one run for --version exits silently), so the
+// version of the wallet library it has loaded answers; KeePassXC's GUI
+// needs a display even for --version, so its command-line tool beside it,
+// from the same build, answers.
+func (p *Provider) readVersion() {
+	var cmd []string
+	switch {
+	case p.Program == "gnome-keyring-daemon":
+		cmd = []string{p.exe, "--version"}
+	case p.keepassxc():
+		cmd = []string{filepath.Join(filepath.Dir(p.exe), "keepassxc-cli"), "--version"}
+	case strings.HasPrefix(p.Program, "kwalletd"):
+		maps, _ := os.ReadFile(fmt.Sprintf("/proc/%d/maps", p.PID))
+		if m := kwalletBackend.FindSubmatch(maps); m != nil {
+			p.Version = string(m[1])
+		}
+		return
+	default:
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c := exec.CommandContext(ctx, cmd[0], cmd[1:]...)
+	c.Env = append(os.Environ(), "QT_QPA_PLATFORM=offscreen")
+	if out, err := c.Output(); err == nil {
+		p.Version = versionRE.FindString(string(out))
+	}
+}
+
+// withProviderHint gives a locked, missing or silent collection's error
+// the fix for the provider that serves it, where that is not
+// gnome-keyring (whose fix the sentinel errors carry). It asks the bus,
+// not the provider, which may be the one not answering.
+func withProviderHint(err error) error {
+	if !errors.Is(err, ErrNoCollection) && !errors.Is(err, ErrLocked) && !errors.Is(err, ErrKeyringTimeout) {
+		return err
+	}
+	conn, cerr := dbus.SessionBus()
+	if cerr != nil {
+		return err
+	}
+	p, perr := providerOn(conn)
+	if perr != nil {
+		return err
+	}
+	if h := p.hint(err); h != "" {
+		return hinted{err, h}
+	}
+	return err
+}
+
+// hinted is an error with the fix for the provider that gave it.
+type hinted struct {
+	err error
+	msg string
+}
+
+func (h hinted) Error() string { return h.msg }
+func (h hinted) Unwrap() error { return h.err }
