@@ -6,11 +6,16 @@ set -eu
 
 # command:package pairs.
 need="dbus-daemon:dbus gnome-keyring-daemon:gnome-keyring secret-tool:libsecret-tools keyctl:keyutils setpriv:util-linux
+keepassxc:keepassxc keepassxc-cli:keepassxc kwalletd5:libkf5wallet-bin
+/usr/lib/x86_64-linux-gnu/qca-qt5/crypto/libqca-ossl.so:libqca-qt5-2-plugins
 docker-registry:docker-registry htpasswd:apache2-utils etcd:etcd-server
 pkg-config:pkg-config pass:pass gpg:gnupg /usr/bin/time:time strace:strace dbus-monitor:dbus-bin
 /usr/lib/wine/wine64:wine64 x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64-win32
 containerd:containerd ctr:containerd runc:runc ip:iproute2 unshare:util-linux
 podman:podman buildah:buildah skopeo:skopeo"
+# keepassxc and kwalletd5 are the Secret Service providers beside gnome-keyring
+# (KWallet needs QCA's OpenSSL plugin for the encrypted sessions libsecret,
+# and so the upstream helper the benchmarks compare with, opens);
 # wine64 and MinGW run the Windows build against a real Credential Manager;
 # containerd, runc and iproute2 a real node (in a namespace of its own);
 # podman, buildah and skopeo are clients configure wires (helm and oras,

@@ -65,16 +65,33 @@ const (
 	NoLogin
 	// BusOnly is a session bus with no Secret Service provider on it.
 	BusOnly
+	// Locked is KeePassXC or KWallet with its database or wallet closed:
+	// its collection unlocks only through a prompt nobody here answers.
+	Locked
 )
 
-// Session is a private session bus, optionally with gnome-keyring on it,
-// living in its own directory (which is also its HOME).
+// Session is a private session bus, optionally with a Secret Service
+// provider on it, living in its own directory (which is also its HOME).
 type Session struct {
-	Dir     string // HOME and XDG dirs of the session
-	Address string // DBUS_SESSION_BUS_ADDRESS
-	bus     *exec.Cmd
-	keyring *exec.Cmd
+	Dir      string   // HOME and XDG dirs of the session
+	Address  string   // DBUS_SESSION_BUS_ADDRESS
+	Provider Provider // the Secret Service on the bus, unless BusOnly
+	bus      *exec.Cmd
+	keyring  *exec.Cmd
 }
+
+// Provider names a Secret Service provider the tests run.
+type Provider string
+
+// The providers.
+const (
+	GnomeKeyring Provider = "gnome-keyring"
+	KeePassXC    Provider = "keepassxc"
+	KWallet      Provider = "kwallet"
+)
+
+// Providers are every provider the provider tests run on.
+var Providers = []Provider{GnomeKeyring, KeePassXC, KWallet}
 
 // busConfig is a session bus with no service activation: nothing starts
 // unless a test starts it, so "no provider" really means no provider.
@@ -107,16 +124,30 @@ const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Con
 // StartSession starts a private bus and, unless mode is BusOnly,
 // gnome-keyring-daemon on it. dir must be a fresh directory.
 func StartSession(dir string, mode KeyringMode) (*Session, error) {
-	programs := []string{"dbus-daemon"}
+	return StartProvider(dir, GnomeKeyring, mode)
+}
+
+// providerPrograms are what each provider needs, with its Debian package.
+var providerPrograms = map[Provider][][2]string{
+	GnomeKeyring: {{"gnome-keyring-daemon", "gnome-keyring"}},
+	KeePassXC:    {{"keepassxc", "keepassxc"}, {"keepassxc-cli", "keepassxc"}},
+	KWallet:      {{"kwalletd5", "libkf5wallet-bin"}},
+}
+
+// StartProvider starts a private bus and, unless mode is BusOnly, the
+// provider on it (only gnome-keyring knows modes other than Unlocked).
+// dir must be a fresh directory.
+func StartProvider(dir string, provider Provider, mode KeyringMode) (*Session, error) {
+	programs := [][2]string{{"dbus-daemon", "dbus"}}
 	if mode != BusOnly {
-		programs = append(programs, "gnome-keyring-daemon")
+		programs = append(programs, providerPrograms[provider]...)
 	}
 	for _, p := range programs {
-		if _, err := exec.LookPath(p); err != nil {
-			return nil, fmt.Errorf("%s not found on PATH (Debian packages: dbus gnome-keyring; `make deps` installs them as root)", p)
+		if _, err := exec.LookPath(p[0]); err != nil {
+			return nil, fmt.Errorf("%s not found on PATH (Debian package %s; `make deps` installs it as root)", p[0], p[1])
 		}
 	}
-	s := &Session{Dir: dir}
+	s := &Session{Dir: dir, Provider: provider}
 	for _, d := range []string{".local/share/keyrings", ".config", "run", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
 			return nil, err
@@ -152,6 +183,25 @@ func StartSession(dir string, mode KeyringMode) (*Session, error) {
 	if mode == BusOnly {
 		return s, nil
 	}
+	var err2 error
+	switch provider {
+	case KeePassXC:
+		err2 = s.startKeePassXC(mode)
+	case KWallet:
+		err2 = s.startKWallet(mode)
+	default:
+		err2 = s.startGnomeKeyring(mode)
+	}
+	if err2 != nil {
+		s.Stop()
+		return nil, err2
+	}
+	return s, nil
+}
+
+// startGnomeKeyring starts gnome-keyring-daemon as mode says.
+func (s *Session) startGnomeKeyring(mode KeyringMode) error {
+	dir := s.Dir
 	args := []string{"--foreground", "--components=secrets"}
 	if mode == Unlocked {
 		args = append(args, "--unlock")
@@ -166,14 +216,9 @@ func StartSession(dir string, mode KeyringMode) (*Session, error) {
 		defer logf.Close() // the child keeps its own descriptor
 	}
 	if err := s.keyring.Start(); err != nil {
-		s.Stop()
-		return nil, fmt.Errorf("start gnome-keyring-daemon: %w", err)
+		return fmt.Errorf("start gnome-keyring-daemon: %w", err)
 	}
-	if err := s.waitForSecretService(10 * time.Second); err != nil {
-		s.Stop()
-		return nil, err
-	}
-	return s, nil
+	return s.waitForSecretService(10 * time.Second)
 }
 
 // waitForSecretService waits until org.freedesktop.secrets has an owner.
@@ -248,6 +293,20 @@ func (s *Session) KillKeyring() {
 	}
 }
 
+// Alive reports whether the provider the session started still runs (a
+// provider that crashed is a zombie until Stop reaps it).
+func (s *Session) Alive() bool {
+	if s.keyring == nil || s.keyring.Process == nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.keyring.Process.Pid))
+	if err != nil {
+		return false
+	}
+	_, rest, _ := strings.Cut(string(stat), ") ")
+	return rest != "" && rest[0] != 'Z'
+}
+
 // Stop ends the session's processes.
 func (s *Session) Stop() {
 	s.KillKeyring()
@@ -283,6 +342,29 @@ func StartSessionT(tb testing.TB, mode KeyringMode) *Session {
 	}
 	tb.Cleanup(func() { os.RemoveAll(dir) })
 	s, err := StartSession(dir, mode)
+	if err != nil {
+		Unavailable(tb, err)
+	}
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// StartProviderT starts provider, unlocked, on a private bus for the test
+// and stops both when it ends.
+func StartProviderT(tb testing.TB, provider Provider) *Session {
+	tb.Helper()
+	return StartProviderModeT(tb, provider, Unlocked)
+}
+
+// StartProviderModeT is StartProviderT with the provider set up as mode says.
+func StartProviderModeT(tb testing.TB, provider Provider, mode KeyringMode) *Session {
+	tb.Helper()
+	dir, err := os.MkdirTemp("", "regcred-session-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(dir) })
+	s, err := StartProvider(dir, provider, mode)
 	if err != nil {
 		Unavailable(tb, err)
 	}
@@ -342,6 +424,27 @@ func (s *Session) Labels(service string) (map[string]string, error) {
 		out[attrs["username"]] = label
 	}
 	return out, nil
+}
+
+// SetLabel sets the label of the item stored for service under account,
+// as a keyring manager would, or as a helper killed between writing a
+// secret and its label leaves it on a provider that writes them apart.
+func (s *Session) SetLabel(service, account, label string) error {
+	conn, err := dbus.Connect(s.Address)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	svc := registeredService(conn)
+	var unlocked, locked []dbus.ObjectPath
+	if err := svc.Call("org.freedesktop.Secret.Service.SearchItems", 0,
+		map[string]string{"service": service, "username": account}).Store(&unlocked, &locked); err != nil {
+		return err
+	}
+	if len(unlocked) != 1 {
+		return fmt.Errorf("%d unlocked items for %s, want 1", len(unlocked), account)
+	}
+	return conn.Object("org.freedesktop.secrets", unlocked[0]).SetProperty("org.freedesktop.Secret.Item.Label", dbus.MakeVariant(label))
 }
 
 // Snapshot returns every item the session's keyring holds for service —
