@@ -48,11 +48,13 @@ const (
 // newWorld is a world on a private, unlocked gnome-keyring.
 func newWorld(t *testing.T) *world { return newWorldOn(t, "secret-service") }
 
-// keyrings are the keyrings the clients' tests run on.
-var keyrings = []string{"secret-service", "kernel"}
+// keyrings are the keyrings the clients' tests run on: gnome-keyring
+// ("secret-service"), the kernel keyring, and the other Secret Service
+// providers.
+var keyrings = []string{"secret-service", "kernel", string(testenv.KeePassXC), string(testenv.KWallet)}
 
-// newWorldOn is a world on keyring: a private gnome-keyring, or the kernel
-// keyring of a throw-away user, as whom every client then runs.
+// newWorldOn is a world on keyring: a private Secret Service provider, or
+// the kernel keyring of a throw-away user, as whom every client then runs.
 func newWorldOn(t *testing.T, keyring string) *world {
 	t.Helper()
 	testenv.Require(t, "docker")
@@ -61,7 +63,11 @@ func newWorldOn(t *testing.T, keyring string) *world {
 		w.user = testenv.NewKernelUser(t)
 		w.kr, w.home, w.env = w.user, w.user.Home, w.user.Env()
 	} else {
-		w.session = testenv.StartSessionT(t, testenv.Unlocked)
+		if keyring == "secret-service" {
+			w.session = testenv.StartSessionT(t, testenv.Unlocked)
+		} else {
+			w.session = testenv.StartProviderT(t, testenv.Provider(keyring))
+		}
 		w.kr, w.home, w.env = w.session, w.session.Dir, w.session.EnvMap()
 	}
 	w.registry = testenv.StartRegistry(t, map[string]string{user: password})
