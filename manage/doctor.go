@@ -1,6 +1,7 @@
 package manage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -20,9 +21,10 @@ func (e errChecksFailed) Error() string { return fmt.Sprintf("%d checks failed",
 // check is one doctor line.
 type check struct {
 	name string
-	err  error  // nil: passed
-	skip bool   // not run, because an earlier check failed
-	note string // what the check could not see, if anything
+	err  error    // nil: passed
+	skip bool     // not run, because an earlier check failed
+	note string   // what the check could not see, if anything
+	warn []string // known faults of what it found, each with what regcred does about it
 }
 
 // doctor checks, in order: the binary on PATH, docker's config, the
@@ -58,6 +60,9 @@ func (r *runner) doctor(args []string) error {
 		default:
 			failed++
 			fmt.Fprintf(r.stdout, "✗ %s: %s\n", c.name, oneline.Error(c.err))
+		}
+		for _, w := range c.warn {
+			fmt.Fprintf(r.stdout, "  ! %s\n", w)
 		}
 		if c.note != "" {
 			fmt.Fprintf(r.stdout, "  (%s)\n", c.note)
@@ -178,6 +183,7 @@ func (r *runner) checkKeyring(checks *[]check) bool {
 		name string
 		errs []error
 		note string
+		warn []string
 	}
 	var layers []layer
 	switch name := kr.Name(); name {
@@ -186,6 +192,12 @@ func (r *runner) checkKeyring(checks *[]check) bool {
 			{name: "D-Bus session bus", errs: []error{store.ErrNoSessionBus}},
 			{name: "Secret Service provider on the bus", errs: []error{store.ErrNoProvider, store.ErrKeyringTimeout}},
 			{name: "keyring collection present and unlocked", errs: []error{store.ErrNoCollection, store.ErrLocked}},
+		}
+		if p, ok := kr.(providerFinder); ok && err == nil {
+			if prov, perr := p.Provider(r.ctx); perr == nil {
+				layers[1].name += ": " + prov.String()
+				layers[1].warn = prov.Faults()
+			}
 		}
 	case "macOS Keychain":
 		layers = []layer{{name: name + " answers", errs: []error{store.ErrKeyringTimeout}}, {name: "keychain unlocked"}}
@@ -209,7 +221,7 @@ func (r *runner) checkKeyring(checks *[]check) bool {
 	for i, l := range layers {
 		switch {
 		case failedAt < 0 || i < failedAt:
-			*checks = append(*checks, check{name: l.name, note: l.note})
+			*checks = append(*checks, check{name: l.name, note: l.note, warn: l.warn})
 		case i == failedAt:
 			*checks = append(*checks, check{name: l.name, err: err})
 		default:
@@ -217,6 +229,12 @@ func (r *runner) checkKeyring(checks *[]check) bool {
 		}
 	}
 	return failedAt < 0
+}
+
+// providerFinder is a keyring served by a program of its own (the Secret
+// Service), which it can name.
+type providerFinder interface {
+	Provider(context.Context) (store.Provider, error)
 }
 
 // itemsCheck is the name of doctor's last check.

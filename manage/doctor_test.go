@@ -198,3 +198,75 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestDoctorNamesProvider: on each Secret Service provider doctor names
+// the program and its version, as the package manager knows it, and warns
+// of exactly that provider's known faults.
+func TestDoctorNamesProvider(t *testing.T) {
+	tests := []struct {
+		provider testenv.Provider
+		name     string
+		version  func() (string, error) // what the system says is installed
+		warns    []string               // the start of each warning
+	}{
+		{testenv.GnomeKeyring, "GNOME Keyring", debianVersion("gnome-keyring"), nil},
+		{testenv.KeePassXC, "KeePassXC", debianVersion("keepassxc"), []string{
+			"KeePassXC before 2.7.6 asks a person to confirm every replaced item",
+			"KeePassXC serves secrets only while its database is open and unlocked",
+			"KeePassXC saves its database in a thread while it serves requests",
+		}},
+		{testenv.KWallet, "KWallet (kwalletd5)", debianVersion("libkf5wallet-bin"), []string{
+			"KWallet keeps an item's old label when the item is replaced",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.provider), func(t *testing.T) {
+			version, err := tt.version()
+			if err != nil {
+				t.Fatalf("installed version of %s: %v", tt.provider, err)
+			}
+			s := testenv.StartProviderT(t, tt.provider)
+			e := &env{t: t, session: s, vars: s.EnvMap(), docker: filepath.Join(s.Dir, ".docker")}
+			e.vars["DOCKER_CONFIG"] = e.docker
+			e.vars["PATH"] = binDir + string(os.PathListSeparator) + e.vars["PATH"]
+			if r := e.run("configure"); r.code != 0 {
+				t.Fatalf("configure: %s", r.stderr)
+			}
+			r := e.run("doctor")
+			want := "✓ Secret Service provider on the bus: " + tt.name + " " + version
+			if line := doctorLine(r.stdout, "Secret Service provider"); r.code != 0 || line != want {
+				t.Fatalf("doctor: exit %d, line %q; want exit 0 and %q\n%s", r.code, line, want, r.stdout)
+			}
+			var warns []string
+			for _, l := range strings.Split(r.stdout, "\n") {
+				if w, ok := strings.CutPrefix(l, "  ! "); ok {
+					warns = append(warns, w)
+				}
+			}
+			if len(warns) != len(tt.warns) {
+				t.Fatalf("doctor warned %q, want %d warnings", warns, len(tt.warns))
+			}
+			for i, w := range tt.warns {
+				if !strings.HasPrefix(warns[i], w) {
+					t.Errorf("warning %d is %q, want it to start %q", i, warns[i], w)
+				}
+			}
+		})
+	}
+}
+
+// debianVersion returns the upstream version of an installed Debian
+// package: 2.7.4 for 2.7.4+dfsg.1-2.
+func debianVersion(pkg string) func() (string, error) {
+	return func() (string, error) {
+		out, err := exec.Command("dpkg-query", "-W", "-f", "${Version}", pkg).Output()
+		if err != nil {
+			return "", fmt.Errorf("dpkg-query %s: %w", pkg, err)
+		}
+		v := string(out)
+		if i := strings.IndexAny(v, "+-~"); i >= 0 {
+			v = v[:i]
+		}
+		return v, nil
+	}
+}
