@@ -94,6 +94,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	extra := fs.String("extra", "", "markdown file with further sections to include")
 	skipExport := fs.Bool("skip-export", false, "skip the export benchmark (it starts a kube-apiserver)")
 	exportRuns := fs.Int("export-runs", 9, "runs of the export benchmark")
+	providerList := fs.String("providers", "keepassxc,kwallet", "comma-separated other Secret Service providers to measure on (\"\" for none)")
+	providerN := fs.Int("provider-n", 100, "credentials stored on each other provider")
+	providerRuns := fs.Int("provider-runs", 11, "paired runs on each other provider")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -124,6 +127,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "benchtool: export benchmark:", err)
 			return 1
 		}
+	}
+	if *providerList != "" {
+		var providers []testenv.Provider
+		for _, p := range strings.Split(*providerList, ",") {
+			providers = append(providers, testenv.Provider(strings.TrimSpace(p)))
+		}
+		section, err := b.providerBench(providers, *providerN, *providerRuns, stderr)
+		if err != nil {
+			fmt.Fprintln(stderr, "benchtool: providers:", err)
+			return 1
+		}
+		exportSection = section + "\n" + exportSection
 	}
 	report := b.report(ns, *runs, res, readOptional(*micro), exportSection)
 	if err := os.WriteFile(*out, []byte(report), 0o644); err != nil {
