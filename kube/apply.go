@@ -281,7 +281,7 @@ func Delete(ctx context.Context, c kubernetes.Interface, namespace, name string,
 		return "", Explain(err, "get", "secrets", namespace)
 	}
 	if !opts.Force && !managedByUs(s) {
-		return "", fmt.Errorf("secret %s/%s is not managed by %s (managers: %s); use --force to delete it anyway", namespace, name, FieldManager, strings.TrimSuffix(strings.ReplaceAll(managersOf(s), ";", ", "), ", "))
+		return "", &NotOursError{Namespace: namespace, Name: name, Managers: strings.TrimSuffix(strings.ReplaceAll(managersOf(s), ";", ", "), ", ")}
 	}
 	uid := s.UID
 	del := metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}
@@ -298,6 +298,16 @@ func Delete(ctx context.Context, c kubernetes.Interface, namespace, name string,
 		return WouldDelete, nil
 	}
 	return Deleted, nil
+}
+
+// NotOursError is Delete's refusal of a Secret another manager writes.
+type NotOursError struct {
+	Namespace, Name string
+	Managers        string // the managers of its data, comma-separated
+}
+
+func (e *NotOursError) Error() string {
+	return fmt.Sprintf("secret %s/%s is not managed by %s (managers: %s); use --force to delete it anyway", e.Namespace, e.Name, FieldManager, e.Managers)
 }
 
 // managedByUs reports whether kubectl-regcred manages the Secret's data and
@@ -319,8 +329,23 @@ func managedByUs(s *corev1.Secret) bool {
 // Explain turns an API error into one line that says what to do: a missing
 // namespace, an RBAC refusal (naming verb, resource and namespace), an
 // unreachable server.
+//
+// A 403 is not always RBAC: a namespace being deleted, an exhausted
+// ResourceQuota and an admission webhook's denial each get their own line.
 func Explain(err error, verb, resource, namespace string) error {
+	var status apierrors.APIStatus
+	msg := ""
+	if errors.As(err, &status) {
+		msg = status.Status().Message
+	}
 	switch {
+	case apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) || strings.Contains(msg, "because it is being terminated"):
+		return fmt.Errorf("namespace %q is being deleted: nothing can be written there until it is gone (or choose another namespace)", namespace)
+	case strings.Contains(msg, "exceeded quota"):
+		_, detail, _ := strings.Cut(msg, "exceeded quota: ")
+		return fmt.Errorf("namespace %q is out of quota: its ResourceQuota allows no more %s (exceeded quota: %s); raise the quota or free some", namespace, resource, detail)
+	case strings.Contains(msg, "admission webhook"):
+		return fmt.Errorf("an admission webhook refused to let you %s %s in namespace %q: %s", verb, resource, namespace, msg)
 	case apierrors.IsForbidden(err):
 		return fmt.Errorf("forbidden: you may not %s %s in namespace %q (ask for RBAC permission to %s %s): %w", verb, resource, namespace, verb, resource, err)
 	case notFound(err, "namespaces"):

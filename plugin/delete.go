@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -24,7 +25,8 @@ func newDeleteCommand(o *options) *cobra.Command {
 		Short: "Remove the pull Secret regcred wrote, and the references it added",
 		Long: `Delete removes the dockerconfigjson Secret from every target namespace where
 regcred manages it (field manager kubectl-regcred; one that someone else
-manages only with --force), and takes it out of the imagePullSecrets of the
+manages only with --force: in a namespace you named that is an error, in
+one -A or a selector found it is kept and said), and takes it out of the imagePullSecrets of the
 ServiceAccounts regcred added it to, keeping every other entry. Without
 --service-account it checks every ServiceAccount of each namespace for
 references regcred added.`,
@@ -67,7 +69,17 @@ func (d *deleteOptions) run(ctx context.Context) error {
 		return d.deleteFrom(ctx, c, t, suffix)
 	})
 	failed := d.report(targets, results, d.env.Stdout)
-	fmt.Fprintf(d.env.Stderr, "deleted secret/%s from %d of %d %s%s\n", d.name, len(targets)-failed, len(targets), plural(len(targets), "target", "targets"), suffix)
+	kept := 0
+	for _, r := range results {
+		if r.kept {
+			kept++
+		}
+	}
+	keptNote := ""
+	if kept > 0 {
+		keptNote = fmt.Sprintf("; kept %d another tool manages", kept)
+	}
+	fmt.Fprintf(d.env.Stderr, "deleted secret/%s from %d of %d %s%s%s\n", d.name, len(targets)-failed-kept, len(targets), plural(len(targets), "target", "targets"), keptNote, suffix)
 	if failed > 0 {
 		return failure(results, failed)
 	}
@@ -80,7 +92,15 @@ func (d *deleteOptions) deleteFrom(ctx context.Context, c kubernetes.Interface, 
 	dry := d.dryRun == "server"
 	var r targetResult
 	// Refuse (a Secret regcred does not manage, RBAC) before changing anything.
+	// Across namespaces found by -A or a selector, another tool's Secret of
+	// the same name is kept by design: said, and no failure.
 	if _, err := kube.Delete(ctx, c, t.namespace, d.name, kube.DeleteOptions{Force: d.force, DryRun: true}); err != nil {
+		var notOurs *kube.NotOursError
+		if errors.As(err, &notOurs) && d.broad() {
+			r.kept = true
+			r.lines = append(r.lines, fmt.Sprintf("%s: secret/%s kept: managed by %s, not %s (--force deletes it)", t, d.name, notOurs.Managers, kube.FieldManager))
+			return r
+		}
 		r.err = err
 		return r
 	}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -69,8 +70,11 @@ func (o *options) explain(err error) error {
 		host = parsed.Scheme + "://" + parsed.Host
 	}
 	ctx := "the current context"
-	if len(o.contexts) == 1 {
+	switch {
+	case len(o.contexts) == 1:
 		ctx = fmt.Sprintf("context %q", o.contexts[0])
+	case len(o.contexts) > 1:
+		ctx = o.contextAt(host)
 	}
 	return fmt.Errorf("cannot reach the Kubernetes API server at %s (%s of %s): %s; start the cluster, or choose another with --kubeconfig, KUBECONFIG or --context",
 		host, ctx, o.kubeconfigFiles(""), cause)
@@ -109,4 +113,22 @@ func rootCause(err error) string {
 		}
 		err = next
 	}
+}
+
+// contextAt names the contexts, of the several given, whose server is host.
+func (o *options) contextAt(host string) string {
+	var names []string
+	for _, c := range o.contexts {
+		cfg, err := o.flagsFor(c).ToRESTConfig()
+		if err == nil && strings.TrimSuffix(cfg.Host, "/") == host {
+			names = append(names, strconv.Quote(c))
+		}
+	}
+	switch len(names) {
+	case 0:
+		return "one of contexts " + strings.Join(o.contexts, ", ")
+	case 1:
+		return "context " + names[0]
+	}
+	return "contexts " + strings.Join(names, ", ")
 }

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -64,8 +65,9 @@ fails does not stop the others, and a re-run completes what failed.`,
 	e.targetFlags.add(f, "export to")
 	f.StringVar(&e.email, "email", "", "email to record with each registry (as kubectl create secret docker-registry --docker-email)")
 	f.BoolVar(&e.force, "force", false, "take over a Secret another field manager owns, or replace one of another type")
-	f.StringVar(&e.dryRun, "dry-run", "none", `"none", "client" (print, contact no server) or "server" (server-side dry run: would create, would update or unchanged)`)
-	f.StringVarP(&e.output, "output", "o", "", "print the Secret(s): yaml or json")
+	f.StringVar(&e.dryRun, "dry-run", "none", `"none", "client" (contact no server; one line per Secret, -o yaml|json for the manifest) or "server" (server-side dry run: would create, would update or unchanged); --dry-run alone is "client"`)
+	f.Lookup("dry-run").NoOptDefVal = "client"
+	f.StringVarP(&e.output, "output", "o", "", "print the Secret(s): yaml, json or name")
 	f.DurationVar(&e.expiryWarn, "expiry-warning", 7*24*time.Hour, "warn about credentials that expire within this long")
 	return cmd
 }
@@ -80,8 +82,8 @@ func (e *exportOptions) run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if e.dryRun == "client" && printer == nil {
-		printer = &printers.YAMLPrinter{}
+	if e.dryRun == "client" && e.broad() {
+		return errors.New("--dry-run=client contacts no server, so it cannot find namespaces with -A or --namespace-selector: name them with -n, or use --dry-run=server")
 	}
 	data, count, err := e.content(ctx, args)
 	if err != nil {
@@ -90,6 +92,14 @@ func (e *exportOptions) run(ctx context.Context, args []string) error {
 	targets, err := e.resolve(ctx, e.options, func(why string) { fmt.Fprintf(e.env.Stderr, "skipping %s\n", why) })
 	if err != nil {
 		return err
+	}
+	if e.dryRun == "client" && printer == nil {
+		// One line per object, as kubectl prints it: never the manifest,
+		// whose data is the password in base64, unless -o asks for it.
+		for _, t := range targets {
+			fmt.Fprintf(e.env.Stdout, "%s: secret/%s created (dry run)\n", t, e.name)
+		}
+		return nil
 	}
 	if e.dryRun == "client" {
 		return printObjects(printer, e.env.Stdout, func(add func(runtime.Object)) {
@@ -115,6 +125,7 @@ func (e *exportOptions) run(ctx context.Context, args []string) error {
 	var written []runtime.Object
 	for _, r := range results {
 		if r.err == nil {
+			r.obj.ManagedFields = nil // the server's bookkeeping, not the manifest
 			written = append(written, r.obj)
 		}
 	}
@@ -228,8 +239,10 @@ func newPrinter(output string) (printers.ResourcePrinter, error) {
 		return &printers.YAMLPrinter{}, nil
 	case "json":
 		return &printers.JSONPrinter{}, nil
+	case "name":
+		return &printers.NamePrinter{}, nil
 	}
-	return nil, fmt.Errorf(`-o must be "yaml" or "json", not %q`, output)
+	return nil, fmt.Errorf(`-o must be "yaml", "json" or "name", not %q`, output)
 }
 
 // printObjects prints one object as itself, several as a v1 List (as kubectl does).

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
@@ -244,6 +246,16 @@ func TestExportDryRun(t *testing.T) {
 	if regs := dockerConfig(t, &s); len(regs) != 1 || regs[0].Password != "pw" {
 		t.Errorf("manifest content = %+v", regs)
 	}
+	// Without -o, one line per Secret as kubectl prints it: a CI log gets
+	// no manifest, whose data is the password in base64.
+	r = k.plugin("export", "--dry-run=client", "-n", "a,b", "--server", "https://127.0.0.1:1")
+	want := "[current context] namespace a: secret/regcred created (dry run)\n[current context] namespace b: secret/regcred created (dry run)\n"
+	if r.code != 0 || r.stdout != want {
+		t.Errorf("dry-run=client without -o: exit %d stdout %q stderr %q; want %q", r.code, r.stdout, r.stderr, want)
+	}
+	if strings.Contains(r.stdout+r.stderr, ".dockerconfigjson") {
+		t.Error("dry-run=client without -o printed the Secret's data")
+	}
 	r = k.plugin("export", "--dry-run=client", "-o", "json", "-n", "a,b", "--server", "https://127.0.0.1:1")
 	var list struct {
 		Kind  string          `json:"kind"`
@@ -261,6 +273,15 @@ func TestExportDryRun(t *testing.T) {
 	}
 	if _, err := admin(t, "alpha").CoreV1().Secrets(ns).Get(context.Background(), "regcred", metav1.GetOptions{}); err == nil {
 		t.Error("dry-run=server created the Secret")
+	}
+	// -o prints the manifest the server returned, without its bookkeeping.
+	r = k.plugin("export", "--dry-run=server", "-o", "yaml", "-n", ns)
+	s = corev1.Secret{}
+	if err := yaml.Unmarshal([]byte(r.stdout), &s); err != nil || r.code != 0 || s.Name != "regcred" || s.UID == "" {
+		t.Fatalf("dry-run=server -o yaml: exit %d, %v: %s", r.code, err, r.stdout)
+	}
+	if strings.Contains(r.stdout, "managedFields") {
+		t.Errorf("-o yaml printed managedFields:\n%s", r.stdout)
 	}
 }
 
@@ -362,5 +383,97 @@ func TestExportManyRegistriesNamespacesAndContexts(t *testing.T) {
 	}
 	if regs := dockerConfig(t, secret(t, "alpha", ns3, "partial")); len(regs) != 50 {
 		t.Errorf("the working target was not written")
+	}
+}
+
+// TestForbiddenNamesTheCause: a 403 is not always RBAC. A namespace being
+// deleted and an exhausted ResourceQuota each get their own line.
+func TestForbiddenNamesTheCause(t *testing.T) {
+	k := newKenv(t)
+	k.store("reg.example", "alice", "pw")
+	c := admin(t, "alpha")
+	ctx := context.Background()
+
+	gone := namespace(t)
+	// No namespace controller runs here: a deleted namespace stays Terminating.
+	terminate(t, gone)
+
+	full := namespace(t)
+	q := &corev1.ResourceQuota{
+		ObjectMeta: metav1.ObjectMeta{Name: "no-secrets"},
+		Spec:       corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{"count/secrets": resource.MustParse("0")}},
+	}
+	q, err := c.CoreV1().ResourceQuotas(full).Create(ctx, q, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The quota controller is not running: record the usage it would.
+	q.Status = corev1.ResourceQuotaStatus{Hard: q.Spec.Hard, Used: corev1.ResourceList{"count/secrets": resource.MustParse("0")}}
+	if _, err := c.CoreV1().ResourceQuotas(full).UpdateStatus(ctx, q, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tt := range []struct {
+		ns, want string
+	}{
+		{gone, `error: namespace "` + gone + `" is being deleted: nothing can be written there until it is gone (or choose another namespace)` + "\n"},
+		{full, `error: namespace "` + full + `" is out of quota: its ResourceQuota allows no more secrets (exceeded quota: no-secrets, requested: count/secrets=1, used: count/secrets=0, limited: count/secrets=0); raise the quota or free some` + "\n"},
+	} {
+		r := k.plugin("export", "-n", tt.ns)
+		if r.code != 1 || r.stderr != tt.want {
+			t.Errorf("export -n %s: exit %d stderr %q; want exit 1 and %q", tt.ns, r.code, r.stderr, tt.want)
+		}
+		if hasSecret(t, tt.ns, "regcred") {
+			t.Errorf("export -n %s wrote the Secret", tt.ns)
+		}
+	}
+}
+
+// TestExportKubectlConventions: -o name, a bare --dry-run (client, as in
+// kubectl), --dry-run=client refusing what needs a server, and an
+// unreachable server named by its own context when several are given.
+func TestExportKubectlConventions(t *testing.T) {
+	k := newKenv(t)
+	k.store("reg.example", "alice", "pw")
+	dir := t.TempDir()
+	dead := filepath.Join(dir, "kubeconfig")
+	cfg := `apiVersion: v1
+kind: Config
+clusters:
+- {name: one, cluster: {server: "http://127.0.0.1:1"}}
+- {name: two, cluster: {server: "http://127.0.0.1:2"}}
+users:
+- {name: u, user: {token: t}}
+contexts:
+- {name: dead-one, context: {cluster: one, user: u, namespace: default}}
+- {name: dead-two, context: {cluster: two, user: u, namespace: default}}
+current-context: dead-one
+`
+	if err := os.WriteFile(dead, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k.vars["KUBECONFIG"] = dead
+	for _, tt := range []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string // the whole of stderr, or its start when it ends in "…"
+	}{
+		{"-o name", []string{"--dry-run=client", "-o", "name", "-n", "a,b"}, 0, "secret/regcred\nsecret/regcred\n", ""},
+		{"bare --dry-run", []string{"--dry-run", "-n", "a"}, 0, "[current context] namespace a: secret/regcred created (dry run)\n", ""},
+		{"client dry run with -A", []string{"--dry-run=client", "-A"}, 1, "",
+			"error: --dry-run=client contacts no server, so it cannot find namespaces with -A or --namespace-selector: name them with -n, or use --dry-run=server\n"},
+		{"several contexts, unreachable", []string{"--context", "dead-one", "--context", "dead-two", "-n", "x"}, 1, "",
+			"[dead-one] namespace x: error: cannot reach the Kubernetes API server at http://127.0.0.1:1 (context \"dead-one\" of " + dead + " (from KUBECONFIG)): connection refused…"},
+	} {
+		r := k.plugin(append([]string{"export"}, tt.args...)...)
+		stderrOK := r.stderr == tt.stderr
+		if start, ok := strings.CutSuffix(tt.stderr, "…"); ok {
+			stderrOK = strings.HasPrefix(r.stderr, start) && strings.Contains(r.stderr, "[dead-two] namespace x: error: cannot reach the Kubernetes API server at http://127.0.0.1:2 (context \"dead-two\" of")
+		}
+		if r.code != tt.code || r.stdout != tt.stdout || (tt.stderr != "" && !stderrOK) {
+			t.Errorf("export %s: exit %d\nstdout %q\nstderr %q\nwant exit %d, stdout %q, stderr %q", tt.name, r.code, r.stdout, r.stderr, tt.code, tt.stdout, tt.stderr)
+		}
 	}
 }

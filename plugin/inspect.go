@@ -75,12 +75,14 @@ func (e errDrift) Error() string { return fmt.Sprintf("%d registries differ", e.
 func newVerifyCommand(o *options) *cobra.Command {
 	return &cobra.Command{
 		Use:   "verify [REGISTRY...]",
-		Short: "Exit 0 when the cluster's Secret matches the keyring, 1 when it drifted",
+		Short: "Exit 0 when the cluster's Secret matches the keyring, 1 when it drifted, 2 when it could not check",
 		Long: `Verify compares the Secret with the local keyring, for the given registries or,
 without arguments, for every registry in either the Secret or the keyring (that the
 kubelet can use). It prints nothing and exits 0 when they match; otherwise it prints
-a redacted difference and exits 1.`,
-		Example: `  # Fail (exit 1) when prod's Secret no longer matches the keyring
+a redacted difference and exits 1. It exits 2 when it could not compare (no such
+Secret, an unreachable cluster, no access, a keyring that does not answer), as
+kubectl diff does, so a drift monitor can tell drift from a failed check.`,
+		Example: `  # Fail (exit 1) when prod's Secret no longer matches the keyring (2: could not check)
   kubectl regcred verify -n prod
 
   # Only one registry

@@ -62,8 +62,28 @@ func TestInspectAndVerify(t *testing.T) {
 	if r := k.plugin("inspect", "-n", ns); !strings.Contains(r.stdout, "differs (password differs)") || !strings.Contains(r.stdout, "not in keyring") {
 		t.Errorf("inspect after drift:\n%s", r.stdout)
 	}
-	if r := k.plugin("verify", "-n", ns, "--name", "absent"); r.code == 0 || !strings.Contains(r.stderr, "not found") {
-		t.Errorf("verify of a missing Secret: exit %d stderr %q", r.code, r.stderr)
+	// kubectl diff's convention: 2 when it could not check, never 1.
+	for _, tt := range []struct {
+		name   string
+		args   []string
+		stderr string
+	}{
+		{"no such Secret", []string{"-n", ns, "--name", "absent"},
+			"error: secret " + ns + "/absent not found (create it with kubectl regcred export)\n"},
+		{"no such flag", []string{"-n", ns, "--colour"}, "error: unknown flag: --colour\n"},
+		{"two namespaces", []string{"-n", ns + ",other"}, "error: give one --context and one --namespace\n"},
+	} {
+		if r := k.plugin(append([]string{"verify"}, tt.args...)...); r.code != 2 || r.stderr != tt.stderr || r.stdout != "" {
+			t.Errorf("verify, %s: exit %d stdout %q stderr %q; want exit 2 and %q", tt.name, r.code, r.stdout, r.stderr, tt.stderr)
+		}
+	}
+	if r := k.plugin("verify", "-n", ns, "--server", "http://127.0.0.1:1"); r.code != 2 ||
+		!strings.HasPrefix(r.stderr, "error: cannot reach the Kubernetes API server at http://127.0.0.1:1 ") {
+		t.Errorf("verify, cluster unreachable: exit %d stderr %q; want exit 2 naming the server", r.code, r.stderr)
+	}
+	// Other commands keep kubectl's 1.
+	if r := k.plugin("inspect", "-n", ns, "--name", "absent"); r.code != 1 {
+		t.Errorf("inspect of a missing Secret: exit %d, want 1", r.code)
 	}
 }
 

@@ -42,17 +42,22 @@ type Env struct {
 
 // Run executes the plugin with args (without the program name) and
 // returns the exit code.
+// verify follows kubectl diff: 0 in sync, 1 drift, 2 could not check.
 func Run(ctx context.Context, args []string, env Env) int {
 	cmd, o := newCommand(env)
 	cmd.SetArgs(args)
-	if err := cmd.ExecuteContext(ctx); err != nil {
-		var drift errDrift
-		if !errors.As(err, &drift) {
-			fmt.Fprintf(env.Stderr, "error: %s\n", oneline.Error(o.explain(err)))
-		}
+	ran, err := cmd.ExecuteContextC(ctx)
+	if err == nil {
+		return 0
+	}
+	if errors.As(err, new(errDrift)) {
 		return 1
 	}
-	return 0
+	fmt.Fprintf(env.Stderr, "error: %s\n", oneline.Error(o.explain(err)))
+	if ran != nil && ran.Name() == "verify" {
+		return 2
+	}
+	return 1
 }
 
 // options holds the flags shared by every command.

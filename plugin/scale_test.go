@@ -135,10 +135,28 @@ func TestExportAndDeleteAcrossNamespaces(t *testing.T) {
 		}
 	}
 
-	// -A reaches the same namespaces (and every other; the name is ours alone).
-	if r := k.plugin("export", "-A", "--name", name); r.code != 0 || !strings.Contains(r.stdout, "namespace "+a+": secret/"+name+" unchanged") ||
+	// -A reaches the same namespaces (and every other; the name is ours alone)
+	// but the cluster's own, each named as skipped.
+	r = k.plugin("export", "-A", "--name", name)
+	if r.code != 0 || !strings.Contains(r.stdout, "namespace "+a+": secret/"+name+" unchanged") ||
 		strings.Contains(r.stdout, "namespace "+gone+":") {
 		t.Errorf("export -A: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, sys := range []string{"kube-system", "kube-public", "kube-node-lease"} {
+		if !strings.Contains(r.stderr, "skipping [current context] namespace "+sys+": a system namespace (name it with -n to write there)\n") || hasSecret(t, sys, name) {
+			t.Errorf("export -A did not skip %s, saying so:\n%s", sys, r.stderr)
+		}
+	}
+	// --exclude leaves a namespace out, and says so.
+	r = k.plugin("export", "--namespace-selector", "regcred-test="+run, "--exclude", b, "--name", "excluded-pull")
+	if r.code != 0 || !strings.Contains(r.stderr, "skipping [current context] namespace "+b+": excluded\n") || hasSecret(t, b, "excluded-pull") || !hasSecret(t, a, "excluded-pull") {
+		t.Errorf("export --exclude %s: exit %d\n%s\n%s", b, r.code, r.stdout, r.stderr)
+	}
+	if r := k.plugin("delete", "-n", a, "--name", "excluded-pull"); r.code != 0 {
+		t.Errorf("delete excluded-pull: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := k.plugin("export", "-n", a, "--exclude", b); r.code != 1 || r.stderr != "error: --exclude goes with -A/--all-namespaces or --namespace-selector\n" {
+		t.Errorf("--exclude with -n: exit %d stderr %q", r.code, r.stderr)
 	}
 
 	// A Secret of the same name that someone else manages is refused…
@@ -157,9 +175,24 @@ func TestExportAndDeleteAcrossNamespaces(t *testing.T) {
 	if r := k.plugin("delete", "-A", "--name", name, "--dry-run=server"); r.code != 0 || !strings.Contains(r.stdout, "secret/"+name+" would delete") || !hasSecret(t, a, name) {
 		t.Errorf("delete --dry-run=server: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
+	// Another tool's Secret of the same name, in a namespace -A reaches: kept,
+	// said, and no failure (a re-run could never "complete" it).
+	helmNS := namespace(t)
+	helms := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name}, Type: corev1.SecretTypeOpaque, StringData: map[string]string{"x": "y"}}
+	if _, err := admin(t, "alpha").CoreV1().Secrets(helmNS).Create(context.Background(), helms, metav1.CreateOptions{FieldManager: "helm"}); err != nil {
+		t.Fatal(err)
+	}
 	r = k.plugin("delete", "-A", "--name", name)
 	if r.code != 0 {
 		t.Fatalf("delete -A: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if want := "[current context] namespace " + helmNS + ": secret/" + name + " kept: managed by helm, not kubectl-regcred (--force deletes it)\n"; !strings.Contains(r.stdout, want) ||
+		!strings.Contains(r.stderr, "; kept 1 another tool manages\n") || strings.Contains(r.stderr, "error") || !hasSecret(t, helmNS, name) {
+		t.Errorf("delete -A with another tool's Secret: want %q on stdout, the Secret kept, no error\n%s\n%s", want, r.stdout, r.stderr)
+	}
+	// Named explicitly, it is still refused.
+	if r := k.plugin("delete", "-n", helmNS, "--name", name); r.code != 1 || !strings.Contains(r.stderr, "is not managed by kubectl-regcred (managers: helm)") {
+		t.Errorf("delete -n of another tool's Secret: exit %d\n%s", r.code, r.stderr)
 	}
 	for _, ns := range []string{a, b} {
 		if hasSecret(t, ns, name) {

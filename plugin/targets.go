@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"sync"
 
@@ -25,18 +26,29 @@ const DefaultParallel = 16
 type targetFlags struct {
 	allNamespaces      bool
 	namespaceSelector  string
+	exclude            []string
 	serviceAccounts    []string
 	allServiceAccounts bool
 	parallel           int
 }
 
+// broad reports whether the namespaces were found, not named: -A or a
+// selector.
+func (f *targetFlags) broad() bool { return f.allNamespaces || f.namespaceSelector != "" }
+
 func (f *targetFlags) add(fs *pflag.FlagSet, verb string) {
 	fs.BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, verb+" every namespace of each context (namespaces being deleted are skipped)")
-	fs.StringVar(&f.namespaceSelector, "namespace-selector", "", verb+" every namespace matching this label selector (e.g. team=payments)")
+	fs.StringVar(&f.namespaceSelector, "namespace-selector", "", verb+" every namespace matching this label selector (e.g. team=payments); whoever may label a namespace may add it")
+	fs.StringSliceVar(&f.exclude, "exclude", nil, "with -A or --namespace-selector, leave out this namespace; repeatable")
 	fs.StringSliceVar(&f.serviceAccounts, "service-account", nil, "ServiceAccount whose imagePullSecrets list the Secret; repeatable")
 	fs.BoolVar(&f.allServiceAccounts, "all-service-accounts", false, "every ServiceAccount of each target namespace")
 	fs.IntVar(&f.parallel, "parallel", DefaultParallel, "how many namespaces to write at once")
 }
+
+// systemNamespaces are the cluster's own: -A and selectors never write a
+// personal credential there, where anyone who may read Secrets or start a
+// Pod in them could use it.
+var systemNamespaces = []string{"kube-system", "kube-public", "kube-node-lease"}
 
 // resolve expands the targets, listing namespaces for -A and
 // --namespace-selector (one request per context), and reports the skipped.
@@ -48,6 +60,9 @@ func (f *targetFlags) resolve(ctx context.Context, o *options, skip func(string)
 		return nil, errors.New("give --service-account or --all-service-accounts, not both")
 	}
 	if !f.allNamespaces && f.namespaceSelector == "" {
+		if len(f.exclude) > 0 {
+			return nil, errors.New("--exclude goes with -A/--all-namespaces or --namespace-selector")
+		}
 		return o.targets()
 	}
 	if len(o.namespaces) > 0 {
@@ -68,8 +83,16 @@ func (f *targetFlags) resolve(ctx context.Context, o *options, skip func(string)
 		}
 		var names []string
 		for _, ns := range list.Items {
-			if ns.Status.Phase == corev1.NamespaceTerminating || ns.DeletionTimestamp != nil {
-				skip(fmt.Sprintf("%s: terminating", target{context: c, namespace: ns.Name}))
+			t := target{context: c, namespace: ns.Name}
+			switch {
+			case ns.Status.Phase == corev1.NamespaceTerminating || ns.DeletionTimestamp != nil:
+				skip(fmt.Sprintf("%s: terminating", t))
+				continue
+			case slices.Contains(systemNamespaces, ns.Name):
+				skip(fmt.Sprintf("%s: a system namespace (name it with -n to write there)", t))
+				continue
+			case slices.Contains(f.exclude, ns.Name):
+				skip(fmt.Sprintf("%s: excluded", t))
 				continue
 			}
 			names = append(names, ns.Name)
@@ -130,6 +153,7 @@ type targetResult struct {
 	lines []string
 	obj   *corev1.Secret
 	err   error
+	kept  bool // left alone by design (another tool's Secret): no failure
 }
 
 // forEachTarget runs work on every target, at most parallel at a time, and
