@@ -245,12 +245,19 @@ func newPrinter(output string) (printers.ResourcePrinter, error) {
 	return nil, fmt.Errorf(`-o must be "yaml", "json" or "name", not %q`, output)
 }
 
-// printObjects prints one object as itself, several as a v1 List (as kubectl does).
+// printObjects prints one object as itself, several as a v1 List (as kubectl does);
+// names one per line.
 func printObjects(p printers.ResourcePrinter, w io.Writer, each func(add func(runtime.Object))) error {
 	var objs []runtime.Object
 	each(func(o runtime.Object) { objs = append(objs, o) })
-	if len(objs) == 1 {
-		return p.PrintObj(objs[0], w)
+	if _, names := p.(*printers.NamePrinter); names || len(objs) == 1 {
+		// -o name: a line each, as kubectl prints them.
+		for _, o := range objs {
+			if err := p.PrintObj(o, w); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	list := &corev1.List{}
 	list.APIVersion, list.Kind = "v1", "List"

@@ -399,6 +399,7 @@ func TestForbiddenNamesTheCause(t *testing.T) {
 	terminate(t, gone)
 
 	full := namespace(t)
+	defer terminate(t, full) // so that the -A tests pass it by
 	q := &corev1.ResourceQuota{
 		ObjectMeta: metav1.ObjectMeta{Name: "no-secrets"},
 		Spec:       corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{"count/secrets": resource.MustParse("0")}},

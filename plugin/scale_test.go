@@ -186,12 +186,12 @@ func TestExportAndDeleteAcrossNamespaces(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("delete -A: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	if want := "[current context] namespace " + helmNS + ": secret/" + name + " kept: managed by helm, not kubectl-regcred (--force deletes it)\n"; !strings.Contains(r.stdout, want) ||
+	if want := "[current context] namespace " + helmNS + ": secret/" + name + " kept: managed by helm/Update, not kubectl-regcred (--force deletes it)\n"; !strings.Contains(r.stdout, want) ||
 		!strings.Contains(r.stderr, "; kept 1 another tool manages\n") || strings.Contains(r.stderr, "error") || !hasSecret(t, helmNS, name) {
 		t.Errorf("delete -A with another tool's Secret: want %q on stdout, the Secret kept, no error\n%s\n%s", want, r.stdout, r.stderr)
 	}
 	// Named explicitly, it is still refused.
-	if r := k.plugin("delete", "-n", helmNS, "--name", name); r.code != 1 || !strings.Contains(r.stderr, "is not managed by kubectl-regcred (managers: helm)") {
+	if r := k.plugin("delete", "-n", helmNS, "--name", name); r.code != 1 || !strings.Contains(r.stderr, "is not managed by kubectl-regcred (managers: helm/Update)") {
 		t.Errorf("delete -n of another tool's Secret: exit %d\n%s", r.code, r.stderr)
 	}
 	for _, ns := range []string{a, b} {
