@@ -64,8 +64,14 @@ func FuzzItem(f *testing.F) {
 		}
 		l := it.label()
 		if ValidateServerURL(l.Server) == nil && l.User != "" && utf8.ValidString(l.User) {
-			if got := parseLabel(l.String()); got != l {
-				t.Errorf("label %+v reads back as %+v", l, got)
+			// A label holding a brace is written so that it reads back as
+			// nothing (list then reads the item): never as another label.
+			want := l
+			if !l.plain() {
+				want = Label{}
+			}
+			if got := parseLabel(l.String()); got != want {
+				t.Errorf("label %+v reads back as %+v, want %+v", l, got, want)
 			}
 		}
 	})
