@@ -205,7 +205,7 @@ func (e *exportOptions) exportTo(ctx context.Context, c kubernetes.Interface, t 
 		return targetResult{err: err}
 	}
 	r := targetResult{lines: []string{fmt.Sprintf("%s: secret/%s %s%s", t, e.name, outcome, suffix)}}
-	sas, err := e.serviceAccountsIn(ctx, c, t.namespace)
+	sas, err := e.serviceAccountsToLink(ctx, c, t.namespace)
 	if err != nil {
 		r.err = err
 		return r

@@ -471,3 +471,49 @@ func TestExportHonoursRetryAfter(t *testing.T) {
 func insecureTransport() *http.Transport {
 	return &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
 }
+
+// TestAllServiceAccountsInANewNamespace: right after a namespace is
+// created its default ServiceAccount may not exist yet (the controller
+// manager adds it). export --all-service-accounts waits for it, and with no
+// ServiceAccount at all says so instead of linking nothing and exiting 0.
+func TestAllServiceAccountsInANewNamespace(t *testing.T) {
+	k := newKenv(t)
+	k.store("new.example", "robot", "pw")
+	c := admin(t, "alpha")
+	ctx := context.Background()
+	bare := func(name string) string {
+		if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		return name
+	}
+	late := bare(fmt.Sprintf("late-sa-%d", time.Now().UnixNano()%1e9))
+	empty := bare(fmt.Sprintf("no-sa-%d", time.Now().UnixNano()%1e9))
+	defer terminate(t, late)
+	defer terminate(t, empty)
+
+	// default appears a second after the export starts.
+	go func() {
+		time.Sleep(time.Second)
+		if _, err := c.CoreV1().ServiceAccounts(late).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{}); err != nil {
+			t.Error(err)
+		}
+	}()
+	if r := k.plugin("export", "-n", late, "--all-service-accounts"); r.code != 0 ||
+		!strings.Contains(r.stdout, "serviceaccount/default now lists secret/regcred") {
+		t.Errorf("export to a namespace whose default comes late: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if got := pullSecrets(t, late, "default"); !slices.Equal(got, []string{"regcred"}) {
+		t.Errorf("%s/default imagePullSecrets = %v", late, got)
+	}
+
+	start := time.Now()
+	r := k.plugin("export", "-n", empty, "--all-service-accounts")
+	want := `error: namespace "` + empty + `" has no ServiceAccount to link, not even default (the controller manager creates it with the namespace): create one, or name it with --service-account` + "\n"
+	if r.code != 1 || r.stderr != want {
+		t.Errorf("export to a namespace with no ServiceAccount: exit %d stderr %q; want exit 1 and %q", r.code, r.stderr, want)
+	}
+	if took := time.Since(start); took < 4*time.Second {
+		t.Errorf("gave up after %v, before waiting for default", took)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
@@ -122,6 +123,43 @@ func (f *targetFlags) serviceAccountsIn(ctx context.Context, c kubernetes.Interf
 		names = append(names, sa.Name)
 	}
 	sort.Strings(names)
+	return names, nil
+}
+
+// DefaultSAWait bounds how long export waits for the ServiceAccount
+// default of a namespace created moments ago: the controller manager adds
+// it shortly after the namespace.
+const DefaultSAWait = 5 * time.Second
+
+// serviceAccountsToLink is serviceAccountsIn for export: in a namespace
+// younger than a minute that has no default yet it waits for it (up to
+// DefaultSAWait), and with no ServiceAccount at all it says so rather
+// than link nothing and succeed.
+func (f *targetFlags) serviceAccountsToLink(ctx context.Context, c kubernetes.Interface, namespace string) ([]string, error) {
+	names, err := f.serviceAccountsIn(ctx, c, namespace)
+	if err != nil || !f.allServiceAccounts || slices.Contains(names, "default") {
+		return names, err
+	}
+	ns, err := c.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
+	if err != nil {
+		return nil, kube.Explain(err, "get", "namespaces", namespace)
+	}
+	if time.Since(ns.CreationTimestamp.Time) < time.Minute {
+		deadline := time.Now().Add(DefaultSAWait)
+		for !slices.Contains(names, "default") && time.Now().Before(deadline) {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(250 * time.Millisecond):
+			}
+			if names, err = f.serviceAccountsIn(ctx, c, namespace); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("namespace %q has no ServiceAccount to link, not even default (the controller manager creates it with the namespace): create one, or name it with --service-account", namespace)
+	}
 	return names, nil
 }
 
