@@ -168,12 +168,17 @@ type bench struct {
 	env     []string
 }
 
-func setUp() (*bench, error) {
+func setUp() (_ *bench, err error) {
 	dir, err := os.MkdirTemp("", "regcred-bench-")
 	if err != nil {
 		return nil, err
 	}
 	b := &bench{dir: dir, bins: map[string]string{}}
+	defer func() {
+		if err != nil {
+			b.tearDown() // what was started so far, and the directory
+		}
+	}()
 	binDir := filepath.Join(dir, "bin")
 	if err := os.MkdirAll(binDir, 0o700); err != nil {
 		return nil, err
