@@ -31,6 +31,12 @@ for pair in $need $headers; do
 	*) command -v "$thing" >/dev/null 2>&1 || missing="$missing $pkg" ;;
 	esac
 done
+# One package can provide several of the things above: name it once.
+once=""
+for pkg in $missing; do
+	case " $once " in *" $pkg "*) ;; *) once="$once $pkg" ;; esac
+done
+missing=$once
 command -v docker >/dev/null 2>&1 || missing="$missing docker.io"
 
 [ -z "$missing" ] && exit 0
