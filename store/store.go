@@ -6,9 +6,12 @@
 // CanonicalServer), so every spelling of an address reaches the same item,
 // on case-sensitive and case-insensitive keyrings alike. It holds the
 // address as the client stored it, the username and the secret, and the
-// keyring shows the address and username as its Label, written in the same
-// call; so list reads labels, not secrets. Where the OS cannot enumerate
-// its keyring (macOS), a list of what this machine stored answers list.
+// keyring shows the address and username as its Label. Where the label is
+// written in the same call as the secret (gnome-keyring, Credential
+// Manager) list reads labels, not secrets; where it is written apart
+// (KeePassXC, KWallet: see Provider.labelsTrue) list reads the items. Where
+// the OS cannot enumerate its keyring (macOS), a list of what this machine
+// stored answers list.
 //
 // A secret too large for one item is cut into chunks, kept in one of the
 // registry's two chunk slots, "a" and "b"; the item then holds a head that
