@@ -40,7 +40,7 @@ type SecretService struct {
 	svc        *ss.SecretService
 	collection dbus.ObjectPath // login, or the default alias
 	session    dbus.ObjectPath // opened once, closed with the connection
-	provider   *Provider       // found at the first Set
+	provider   *Provider       // the program serving the connection, found once
 }
 
 // NewSecretService returns the Secret Service keyring, each call bounded by timeout.
@@ -103,9 +103,6 @@ func (k *SecretService) Get(ctx context.Context, account string) (string, error)
 				if a, _ := attrs.Value().(map[string]string); a["username"] != account || a["service"] != Service {
 					return errMoved
 				}
-				if len(secret.Value) == 0 {
-					return errEmpty
-				}
 				data = string(secret.Value)
 				return nil
 			})
@@ -117,22 +114,12 @@ func (k *SecretService) Get(ctx context.Context, account string) (string, error)
 // errMoved says an object path found for an item names another one now.
 var errMoved = errors.New("the item moved while it was read")
 
-// errEmpty says an item had no secret when read. regcred never writes an
-// empty item, but KWallet shows one being replaced with an empty secret
-// for a moment (a get racing re-logins read one in about 1 of 30 runs):
-// it is read again, and still empty after that it reads as corrupt.
-var errEmpty = errors.New("the item was empty when read")
-
 // retryGone runs fn again while it fails because an item it found was
 // gone by the time it used it: another process replaced or deleted it.
 func retryGone(fn func() error) error {
 	err := fn()
-	for try := 0; try < 10 && (itemGone(err) || errors.Is(err, errEmpty)); try++ {
-		time.Sleep(time.Duration(try) * time.Millisecond) // let the writer finish
+	for try := 0; try < 10 && itemGone(err); try++ {
 		err = fn()
-	}
-	if errors.Is(err, errEmpty) {
-		return nil // data stays "": corrupt, as it is
 	}
 	return err
 }
@@ -153,8 +140,9 @@ func itemGone(err error) bool {
 // write. Two providers need more (see Provider.Faults): KeePassXC before
 // 2.7.6 would wait for a person to confirm the replace, so its item is
 // updated in place, the secret first; KWallet keeps the old label on
-// replace. So the label is read back and written again when it did not
-// take; list on these providers reads the items, not the labels, so a
+// replace. So on every provider but gnome-keyring (see labelsTrue) the
+// label is read back and written again when it did not take; list on these
+// providers reads the items, not the labels, so a
 // helper killed in between leaves only a keyring manager showing the old
 // username until the next store.
 func (k *SecretService) Set(ctx context.Context, account string, label Label, data string) error {
@@ -165,8 +153,12 @@ func (k *SecretService) Set(ctx context.Context, account string, label Label, da
 			if err != nil {
 				return err
 			}
+			p, err := k.providerOf(svc)
+			if err != nil {
+				return err
+			}
 			secret := ss.NewSecret(session, data)
-			item, err := k.updateInPlace(svc, account, secret)
+			item, err := k.updateInPlace(svc, p, account, secret)
 			if err != nil {
 				return err
 			}
@@ -174,6 +166,9 @@ func (k *SecretService) Set(ctx context.Context, account string, label Label, da
 				if item, err = k.create(svc, account, want, secret); err != nil {
 					return err
 				}
+			}
+			if p.labelsTrue() {
+				return nil // written with the secret
 			}
 			obj := svc.Object(ssName, item)
 			v, err := obj.GetProperty(ssItemInterface + ".Label")
@@ -215,11 +210,7 @@ func (k *SecretService) create(svc *ss.SecretService, account, label string, sec
 // SetSecret, on a provider whose replace waits for a person; it returns
 // the item, or "" when CreateItem is the way (no such provider, or no
 // item yet).
-func (k *SecretService) updateInPlace(svc *ss.SecretService, account string, secret ss.Secret) (dbus.ObjectPath, error) {
-	p, err := k.providerOf(svc)
-	if err != nil {
-		return "", err
-	}
+func (k *SecretService) updateInPlace(svc *ss.SecretService, p *Provider, account string, secret ss.Secret) (dbus.ObjectPath, error) {
 	if !p.replaceWaits() {
 		return "", nil
 	}
@@ -522,7 +513,7 @@ func (k *SecretService) call(ctx context.Context, fn func(*ss.SecretService) err
 				return translate(err)
 			}
 			paths, _ := v.Value().([]dbus.ObjectPath)
-			k.svc, k.collection, k.session = svc, ssDefaultAlias, ""
+			k.svc, k.collection, k.session, k.provider = svc, ssDefaultAlias, "", nil
 			if slices.Contains(paths, ssLoginCollection) {
 				k.collection = ssLoginCollection
 			}
