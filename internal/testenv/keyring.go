@@ -223,21 +223,31 @@ func (s *Session) startGnomeKeyring(mode KeyringMode) error {
 
 // waitForSecretService waits until org.freedesktop.secrets has an owner.
 func (s *Session) waitForSecretService(limit time.Duration) error {
-	conn, err := dbus.Connect(s.Address)
-	if err != nil {
-		return fmt.Errorf("connect to test bus: %w", err)
-	}
-	defer conn.Close()
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
+	ok, err := s.pollBus(limit, 20*time.Millisecond, func(conn *dbus.Conn) bool {
 		var has bool
 		err := conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, "org.freedesktop.secrets").Store(&has)
-		if err == nil && has {
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
+		return err == nil && has
+	})
+	if err != nil || ok {
+		return err
 	}
 	return errors.New("gnome-keyring-daemon did not claim org.freedesktop.secrets in time")
+}
+
+// pollBus asks ready, on one connection to the session's bus, every
+// interval until it says yes or limit has passed; it reports which.
+func (s *Session) pollBus(limit, every time.Duration, ready func(*dbus.Conn) bool) (bool, error) {
+	conn, err := dbus.Connect(s.Address)
+	if err != nil {
+		return false, fmt.Errorf("connect to test bus: %w", err)
+	}
+	defer conn.Close()
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(every) {
+		if ready(conn) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // baseEnv is a minimal environment rooted in the session directory.

@@ -89,25 +89,21 @@ func (s *Session) startLogged(log string, unlocked bool) error {
 // name before it has a collection, and KeePassXC shows its collection
 // before it has opened the database.
 func (s *Session) waitForCollection(limit time.Duration, unlocked bool) error {
-	conn, err := dbus.Connect(s.Address)
-	if err != nil {
-		return fmt.Errorf("connect to test bus: %w", err)
-	}
-	defer conn.Close()
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
+	ok, err := s.pollBus(limit, 50*time.Millisecond, func(conn *dbus.Conn) bool {
 		var alias dbus.ObjectPath
 		err := registeredService(conn).Call("org.freedesktop.Secret.Service.ReadAlias", 0, "default").Store(&alias)
-		if err == nil && alias != "/" {
-			if !unlocked {
-				return nil
-			}
-			v, err := conn.Object("org.freedesktop.secrets", alias).GetProperty("org.freedesktop.Secret.Collection.Locked")
-			if locked, _ := v.Value().(bool); err == nil && !locked {
-				return nil
-			}
+		if err != nil || alias == "/" {
+			return false
 		}
-		time.Sleep(50 * time.Millisecond)
+		if !unlocked {
+			return true
+		}
+		v, err := conn.Object("org.freedesktop.secrets", alias).GetProperty("org.freedesktop.Secret.Collection.Locked")
+		locked, _ := v.Value().(bool)
+		return err == nil && !locked
+	})
+	if err != nil || ok {
+		return err
 	}
 	log, _ := os.ReadFile(filepath.Join(s.Dir, string(s.Provider)+".log"))
 	return fmt.Errorf("%s exposed no collection in %v: %s", s.Provider, limit, log)
@@ -172,17 +168,13 @@ func (s *Session) startKWallet(mode KeyringMode) error {
 // pam_kwallet handed it: asked before that, an Unlock would show a
 // password prompt that nobody here answers.
 func (s *Session) waitForWallet(limit time.Duration) error {
-	conn, err := dbus.Connect(s.Address)
-	if err != nil {
-		return fmt.Errorf("connect to test bus: %w", err)
-	}
-	defer conn.Close()
-	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	ok, err := s.pollBus(limit, 50*time.Millisecond, func(conn *dbus.Conn) bool {
 		var open bool
 		err := conn.Object("org.kde.kwalletd5", "/modules/kwalletd5").Call("org.kde.KWallet.isOpen", 0, "kdewallet").Store(&open)
-		if err == nil && open {
-			return nil
-		}
+		return err == nil && open
+	})
+	if err != nil || ok {
+		return err
 	}
 	log, _ := os.ReadFile(filepath.Join(s.Dir, "kwallet.log"))
 	return fmt.Errorf("kwalletd5 did not open its wallet in %v: %s", limit, log)
