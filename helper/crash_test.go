@@ -61,9 +61,6 @@ func killDuringStoreAndErase(t *testing.T, keyring, faultBin string, scenarios [
 	kills := 0
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
-			if keyring == string(testenv.KeePassXC) && sc.steps > 1 {
-				t.Skip("no forced chunks on KeePassXC (see forceChunks)")
-			}
 			defer func(before int) {
 				if got := kills - before; got < sc.steps {
 					t.Errorf("killed at %d write steps, want %d", got, sc.steps)

@@ -1,6 +1,7 @@
 package helper_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -45,5 +46,43 @@ func TestClosedProviderFailsInTime(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestKeePassXCOutlivesItsSaves: KeePassXC saves its database in a thread
+// 150 ms after a change, and a change that lands during the save can crash
+// it. Logins in quick succession land there unless regcred keeps its
+// writes out of the save: 40 stores, each started 20 to 110 ms after the
+// last ended (before regcred waited for saves, 2.7.4 crashed in 4 of 8
+// such runs), then chunked stores, a burst of 9 item writes each. After
+// all of them KeePassXC still runs and holds every credential.
+func TestKeePassXCOutlivesItsSaves(t *testing.T) {
+	s := testenv.StartProviderT(t, testenv.KeePassXC)
+	e := &env{t: t, kr: s, session: s, vars: s.EnvMap(), bin: helperBin()}
+	want := map[string]string{}
+	for i := range 40 {
+		server := fmt.Sprintf("paced%02d.example", i)
+		want[server] = fmt.Sprintf("secret-%d", i)
+		if r := e.run(storeJSON(server, "u", want[server]), "store"); r.code != 0 {
+			t.Fatalf("store %s: exit %d %s (KeePassXC running: %v)", server, r.code, r.stdout, s.Alive())
+		}
+		time.Sleep(time.Duration(20+i*37%90) * time.Millisecond)
+	}
+	e.vars["REGCRED_ITEM_LIMIT"] = "512"
+	for i := range 6 {
+		server := fmt.Sprintf("chunked%d.example", i)
+		want[server] = strings.Repeat(fmt.Sprintf("%d-secret.", i), 400) // 8 chunks and a head
+		if r := e.run(storeJSON(server, "u", want[server]), "store"); r.code != 0 {
+			t.Fatalf("store %s: exit %d %s (KeePassXC running: %v)", server, r.code, r.stdout, s.Alive())
+		}
+	}
+	if !s.Alive() {
+		t.Fatal("KeePassXC is gone")
+	}
+	for server, secret := range want {
+		r := e.run(server, "get")
+		if r.code != 0 || !strings.Contains(r.stdout, `"Secret":"`+secret+`"`) {
+			t.Errorf("get %s: exit %d %.80s", server, r.code, r.stdout)
+		}
 	}
 }

@@ -46,7 +46,7 @@ func (p Provider) Faults() []string {
 	if p.keepassxc() {
 		out = append(out,
 			"KeePassXC serves secrets only while its database is open and unlocked: keep KeePassXC running, or a docker command waits REGCRED_TIMEOUT and fails",
-			"KeePassXC saves its database in a thread while it serves requests, and a write that lands during a save can crash it, whichever program writes: logins in quick succession (a script, parallel logins) can take it down; regcred writes one item per credential here (leave REGCRED_ITEM_LIMIT unset)")
+			"KeePassXC saves its database in a thread while it serves requests, and a write that lands during a save can crash it, whichever program writes: regcred waits for the save its last writes started to end before it writes again (a login right after another can take a save longer)")
 	}
 	if strings.HasPrefix(p.Program, "kwalletd") {
 		out = append(out, "KWallet keeps an item's old label when the item is replaced: regcred writes the label again after each store, and list reads the items themselves")

@@ -158,6 +158,9 @@ func (k *SecretService) Set(ctx context.Context, account string, label Label, da
 				return err
 			}
 			secret := ss.NewSecret(session, data)
+			if err := p.beforeWrite(k.timeout); err != nil {
+				return err
+			}
 			item, err := k.updateInPlace(svc, p, account, secret)
 			if err != nil {
 				return err
@@ -177,6 +180,9 @@ func (k *SecretService) Set(ctx context.Context, account string, label Label, da
 			}
 			if v.Value() == want {
 				return nil
+			}
+			if err := p.beforeWrite(k.timeout); err != nil {
+				return err
 			}
 			return obj.SetProperty(ssItemInterface+".Label", dbus.MakeVariant(want))
 		})
@@ -247,8 +253,15 @@ func (k *SecretService) Delete(ctx context.Context, account string) error {
 		if err != nil {
 			return err
 		}
+		prov, err := k.providerOf(svc)
+		if err != nil {
+			return err
+		}
 		return k.unlocked(svc, func() error {
 			for _, p := range paths {
+				if err := prov.beforeWrite(k.timeout); err != nil {
+					return err
+				}
 				if err := svc.Delete(p); err != nil && !itemGone(err) {
 					return err
 				}

@@ -1,0 +1,142 @@
+//go:build (dragonfly && cgo) || (freebsd && cgo) || linux || netbsd || openbsd
+
+package store
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// KeePassXC saves its database 150 ms after the first change that finds it
+// saved (Database::markAsModified), in a worker thread, while its main
+// thread goes on serving D-Bus requests (AsyncTask::runAndWaitForFuture).
+// A change that lands during the save races the thread that is writing
+// the database out and can crash KeePassXC — every version up to 2.7.9 and
+// the development branch in 2024, whichever program writes. KeePassXC says
+// nothing on the bus about a save; the file it writes is the one sign: for
+// the length of the save it holds a file open for writing, a nameless one
+// in the database's directory ("#inode (deleted)", Qt's QSaveFile), the
+// database itself (DirectWrite), or a Qt temporary file (TempFile).
+//
+// So regcred's writes to KeePassXC come in bursts that end before the
+// timer their first change starts can fire, and a burst starts only once
+// the save the last burst started has come and gone. The time each burst
+// started lives in a file beside the writers' lock: every write holds that
+// lock, so writers of every process take turns through it.
+const (
+	keepassxcSaveDelay = 150 * time.Millisecond // KeePassXC's modified timer
+	// burstLength is how long after its start a burst may go on writing:
+	// well inside the save delay, the rest being the save's own latency.
+	burstLength = 100 * time.Millisecond
+	// saveStartLimit is how long after a burst started its save must have
+	// begun: the delay, and the main thread's own work before the save
+	// starts (it hashes the file first). A save not begun by then is not
+	// coming (auto-save is off, or delayed by minutes).
+	saveStartLimit = 500 * time.Millisecond
+	pollEvery      = 2 * time.Millisecond
+)
+
+// burstFile is where the start of the last burst of writes is kept.
+func burstFile() string {
+	p, err := DefaultLockPath(os.Getenv)
+	if err != nil {
+		return ""
+	}
+	return p + ".keepassxc"
+}
+
+// lastBurst reads when the last burst of writes started; an unreadable
+// record counts as a burst just begun (a wait, never a race).
+func lastBurst(path string) time.Time {
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) || path == "" {
+		return time.Time{}
+	}
+	ns, perr := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil || perr != nil {
+		return time.Now()
+	}
+	return time.Unix(0, ns)
+}
+
+// beforeWrite waits, on KeePassXC, until a change now cannot land in a
+// save: either the burst under way is young enough, or the save the last
+// burst started has ended (or has not begun within saveStartLimit). It
+// records the start of a new burst. It gives up after limit.
+func (p *Provider) beforeWrite(limit time.Duration) error {
+	if !p.keepassxc() {
+		return nil
+	}
+	path := burstFile()
+	start := lastBurst(path)
+	now := time.Now()
+	if !start.IsZero() && now.Sub(start) < burstLength && !p.saving() {
+		return nil // the burst under way goes on
+	}
+	deadline := now.Add(limit)
+	seen := false
+	for {
+		saving := p.saving()
+		seen = seen || saving
+		if !saving && (seen || time.Since(start) > saveStartLimit) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("KeePassXC was still saving its database after %v", limit)
+		}
+		time.Sleep(pollEvery)
+	}
+	if path == "" {
+		return nil
+	}
+	return os.WriteFile(path, []byte(strconv.FormatInt(time.Now().UnixNano(), 10)), 0o600)
+}
+
+// saving reports whether the provider holds open for writing a file
+// KeePassXC writes only while it saves. A process it cannot look into
+// (another user's, another PID namespace's) counts as not saving: the
+// time bound in beforeWrite is then what keeps writes apart.
+func (p *Provider) saving() bool {
+	dir := fmt.Sprintf("/proc/%d/fd", p.PID)
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		target, err := os.Readlink(filepath.Join(dir, fd.Name()))
+		if err != nil || !savedFile(target) {
+			continue
+		}
+		info, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%s", p.PID, fd.Name()))
+		if err == nil && openForWriting(string(info)) {
+			return true
+		}
+	}
+	return false
+}
+
+// savedFile reports whether a descriptor's target is one KeePassXC writes
+// as it saves: QSaveFile's nameless file, a .kdbx, or a Qt temporary file.
+func savedFile(target string) bool {
+	if !strings.HasPrefix(target, "/") {
+		return false // a socket, a pipe, an anonymous inode
+	}
+	base := filepath.Base(strings.TrimSuffix(target, " (deleted)"))
+	return strings.HasSuffix(target, " (deleted)") && strings.HasPrefix(base, "#") ||
+		strings.Contains(base, ".kdbx") || strings.HasPrefix(base, "qt_temp.")
+}
+
+// openForWriting reads the access mode from a /proc fdinfo text.
+func openForWriting(fdinfo string) bool {
+	for line := range strings.SplitSeq(fdinfo, "\n") {
+		if v, ok := strings.CutPrefix(line, "flags:"); ok {
+			flags, err := strconv.ParseUint(strings.TrimSpace(v), 8, 64)
+			return err == nil && flags&3 != 0 // O_WRONLY or O_RDWR
+		}
+	}
+	return false
+}
