@@ -28,9 +28,8 @@ import (
 // started lives in a file beside the writers' lock: every write holds that
 // lock, so writers of every process take turns through it.
 const (
-	keepassxcSaveDelay = 150 * time.Millisecond // KeePassXC's modified timer
 	// burstLength is how long after its start a burst may go on writing:
-	// well inside the save delay, the rest being the save's own latency.
+	// well inside KeePassXC's 150 ms, the rest being the call's latency.
 	burstLength = 100 * time.Millisecond
 	// saveStartLimit is how long after a burst started its save must have
 	// begun: the delay, and the main thread's own work before the save
