@@ -1,10 +1,6 @@
 package kube
 
-import (
-	"sort"
-
-	"github.com/regcred/regcred/store"
-)
+import "sort"
 
 // Status is how a registry in a Secret compares with the local keyring.
 type Status string
@@ -37,7 +33,7 @@ func Compare(secret []Registry, lookup Lookup, extra []Registry) ([]Row, error) 
 	var rows []Row
 	seen := map[string]bool{}
 	for _, s := range secret {
-		seen[store.CanonicalServer(s.Server)] = true
+		seen[SecretKey(s.Server)] = true
 		k, ok, err := lookup(s.Server)
 		if err != nil {
 			return nil, err
@@ -58,7 +54,7 @@ func Compare(secret []Registry, lookup Lookup, extra []Registry) ([]Row, error) 
 		rows = append(rows, row)
 	}
 	for _, k := range extra {
-		if !seen[store.CanonicalServer(k.Server)] {
+		if !seen[SecretKey(k.Server)] {
 			rows = append(rows, Row{Server: k.Server, Username: k.Username, Status: MissingFromSecret})
 		}
 	}

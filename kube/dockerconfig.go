@@ -38,17 +38,35 @@ type dockerConfigEntry struct {
 	Auth     string `json:"auth,omitempty"`
 }
 
-// SecretKey is the key a registry's entry gets in a pull Secret: the address
-// as stored, except that every spelling of Docker Hub becomes
-// "https://index.docker.io/v1/", as kubectl and docker write it. The
-// kubelet matches Docker Hub images ("nginx", "docker.io/library/nginx")
-// by host against that key and falls back to index.docker.io only: an
-// entry under registry-1.docker.io or docker.io would never be used.
+// SecretKey is the key a registry's entry gets in a pull Secret: the
+// spelling the kubelet matches images against. The kubelet looks images
+// up by their normalised name ("nginx" is docker.io/library/nginx), matches
+// host names letter for letter and a key's path as a plain prefix, and
+// reads Docker Hub's host-wide entry only under index.docker.io. So the key
+// is the registry's canonical address (store.CanonicalServer: no scheme,
+// lower case, no /v1/ or /v2/), with
+//   - Docker Hub's host-wide entry as "https://index.docker.io/v1/", as
+//     docker and kubectl write it;
+//   - a path scope ending in "/", so that "ghcr.io/org/" matches
+//     ghcr.io/org/app but not ghcr.io/org-other/app, and Docker Hub's path
+//     scopes under "docker.io/", the host normalised image names carry.
+//
+// SecretKey(SecretKey(s)) == SecretKey(s), and two addresses with the same
+// key are one entry.
 func SecretKey(server string) string {
-	if store.CanonicalServer(server) == store.CanonicalServer(store.DockerHubServer) {
-		return store.DockerHubServer
+	host, path, _ := strings.Cut(store.CanonicalServer(server), "/")
+	if p, ok := strings.CutPrefix(path, "v1/"); ok {
+		path = p
+	} else if p, ok := strings.CutPrefix(path, "v2/"); ok {
+		path = p
 	}
-	return server
+	switch {
+	case path == "" && host == "docker.io":
+		return store.DockerHubServer
+	case path == "":
+		return host
+	}
+	return host + "/" + path + "/"
 }
 
 // DockerConfigJSON builds the .dockerconfigjson content for regs:

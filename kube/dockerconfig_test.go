@@ -104,3 +104,36 @@ func TestCompare(t *testing.T) {
 		t.Errorf("Compare = %v\nwant %v", got, want)
 	}
 }
+
+// TestSecretKey: every spelling of one registry gets the one key the
+// kubelet matches (TestKeysTheKubeletMatches, in plugin, checks these
+// against the kubelet's own lookup).
+func TestSecretKey(t *testing.T) {
+	tests := []struct{ server, want string }{
+		{"reg.example.com", "reg.example.com"},
+		{"Reg.Example.COM", "reg.example.com"},
+		{"HTTPS://Reg.Example.com/", "reg.example.com"},
+		{"http://reg.example.com:5000/v2/", "reg.example.com:5000"},
+		{"reg.example.com:443", "reg.example.com:443"},
+		{"[::1]:5000", "[::1]:5000"},
+		{"ghcr.io/Org", "ghcr.io/org/"},
+		{"https://ghcr.io/org/team/", "ghcr.io/org/team/"},
+		{"reg.example.com/v2/org", "reg.example.com/org/"},
+		{"docker.io", "https://index.docker.io/v1/"},
+		{"https://index.docker.io/v1/", "https://index.docker.io/v1/"},
+		{"Registry-1.Docker.io", "https://index.docker.io/v1/"},
+		{"registry.docker.io/v2/", "https://index.docker.io/v1/"},
+		{"index.docker.io/MyOrg", "docker.io/myorg/"},
+		{"https://index.docker.io/v1/myorg", "docker.io/myorg/"},
+		{"ghcr.io/org/", "ghcr.io/org/"},
+	}
+	for _, tt := range tests {
+		got := SecretKey(tt.server)
+		if got != tt.want {
+			t.Errorf("SecretKey(%q) = %q, want %q", tt.server, got, tt.want)
+		}
+		if again := SecretKey(got); again != got {
+			t.Errorf("SecretKey(%q) = %q, not itself", got, again)
+		}
+	}
+}

@@ -13,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/regcred/regcred/kube"
-	"github.com/regcred/regcred/store"
 )
 
 // redacted stands in for a password unless --show-secrets is given.
@@ -94,7 +93,7 @@ kubectl diff does, so a drift monitor can tell drift from a failed check.`,
 			}
 			drift := 0
 			for _, r := range rows {
-				if selected != nil && !selected[store.CanonicalServer(r.Server)] {
+				if selected != nil && !selected[kube.SecretKey(r.Server)] {
 					continue
 				}
 				if r.Status != kube.InSync {
@@ -154,7 +153,7 @@ func (o *options) compare(ctx context.Context, args []string) ([]kube.Row, map[s
 	if len(args) > 0 {
 		selected = map[string]bool{}
 		for _, a := range args {
-			selected[store.CanonicalServer(a)] = true
+			selected[kube.SecretKey(a)] = true
 			if s, ok := k.resolve(a); ok {
 				servers = append(servers, s)
 			} else if !inSecretHas(inSecret, a) {
@@ -174,9 +173,9 @@ func (o *options) compare(ctx context.Context, args []string) ([]kube.Row, map[s
 }
 
 func inSecretHas(regs []kube.Registry, query string) bool {
-	want := store.CanonicalServer(query)
+	want := kube.SecretKey(query)
 	for _, r := range regs {
-		if store.CanonicalServer(r.Server) == want {
+		if kube.SecretKey(r.Server) == want {
 			return true
 		}
 	}

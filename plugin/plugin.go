@@ -235,10 +235,15 @@ func (o *options) openKeyring(ctx context.Context) (*keyring, error) {
 	return &keyring{st: st, list: list}, nil
 }
 
-// lookup is a kube.Lookup on the keyring, with docker's address matching.
+// lookup is a kube.Lookup on the keyring: the stored registry whose
+// Secret key is the one asked about.
 func (k *keyring) lookup(ctx context.Context) kube.Lookup {
 	return func(server string) (kube.Registry, bool, error) {
-		c, err := k.st.Get(ctx, server)
+		stored, ok := k.resolve(server)
+		if !ok {
+			return kube.Registry{}, false, nil
+		}
+		c, err := k.st.Get(ctx, stored)
 		if errors.Is(err, store.ErrNotFound) {
 			return kube.Registry{}, false, nil
 		}
@@ -249,11 +254,13 @@ func (k *keyring) lookup(ctx context.Context) kube.Lookup {
 	}
 }
 
-// resolve returns the stored address answering query, from the list.
+// resolve returns the stored address answering query, from the list: the
+// one with query's Secret key (the same registry, or the same path scope,
+// however spelt).
 func (k *keyring) resolve(query string) (string, bool) {
-	want := store.CanonicalServer(query)
+	want := kube.SecretKey(query)
 	for _, s := range slices.Sorted(maps.Keys(k.list)) {
-		if store.CanonicalServer(s) == want {
+		if kube.SecretKey(s) == want {
 			return s, true
 		}
 	}

@@ -273,44 +273,83 @@ func TestExportMissingServiceAccount(t *testing.T) {
 	}
 }
 
-// TestDockerHubKeyTheKubeletMatches: whatever spelling of Docker Hub the
-// keyring holds, the kubelet's own lookup finds it for Hub images.
-func TestDockerHubKeyTheKubeletMatches(t *testing.T) {
+// kubeletLookup asks the kubelet's own pull-secret code which username it
+// would send for each image (normalised as the kubelet normalises it);
+// "" where it finds none. It fails the test for an image it did not answer.
+func kubeletLookup(t *testing.T, s *corev1.Secret, images []string) map[string]string {
+	t.Helper()
 	tools, err := testenv.K8sTools()
 	if err != nil {
 		testenv.Unavailable(t, err)
 	}
-	for _, spelling := range []string{"registry-1.docker.io", "docker.io", "index.docker.io", "https://index.docker.io/v1/"} {
-		t.Run(spelling, func(t *testing.T) {
+	data, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(tools, "kubelet-keyring"), images...)
+	cmd.Stdin = strings.NewReader(string(data))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kubelet-keyring: %v", err)
+	}
+	var got map[string]struct {
+		Found    bool
+		Username string
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatal(err)
+	}
+	users := map[string]string{}
+	for _, image := range images { // every image asked, not what came back
+		g, ok := got[image]
+		if !ok {
+			t.Fatalf("kubelet-keyring did not answer for %s", image)
+		}
+		if g.Found {
+			users[image] = g.Username
+		}
+	}
+	return users
+}
+
+// TestKeysTheKubeletMatches: whatever spelling the keyring holds — letter
+// case, scheme, API version path, port, path scope, every Docker Hub alias
+// — the exported key is one the kubelet's own lookup matches for the
+// images a user pulls, and a path scope reaches no sibling repository.
+func TestKeysTheKubeletMatches(t *testing.T) {
+	tests := []struct {
+		stored string
+		hits   []string // images the kubelet must find this credential for
+		misses []string // images it must not
+	}{
+		{"Reg.Example.COM", []string{"reg.example.com/app:1", "reg.example.com/team/app"}, []string{"reg.example.com:5000/app", "other.example.com/app"}},
+		{"HTTPS://Ports.Example.com:5000/v2/", []string{"ports.example.com:5000/app@sha256:" + strings.Repeat("a", 64)}, []string{"ports.example.com/app", "ports.example.com:5001/app"}},
+		{"ghcr.io/Org", []string{"ghcr.io/org/app", "ghcr.io/org/team/app:v1"}, []string{"ghcr.io/org-other/app", "ghcr.io/orgx", "ghcr.io/other/app"}},
+		{"registry-1.docker.io", []string{"nginx", "library/nginx:1.27", "docker.io/library/nginx", "index.docker.io/someone/app"}, []string{"ghcr.io/library/nginx"}},
+		{"docker.io", []string{"nginx", "someone/app"}, nil},
+		{"Index.Docker.IO", []string{"nginx"}, nil},
+		{"https://index.docker.io/v1/", []string{"docker.io/someone/app"}, nil},
+		{"index.docker.io/MyOrg", []string{"myorg/app", "docker.io/myorg/app:2"}, []string{"nginx", "myorg-other/app", "someone/app"}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.stored, func(t *testing.T) {
 			k := newKenv(t)
 			ns := namespace(t)
-			k.store(spelling, "hubuser", "hubpass")
-			if r := k.plugin("export", "-n", ns); r.code != 0 {
+			user := fmt.Sprintf("user%d", i)
+			k.store(tt.stored, user, "pass")
+			if r := k.plugin("export", "-n", ns, tt.stored); r.code != 0 {
 				t.Fatalf("export: %s", r.stderr)
 			}
-			s := secret(t, "alpha", ns, "regcred")
-			if !strings.Contains(string(s.Data[corev1.DockerConfigJsonKey]), `"https://index.docker.io/v1/"`) {
-				t.Errorf("Secret keys: %s", s.Data[corev1.DockerConfigJsonKey])
+			got := kubeletLookup(t, secret(t, "alpha", ns, "regcred"), append(slices.Clone(tt.hits), tt.misses...))
+			for _, image := range tt.hits {
+				if got[image] != user {
+					t.Errorf("stored as %q: the kubelet sends %q for %s, want %s", tt.stored, got[image], image, user)
+				}
 			}
-			data, _ := json.Marshal(s)
-			images := []string{"nginx", "docker.io/library/nginx", "library/nginx:1.27"}
-			cmd := exec.Command(filepath.Join(tools, "kubelet-keyring"), images...)
-			cmd.Stdin = strings.NewReader(string(data))
-			cmd.Stderr = os.Stderr
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got map[string]struct {
-				Found    bool
-				Username string
-			}
-			if err := json.Unmarshal(out, &got); err != nil {
-				t.Fatal(err)
-			}
-			for _, image := range images { // every image asked, not what came back
-				if g, ok := got[image]; !ok || !g.Found || g.Username != "hubuser" {
-					t.Errorf("the kubelet finds no Hub credential for %s: %+v (answered %v)", image, g, ok)
+			for _, image := range tt.misses {
+				if got[image] != "" {
+					t.Errorf("stored as %q: the kubelet sends %s's credential for %s", tt.stored, got[image], image)
 				}
 			}
 		})

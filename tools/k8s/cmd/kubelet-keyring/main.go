@@ -6,7 +6,9 @@
 //
 // stdin is one Secret (JSON, as the API server returns it); stdout is a
 // JSON object image → {"found", "username", "password"} for the first
-// credential the kubelet would try.
+// credential the kubelet would try. Each image is normalised first as the
+// kubelet's image manager does before its lookup (parsers.ParseImageName:
+// "nginx" is looked up as docker.io/library/nginx).
 package main
 
 import (
@@ -17,6 +19,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/kubernetes/pkg/credentialprovider"
 	"k8s.io/kubernetes/pkg/credentialprovider/secrets"
+	"k8s.io/kubernetes/pkg/util/parsers"
 )
 
 type answer struct {
@@ -38,7 +41,12 @@ func main() {
 	}
 	out := map[string]answer{}
 	for _, image := range os.Args[1:] {
-		creds, ok := keyring.Lookup(image)
+		repo, _, _, err := parsers.ParseImageName(image)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "kubelet-keyring:", err)
+			os.Exit(1)
+		}
+		creds, ok := keyring.Lookup(repo)
 		a := answer{Found: ok && len(creds) > 0}
 		if a.Found {
 			a.Username, a.Password = creds[0].Username, creds[0].Password
