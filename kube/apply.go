@@ -1,19 +1,21 @@
 package kube
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
+	"sort"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/util/retry"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 )
 
 // FieldManager is the server-side apply field manager regcred writes as.
@@ -55,78 +57,163 @@ func Secret(name, namespace string, data []byte) *corev1.Secret {
 	}
 }
 
-// ApplyOptions tune Apply.
-type ApplyOptions struct {
-	// Force takes over fields other managers own and replaces a Secret of
-	// another type. Without it both are refused.
+// WriteOptions tune Write.
+type WriteOptions struct {
+	// Force writes into a Secret whose data another field manager owns,
+	// and over content that is not a readable .dockerconfigjson.
 	Force bool
+	// Prune removes the entries this write does not carry.
+	Prune bool
 	// DryRun sends every write as a server-side dry run.
 	DryRun bool
 }
 
-// Apply writes the dockerconfigjson Secret with server-side apply. An
-// unchanged Secret is left untouched (its resourceVersion does not move).
-// It never clobbers silently: a Secret of another type, or a field another
-// manager owns with another value, is an error naming --force.
-func Apply(ctx context.Context, c kubernetes.Interface, namespace, name string, data []byte, opts ApplyOptions) (*corev1.Secret, Outcome, error) {
-	if len(data) > MaxSecretSize {
-		return nil, "", fmt.Errorf("secret %s/%s: %w (%d bytes); export fewer registries per Secret", namespace, name, ErrTooLarge, len(data))
+// Written is what Write did, or in a dry run would do.
+type Written struct {
+	Secret  *corev1.Secret
+	Outcome Outcome
+	Changes []Change // per entry, sorted by key
+}
+
+// conflictBackoff spaces the retries of a write that lost a race with
+// another writer of the same Secret; each retry reads the Secret again.
+var conflictBackoff = wait.Backoff{Steps: 12, Duration: 10 * time.Millisecond, Factor: 1.5, Jitter: 1}
+
+// onConflict runs fn again, after a pause, while it fails with a write
+// conflict (or a create that another writer's create beat), at most
+// conflictBackoff.Steps times; it returns fn's last error. (client-go's
+// retry.OnError would return nil for a request that timed out, which
+// wait.Interrupted takes for its own deadline.)
+func onConflict(fn func() error) error {
+	b := conflictBackoff
+	for {
+		err := fn()
+		if err == nil || !apierrors.IsConflict(err) && !apierrors.IsAlreadyExists(err) || b.Steps <= 1 {
+			return err
+		}
+		time.Sleep(b.Step())
 	}
+}
+
+// Write merges ours into the dockerconfigjson Secret name/namespace (see
+// Merge): it creates the Secret, or updates it keeping every entry it does
+// not write (unless Prune). It never clobbers: each update names the
+// resourceVersion it read and is redone on a conflict, so concurrent
+// writers all land; a Secret of another type is refused with the command
+// that would clear the way; data another field manager owns, or content
+// that is not a .dockerconfigjson, is refused without Force. An unchanged
+// Secret is not written (its resourceVersion does not move).
+func Write(ctx context.Context, c kubernetes.Interface, namespace, name string, ours Auths, opts WriteOptions) (Written, error) {
 	secrets := c.CoreV1().Secrets(namespace)
 	var dryRun []string
 	if opts.DryRun {
 		dryRun = []string{metav1.DryRunAll}
 	}
-	old, err := secrets.Get(ctx, name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		old = nil
-	case err != nil:
-		return nil, "", Explain(err, "get", "secrets", namespace)
-	case old.Type != corev1.SecretTypeDockerConfigJson:
-		if !opts.Force {
-			return nil, "", fmt.Errorf("secret %s/%s already exists with type %q, not %q; use another --name, or --force to replace it",
-				namespace, name, old.Type, corev1.SecretTypeDockerConfigJson)
+	var w Written
+	err := onConflict(func() error {
+		old, err := secrets.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return w.create(ctx, secrets, namespace, name, ours, dryRun)
 		}
-		// The type is immutable: replace the Secret, but only the one we looked at.
-		uid := old.UID
-		if err := secrets.Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}, DryRun: dryRun}); err != nil {
-			return nil, "", Explain(err, "delete", "secrets", namespace)
+		if err != nil {
+			return Explain(err, "get", "secrets", namespace)
 		}
-		old = nil
-	}
-	ac := corev1ac.Secret(name, namespace).
-		WithType(corev1.SecretTypeDockerConfigJson).
-		WithData(map[string][]byte{corev1.DockerConfigJsonKey: data})
-	got, err := secrets.Apply(ctx, ac, metav1.ApplyOptions{FieldManager: FieldManager, Force: opts.Force, DryRun: dryRun})
-	if apierrors.IsConflict(err) {
-		return nil, "", fmt.Errorf("secret %s/%s: its data is managed by another field manager (%s); re-run with --force to take it over",
-			namespace, name, conflictManagers(err))
+		existing, err := writable(old, opts.Force)
+		if err != nil {
+			return err
+		}
+		merged, changes := Merge(existing, ours, opts.Prune)
+		data, err := merged.JSON()
+		if err != nil {
+			return err
+		}
+		if len(data) > MaxSecretSize {
+			return fmt.Errorf("secret %s/%s: %w (%d bytes with the entries it keeps); export fewer registries, or --prune", namespace, name, ErrTooLarge, len(data))
+		}
+		w.Changes = changes
+		if bytes.Equal(data, old.Data[corev1.DockerConfigJsonKey]) {
+			w.Secret, w.Outcome = old, Unchanged
+			return nil
+		}
+		upd := old.DeepCopy()
+		upd.Data[corev1.DockerConfigJsonKey] = data
+		got, err := secrets.Update(ctx, upd, metav1.UpdateOptions{FieldManager: FieldManager, DryRun: dryRun})
+		if err != nil {
+			return err
+		}
+		w.Secret, w.Outcome = got, Configured
+		if opts.DryRun {
+			w.Outcome = WouldUpdate
+		}
+		return nil
+	})
+	if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
+		return w, fmt.Errorf("secret %s/%s: other writers kept changing it; re-run to merge into the latest", namespace, name)
 	}
 	if err != nil {
-		return nil, "", Explain(err, "patch", "secrets", namespace)
+		return w, Explain(err, "update", "secrets", namespace)
 	}
-	return got, outcome(old, got, opts.DryRun), nil
+	return w, nil
 }
 
-// outcome says what applying did, or in a dry run would do. A dry run's
-// answer keeps the stored resourceVersion whatever it would change, so
-// there the data, type and field managers are compared instead.
-func outcome(old, got *corev1.Secret, dryRun bool) Outcome {
-	switch {
-	case old == nil && dryRun:
-		return WouldCreate
-	case old == nil:
-		return Created
-	case !dryRun && old.ResourceVersion == got.ResourceVersion:
-		return Unchanged
-	case !dryRun:
-		return Configured
-	case old.Type == got.Type && reflect.DeepEqual(old.Data, got.Data) && managersOf(old) == managersOf(got):
-		return Unchanged
-	default:
-		return WouldUpdate
+// create creates the Secret holding ours; another writer's create in
+// between is an AlreadyExists, which Write retries as an update.
+func (w *Written) create(ctx context.Context, secrets typedcorev1.SecretInterface, namespace, name string, ours Auths, dryRun []string) error {
+	data, err := ours.JSON()
+	if err != nil {
+		return err
 	}
+	if len(data) > MaxSecretSize {
+		return fmt.Errorf("secret %s/%s: %w (%d bytes); export fewer registries per Secret", namespace, name, ErrTooLarge, len(data))
+	}
+	got, err := secrets.Create(ctx, Secret(name, namespace, data), metav1.CreateOptions{FieldManager: FieldManager, DryRun: dryRun})
+	if apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	if err != nil {
+		return Explain(err, "create", "secrets", namespace)
+	}
+	w.Secret, w.Outcome, w.Changes = got, Created, nil
+	if len(dryRun) > 0 {
+		w.Outcome = WouldCreate
+	}
+	for k := range ours {
+		w.Changes = append(w.Changes, Change{k, Add})
+	}
+	sort.Slice(w.Changes, func(i, j int) bool { return w.Changes[i].Key < w.Changes[j].Key })
+	return nil
+}
+
+// writable returns the entries of an existing Secret Write may merge into,
+// or the error that says why it may not.
+func writable(old *corev1.Secret, force bool) (Auths, error) {
+	if old.Type != corev1.SecretTypeDockerConfigJson {
+		return nil, fmt.Errorf("secret %s/%s already exists with type %q, not %q, and a Secret's type cannot change: use another --name, or delete it first (kubectl delete secret %s -n %s)",
+			old.Namespace, old.Name, old.Type, corev1.SecretTypeDockerConfigJson, old.Name, old.Namespace)
+	}
+	if others := dataManagers(old); others != "" && !force {
+		return nil, fmt.Errorf("secret %s/%s: its data is managed by another field manager (%s); re-run with --force to add your entries to it", old.Namespace, old.Name, others)
+	}
+	existing, err := ParseAuths(old.Data[corev1.DockerConfigJsonKey])
+	if err != nil && !force {
+		return nil, fmt.Errorf("secret %s/%s: %w; --force replaces its content", old.Namespace, old.Name, err)
+	}
+	if err != nil {
+		existing = Auths{}
+	}
+	return existing, nil
+}
+
+// dataManagers names the field managers other than kubectl-regcred that
+// own the Secret's data, "" when there are none.
+func dataManagers(s *corev1.Secret) string {
+	var names []string
+	for _, m := range s.ManagedFields {
+		if m.Manager != FieldManager && m.FieldsV1 != nil && strings.Contains(string(m.FieldsV1.Raw), `"f:data"`) {
+			names = append(names, m.Manager+"/"+string(m.Operation))
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 // managersOf lists an object's field managers and their operations.
@@ -136,22 +223,6 @@ func managersOf(s *corev1.Secret) string {
 		fmt.Fprintf(&b, "%s/%s;", m.Manager, m.Operation)
 	}
 	return b.String()
-}
-
-// conflictManagers names the managers in a server-side apply conflict.
-func conflictManagers(err error) string {
-	var status apierrors.APIStatus
-	if !errors.As(err, &status) || status.Status().Details == nil {
-		return err.Error()
-	}
-	var names []string
-	for _, c := range status.Status().Details.Causes {
-		names = append(names, c.Message)
-	}
-	if len(names) == 0 {
-		return status.Status().Message
-	}
-	return fmt.Sprint(names)
 }
 
 // AddedAnnotation, on a ServiceAccount, lists the imagePullSecrets entries
@@ -196,7 +267,7 @@ func RemoveImagePullSecret(ctx context.Context, c kubernetes.Interface, namespac
 func updateServiceAccount(ctx context.Context, c kubernetes.Interface, namespace, name string, dryRun bool, change func(*corev1.ServiceAccount) bool) (bool, error) {
 	sas := c.CoreV1().ServiceAccounts(namespace)
 	changed := false
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err := onConflict(func() error {
 		sa, err := sas.Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -262,68 +333,146 @@ func setAdded(sa *corev1.ServiceAccount, names []string) {
 
 // DeleteOptions tune Delete.
 type DeleteOptions struct {
-	// Force deletes a Secret regcred does not manage.
+	// Force deletes the Secret whole, whoever manages it and whoever's
+	// entries it holds.
 	Force bool
-	// DryRun sends the deletion as a server-side dry run.
+	// DryRun sends every write as a server-side dry run.
 	DryRun bool
+	// Mine reports whether the entry under key, for username, is the
+	// caller's: the caller's keyring holds that registry for that user.
+	Mine func(key, username string) bool
 }
 
-// Delete deletes the dockerconfigjson Secret name if regcred manages it —
-// kubectl-regcred is the field manager of its data — or with Force. It
-// deletes exactly the Secret it inspected (a UID precondition).
-func Delete(ctx context.Context, c kubernetes.Interface, namespace, name string, opts DeleteOptions) (Outcome, error) {
+// Removed is what Delete did, or in a dry run would do.
+type Removed struct {
+	Outcome Outcome
+	Changes []Change // per entry, when entries were removed and others kept
+}
+
+// Delete takes the caller's entries out of the dockerconfigjson Secret
+// name. It deletes the Secret itself only when regcred alone manages it
+// (kubectl-regcred is its only field manager) and every entry is the
+// caller's; when others' entries are left it removes just the caller's,
+// with the same conflict retry as Write. A Secret another tool manages and
+// that holds none of the caller's entries is a NotOursError. Force deletes
+// the Secret whole. A deletion names the UID it inspected.
+func Delete(ctx context.Context, c kubernetes.Interface, namespace, name string, opts DeleteOptions) (Removed, error) {
 	secrets := c.CoreV1().Secrets(namespace)
-	s, err := secrets.Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return NotFound, nil
+	var dryRun []string
+	if opts.DryRun {
+		dryRun = []string{metav1.DryRunAll}
+	}
+	var r Removed
+	err := onConflict(func() error {
+		s, err := secrets.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			r = Removed{Outcome: NotFound}
+			return nil
+		}
+		if err != nil {
+			return Explain(err, "get", "secrets", namespace)
+		}
+		auths, perr := ParseAuths(s.Data[corev1.DockerConfigJsonKey])
+		if s.Type != corev1.SecretTypeDockerConfigJson || perr != nil {
+			auths = nil
+		}
+		kept := Auths{}
+		var changes []Change
+		for k, v := range auths {
+			e, err := decodeEntry(v)
+			if err == nil && opts.Mine != nil && opts.Mine(k, e.Username) {
+				changes = append(changes, Change{k, Remove})
+				continue
+			}
+			kept[k] = v
+			changes = append(changes, Change{k, Keep})
+		}
+		sort.Slice(changes, func(i, j int) bool { return changes[i].Key < changes[j].Key })
+		ours := onlyOurs(s)
+		switch {
+		case opts.Force || ours && len(kept) == 0:
+			r.Outcome, err = deleteExactly(ctx, secrets, s, dryRun)
+			return err
+		case len(kept) == len(auths) && !ours:
+			return &NotOursError{Namespace: namespace, Name: name, Managers: strings.TrimSuffix(strings.ReplaceAll(managersOf(s), ";", ", "), ", ")}
+		case len(kept) == len(auths):
+			return &NotOursError{Namespace: namespace, Name: name, Entries: len(auths)}
+		}
+		data, err := kept.JSON()
+		if err != nil {
+			return err
+		}
+		upd := s.DeepCopy()
+		upd.Data[corev1.DockerConfigJsonKey] = data
+		if _, err := secrets.Update(ctx, upd, metav1.UpdateOptions{FieldManager: FieldManager, DryRun: dryRun}); err != nil {
+			return err
+		}
+		r = Removed{Outcome: Configured, Changes: changes}
+		if opts.DryRun {
+			r.Outcome = WouldUpdate
+		}
+		return nil
+	})
+	if apierrors.IsConflict(err) {
+		return r, fmt.Errorf("secret %s/%s: other writers kept changing it; re-run to remove your entries from the latest", namespace, name)
 	}
 	if err != nil {
-		return "", Explain(err, "get", "secrets", namespace)
+		return r, Explain(err, "update", "secrets", namespace)
 	}
-	if !opts.Force && !managedByUs(s) {
-		return "", &NotOursError{Namespace: namespace, Name: name, Managers: strings.TrimSuffix(strings.ReplaceAll(managersOf(s), ";", ", "), ", ")}
-	}
+	return r, nil
+}
+
+// deleteExactly deletes s, and no Secret that replaced it meanwhile.
+func deleteExactly(ctx context.Context, secrets typedcorev1.SecretInterface, s *corev1.Secret, dryRun []string) (Outcome, error) {
 	uid := s.UID
-	del := metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}
-	if opts.DryRun {
-		del.DryRun = []string{metav1.DryRunAll}
-	}
-	if err := secrets.Delete(ctx, name, del); err != nil {
-		if apierrors.IsNotFound(err) {
-			return NotFound, nil
-		}
-		return "", Explain(err, "delete", "secrets", namespace)
-	}
-	if opts.DryRun {
+	err := secrets.Delete(ctx, s.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}, DryRun: dryRun})
+	switch {
+	case apierrors.IsNotFound(err):
+		return NotFound, nil
+	case err != nil:
+		return "", Explain(err, "delete", "secrets", s.Namespace)
+	case len(dryRun) > 0:
 		return WouldDelete, nil
 	}
 	return Deleted, nil
 }
 
-// NotOursError is Delete's refusal of a Secret another manager writes.
+// NotOursError is Delete's refusal to touch a Secret that holds none of
+// the caller's entries: another tool's (Managers), or regcred's holding
+// only others' entries (Entries).
 type NotOursError struct {
 	Namespace, Name string
-	Managers        string // the managers of its data, comma-separated
+	Managers        string // the field managers of another tool's Secret, comma-separated
+	Entries         int    // or the number of others' entries in regcred's
 }
 
 func (e *NotOursError) Error() string {
+	if e.Managers == "" {
+		return fmt.Sprintf("secret %s/%s holds none of your registries (%d %s from other keyrings); use --force to delete it anyway", e.Namespace, e.Name, e.Entries, pluralEntries(e.Entries))
+	}
 	return fmt.Sprintf("secret %s/%s is not managed by %s (managers: %s); use --force to delete it anyway", e.Namespace, e.Name, FieldManager, e.Managers)
 }
 
-// managedByUs reports whether kubectl-regcred manages the Secret's data and
-// no other manager does.
-func managedByUs(s *corev1.Secret) bool {
-	ours := false
+func pluralEntries(n int) string {
+	if n == 1 {
+		return "entry"
+	}
+	return "entries"
+}
+
+// onlyOurs reports whether kubectl-regcred is the Secret's only field
+// manager, for every field: a Secret another tool made keeps that tool's
+// entry (for its type, at least) even after --force wrote its data.
+func onlyOurs(s *corev1.Secret) bool {
+	if len(s.ManagedFields) == 0 {
+		return false
+	}
 	for _, m := range s.ManagedFields {
-		if m.FieldsV1 == nil || !strings.Contains(string(m.FieldsV1.Raw), `"f:data"`) {
-			continue
-		}
 		if m.Manager != FieldManager {
 			return false
 		}
-		ours = true
 	}
-	return ours
+	return true
 }
 
 // Explain turns an API error into one line that says what to do: a missing

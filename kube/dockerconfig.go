@@ -1,7 +1,8 @@
 // Package kube owns what regcred writes to Kubernetes: the content of
-// kubernetes.io/dockerconfigjson Secrets built from keyring credentials,
-// their server-side apply under the field manager "kubectl-regcred", and
-// the ServiceAccount imagePullSecrets that reference them. It takes a
+// kubernetes.io/dockerconfigjson Secrets built from keyring credentials
+// under the keys the kubelet matches, their merged writes under the field
+// manager "kubectl-regcred" (never clobbering another's entries), and the
+// ServiceAccount imagePullSecrets that reference them. It takes a
 // kubernetes.Interface and knows nothing of flags or output.
 package kube
 
@@ -27,10 +28,6 @@ type Registry struct {
 // dockerConfigJSON and dockerConfigEntry mirror kubectl's own types for
 // `kubectl create secret docker-registry` field for field and in order, so
 // that what we write is byte-identical to what kubectl writes.
-type dockerConfigJSON struct {
-	Auths map[string]dockerConfigEntry `json:"auths"`
-}
-
 type dockerConfigEntry struct {
 	Username string `json:"username,omitempty"`
 	Password string `json:"password,omitempty"`
@@ -73,50 +70,74 @@ func SecretKey(server string) string {
 // {"auths":{"<server>":{"username","password","auth":base64(user:pass)}}}.
 // Several registries go into one document; two with the same server are an error.
 func DockerConfigJSON(regs []Registry) ([]byte, error) {
-	cfg := dockerConfigJSON{Auths: map[string]dockerConfigEntry{}}
+	a, err := AuthsOf(regs)
+	if err != nil {
+		return nil, err
+	}
+	return a.JSON()
+}
+
+// AuthsOf builds the entries for regs, each under its SecretKey; two
+// registries with one key are an error.
+func AuthsOf(regs []Registry) (Auths, error) {
+	out := Auths{}
 	for _, r := range regs {
 		if r.Server == "" {
 			return nil, errors.New("dockerconfigjson: empty registry server")
 		}
 		server := SecretKey(r.Server)
-		if _, dup := cfg.Auths[server]; dup {
+		if _, dup := out[server]; dup {
 			return nil, fmt.Errorf("dockerconfigjson: registry %s given twice", server)
 		}
-		cfg.Auths[server] = dockerConfigEntry{
+		entry, err := json.Marshal(dockerConfigEntry{
 			Username: r.Username,
 			Password: r.Password,
 			Email:    r.Email,
 			Auth:     base64.StdEncoding.EncodeToString([]byte(r.Username + ":" + r.Password)),
+		})
+		if err != nil {
+			return nil, err
 		}
+		out[server] = entry
 	}
-	return json.Marshal(cfg)
+	return out, nil
 }
 
 // ParseDockerConfigJSON reads .dockerconfigjson content back into
 // registries, sorted by server. An entry with only "auth" is decoded as
 // the kubelet decodes it (user:pass, split at the first colon).
 func ParseDockerConfigJSON(data []byte) ([]Registry, error) {
-	var cfg dockerConfigJSON
-	if err := json.Unmarshal(data, &cfg); err != nil {
-		return nil, fmt.Errorf("parse .dockerconfigjson: %w", err)
+	auths, err := ParseAuths(data)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.Auths == nil {
-		return nil, errors.New(`parse .dockerconfigjson: no "auths" object (a config.json from a credential store holds no credentials)`)
-	}
-	out := make([]Registry, 0, len(cfg.Auths))
-	for server, e := range cfg.Auths {
-		r := Registry{Server: server, Username: e.Username, Password: e.Password, Email: e.Email}
-		if r.Username == "" && r.Password == "" && e.Auth != "" {
-			raw, err := base64.StdEncoding.DecodeString(e.Auth)
-			if err != nil {
-				return nil, fmt.Errorf("parse .dockerconfigjson: %s: auth is not base64", server)
-			}
-			r.Username, r.Password, _ = strings.Cut(string(raw), ":")
+	out := make([]Registry, 0, len(auths))
+	for server, raw := range auths {
+		e, err := decodeEntry(raw)
+		if err != nil {
+			return nil, fmt.Errorf("parse .dockerconfigjson: %s: %w", server, err)
 		}
-		out = append(out, r)
+		out = append(out, Registry{Server: server, Username: e.Username, Password: e.Password, Email: e.Email})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Server < out[j].Server })
 	return out, nil
+}
+
+// decodeEntry reads one entry as the kubelet reads it: username and
+// password, or else auth (base64 of user:pass, split at the first colon).
+func decodeEntry(raw json.RawMessage) (dockerConfigEntry, error) {
+	var e dockerConfigEntry
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return e, err
+	}
+	if e.Username == "" && e.Password == "" && e.Auth != "" {
+		b, err := base64.StdEncoding.DecodeString(e.Auth)
+		if err != nil {
+			return e, errors.New("auth is not base64")
+		}
+		e.Username, e.Password, _ = strings.Cut(string(b), ":")
+	}
+	return e, nil
 }
 
 // Unusable says why the kubelet cannot use a stored entry, or "" when it can.

@@ -22,12 +22,17 @@ func newDeleteCommand(o *options) *cobra.Command {
 	d := &deleteOptions{options: o}
 	cmd := &cobra.Command{
 		Use:   "delete",
-		Short: "Remove the pull Secret regcred wrote, and the references it added",
-		Long: `Delete removes the dockerconfigjson Secret from every target namespace where
-regcred manages it (field manager kubectl-regcred; one that someone else
-manages only with --force: in a namespace you named that is an error, in
-one -A or a selector found it is kept and said), and takes it out of the imagePullSecrets of the
-ServiceAccounts regcred added it to, keeping every other entry. Without
+		Short: "Remove your registries from the pull Secret, or the Secret when all of it is yours",
+		Long: `Delete takes your registries — the entries whose registry and username your
+keyring holds — out of the dockerconfigjson Secret in every target namespace.
+It deletes the Secret itself only when every entry in it is yours and regcred
+alone manages it (kubectl-regcred is its only field manager); then it also
+takes the Secret out of the imagePullSecrets of the ServiceAccounts regcred
+added it to, keeping every other entry. A Secret that still holds a
+teammate's entries keeps them, and its references. A Secret someone else
+manages, holding none of your entries, is left alone (in a namespace you
+named that is an error; in one -A or a selector found it is said and kept);
+--force deletes the Secret whole, whatever it holds. Without
 --service-account it checks every ServiceAccount of each namespace for
 references regcred added.`,
 		Example: `  # Remove the Secret from namespace dev, and from its ServiceAccounts
@@ -43,7 +48,7 @@ references regcred added.`,
 	}
 	f := cmd.Flags()
 	d.targetFlags.add(f, "delete from")
-	f.BoolVar(&d.force, "force", false, "delete the Secret even where another field manager manages it")
+	f.BoolVar(&d.force, "force", false, "delete the Secret whole, whoever manages it and whoever's entries it holds")
 	f.StringVar(&d.dryRun, "dry-run", "none", `"none" or "server" (server-side dry run)`)
 	return cmd
 }
@@ -57,6 +62,17 @@ func (d *deleteOptions) run(ctx context.Context) error {
 	if len(d.serviceAccounts) == 0 {
 		d.allServiceAccounts = true
 	}
+	var mine func(key, username string) bool
+	if !d.force {
+		k, err := d.openKeyring(ctx)
+		if err != nil {
+			return err
+		}
+		mine = func(key, username string) bool {
+			stored, ok := k.resolve(key)
+			return ok && k.list[stored] == username
+		}
+	}
 	targets, err := d.resolve(ctx, d.options, func(why string) { fmt.Fprintf(d.env.Stderr, "skipping %s\n", why) })
 	if err != nil {
 		return err
@@ -66,54 +82,93 @@ func (d *deleteOptions) run(ctx context.Context) error {
 		suffix = " (server dry run)"
 	}
 	results := d.forEachTarget(ctx, targets, d.parallel, func(ctx context.Context, c kubernetes.Interface, t target) targetResult {
-		return d.deleteFrom(ctx, c, t, suffix)
+		return d.deleteFrom(ctx, c, t, mine, suffix)
 	})
 	failed := d.report(targets, results, d.env.Stdout)
-	kept := 0
+	if failed > 0 && len(targets) == 1 {
+		return failure(results, failed)
+	}
+	kept, trimmed := 0, 0
 	for _, r := range results {
-		if r.kept {
+		switch {
+		case r.kept:
 			kept++
+		case r.trimmed:
+			trimmed++
 		}
 	}
-	keptNote := ""
-	if kept > 0 {
-		keptNote = fmt.Sprintf("; kept %d another tool manages", kept)
+	note := ""
+	if trimmed > 0 {
+		note += fmt.Sprintf("; took your entries out of %d with others' too", trimmed)
 	}
-	fmt.Fprintf(d.env.Stderr, "deleted secret/%s from %d of %d %s%s%s\n", d.name, len(targets)-failed-kept, len(targets), plural(len(targets), "target", "targets"), keptNote, suffix)
+	if kept > 0 {
+		note += fmt.Sprintf("; kept %d with none of yours", kept)
+	}
+	fmt.Fprintf(d.env.Stderr, "deleted secret/%s from %d of %d %s%s%s\n", d.name, len(targets)-failed-kept-trimmed, len(targets), plural(len(targets), "target", "targets"), note, suffix)
 	if failed > 0 {
 		return failure(results, failed)
 	}
 	return nil
 }
 
-// deleteFrom removes the references first, then the Secret: a failure
-// half-way leaves no ServiceAccount pointing at a deleted Secret.
-func (d *deleteOptions) deleteFrom(ctx context.Context, c kubernetes.Interface, t target, suffix string) targetResult {
+// deleteFrom plans with a server-side dry run first. When the Secret goes
+// (or is gone already) it removes the references first, then the Secret:
+// a failure half-way leaves no ServiceAccount pointing at a deleted
+// Secret. When only the caller's entries go, the references stay.
+func (d *deleteOptions) deleteFrom(ctx context.Context, c kubernetes.Interface, t target, mine func(key, username string) bool, suffix string) targetResult {
 	dry := d.dryRun == "server"
+	opts := kube.DeleteOptions{Force: d.force, DryRun: true, Mine: mine}
 	var r targetResult
 	// Refuse (a Secret regcred does not manage, RBAC) before changing anything.
 	// Across namespaces found by -A or a selector, another tool's Secret of
 	// the same name is kept by design: said, and no failure.
-	if _, err := kube.Delete(ctx, c, t.namespace, d.name, kube.DeleteOptions{Force: d.force, DryRun: true}); err != nil {
+	plan, err := kube.Delete(ctx, c, t.namespace, d.name, opts)
+	if err != nil {
 		var notOurs *kube.NotOursError
 		if errors.As(err, &notOurs) && d.broad() {
 			r.kept = true
-			r.lines = append(r.lines, fmt.Sprintf("%s: secret/%s kept: managed by %s, not %s (--force deletes it)", t, d.name, notOurs.Managers, kube.FieldManager))
+			why := fmt.Sprintf("managed by %s, not %s", notOurs.Managers, kube.FieldManager)
+			if notOurs.Managers == "" {
+				why = fmt.Sprintf("none of its %d %s is yours", notOurs.Entries, plural(notOurs.Entries, "entry", "entries"))
+			}
+			r.lines = append(r.lines, fmt.Sprintf("%s: secret/%s kept: %s (--force deletes it)", t, d.name, why))
 			return r
 		}
 		r.err = err
 		return r
 	}
-	sas, err := d.serviceAccountsIn(ctx, c, t.namespace)
+	if plan.Outcome == kube.WouldDelete || plan.Outcome == kube.NotFound {
+		if err := d.unlink(ctx, c, t, dry, suffix, &r); err != nil {
+			r.err = err
+			return r
+		}
+	}
+	opts.DryRun = dry
+	done, err := kube.Delete(ctx, c, t.namespace, d.name, opts)
 	if err != nil {
 		r.err = err
 		return r
 	}
+	note := ""
+	if len(done.Changes) > 0 {
+		note = ": " + kube.Summary(done.Changes, dry)
+	}
+	r.trimmed = done.Outcome == kube.Configured || done.Outcome == kube.WouldUpdate
+	r.lines = append(r.lines, fmt.Sprintf("%s: secret/%s %s%s%s", t, d.name, done.Outcome, suffix, note))
+	return r
+}
+
+// unlink takes the Secret out of the imagePullSecrets of the
+// ServiceAccounts regcred added it to.
+func (d *deleteOptions) unlink(ctx context.Context, c kubernetes.Interface, t target, dry bool, suffix string, r *targetResult) error {
+	sas, err := d.serviceAccountsIn(ctx, c, t.namespace)
+	if err != nil {
+		return err
+	}
 	for _, sa := range sas {
 		changed, err := kube.RemoveImagePullSecret(ctx, c, t.namespace, sa, d.name, dry)
 		if err != nil {
-			r.err = err
-			return r
+			return err
 		}
 		if changed {
 			what := "no longer lists"
@@ -123,11 +178,5 @@ func (d *deleteOptions) deleteFrom(ctx context.Context, c kubernetes.Interface, 
 			r.lines = append(r.lines, fmt.Sprintf("%s: serviceaccount/%s %s secret/%s%s", t, sa, what, d.name, suffix))
 		}
 	}
-	outcome, err := kube.Delete(ctx, c, t.namespace, d.name, kube.DeleteOptions{Force: d.force, DryRun: dry})
-	if err != nil {
-		r.err = err
-		return r
-	}
-	r.lines = append(r.lines, fmt.Sprintf("%s: secret/%s %s%s", t, d.name, outcome, suffix))
-	return r
+	return nil
 }

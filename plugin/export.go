@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,6 +22,7 @@ type exportOptions struct {
 	targetFlags
 	email      string
 	force      bool
+	prune      bool
 	dryRun     string
 	output     string
 	expiryWarn time.Duration
@@ -32,11 +34,16 @@ func newExportCommand(o *options) *cobra.Command {
 		Use:   "export [REGISTRY...]",
 		Short: "Write keyring credentials to a dockerconfigjson Secret",
 		Long: `Export writes the registry credentials stored in the OS keyring into one
-kubernetes.io/dockerconfigjson Secret per namespace, with server-side apply
-(field manager kubectl-regcred). Without REGISTRY arguments it exports every
-stored registry the kubelet can use; identity tokens and docker's Docker Hub
-token entries are skipped and named on stderr. Docker Hub is written under
-https://index.docker.io/v1/, the key the kubelet matches.
+kubernetes.io/dockerconfigjson Secret per namespace (field manager
+kubectl-regcred). It merges: an existing Secret keeps every entry this
+export does not write — a teammate's registries, or your own from an
+earlier export — and the output names them; --prune drops them instead.
+Concurrent exports to one Secret all land (each write names the version it
+read, and is redone on a conflict). Without REGISTRY arguments it exports
+every stored registry the kubelet can use; identity tokens and docker's
+Docker Hub token entries are skipped and named on stderr. Each entry is
+written under the key the kubelet matches: lower case, no scheme, Docker
+Hub under https://index.docker.io/v1/, a path scope ending in "/".
 
 Credentials that are JWTs (Docker Hub's device-login tokens, many robot
 tokens) carry an expiry: export names those expired or expiring within
@@ -54,8 +61,11 @@ fails does not stop the others, and a re-run completes what failed.`,
   # The namespaces with a label, in two clusters
   kubectl regcred export --namespace-selector team=payments --context kind-a --context kind-b
 
-  # What would change, asking the server, changing nothing
+  # What would change, registry by registry, asking the server, changing nothing
   kubectl regcred export --dry-run=server
+
+  # Make the Secret hold exactly this export, dropping every other entry
+  kubectl regcred export ghcr.io --prune
 
   # The manifest only, contacting no server
   kubectl regcred export --dry-run=client -o yaml`,
@@ -64,7 +74,8 @@ fails does not stop the others, and a re-run completes what failed.`,
 	f := cmd.Flags()
 	e.targetFlags.add(f, "export to")
 	f.StringVar(&e.email, "email", "", "email to record with each registry (as kubectl create secret docker-registry --docker-email)")
-	f.BoolVar(&e.force, "force", false, "take over a Secret another field manager owns, or replace one of another type")
+	f.BoolVar(&e.force, "force", false, "write into a Secret whose data another field manager owns, or whose content is not a .dockerconfigjson")
+	f.BoolVar(&e.prune, "prune", false, "remove the entries of an existing Secret that this export does not write")
 	f.StringVar(&e.dryRun, "dry-run", "none", `"none", "client" (contact no server; one line per Secret, -o yaml|json for the manifest) or "server" (server-side dry run: would create, would update or unchanged); --dry-run alone is "client"`)
 	f.Lookup("dry-run").NoOptDefVal = "client"
 	f.StringVarP(&e.output, "output", "o", "", "print the Secret(s): yaml, json or name")
@@ -85,7 +96,7 @@ func (e *exportOptions) run(ctx context.Context, args []string) error {
 	if e.dryRun == "client" && e.broad() {
 		return errors.New("--dry-run=client contacts no server, so it cannot find namespaces with -A or --namespace-selector: name them with -n, or use --dry-run=server")
 	}
-	data, count, err := e.content(ctx, args)
+	auths, count, err := e.content(ctx, args)
 	if err != nil {
 		return err
 	}
@@ -102,6 +113,10 @@ func (e *exportOptions) run(ctx context.Context, args []string) error {
 		return nil
 	}
 	if e.dryRun == "client" {
+		data, err := auths.JSON()
+		if err != nil {
+			return err
+		}
 		return printObjects(printer, e.env.Stdout, func(add func(runtime.Object)) {
 			for _, t := range targets {
 				add(kube.Secret(e.name, t.namespace, data))
@@ -119,7 +134,7 @@ func (e *exportOptions) run(ctx context.Context, args []string) error {
 		suffix = " (server dry run)"
 	}
 	results := e.forEachTarget(ctx, targets, e.parallel, func(ctx context.Context, c kubernetes.Interface, t target) targetResult {
-		return e.exportTo(ctx, c, t, data, suffix)
+		return e.exportTo(ctx, c, t, auths, suffix)
 	})
 	failed := e.report(targets, results, progress)
 	var written []runtime.Object
@@ -150,8 +165,8 @@ func (e *exportOptions) run(ctx context.Context, args []string) error {
 }
 
 // content reads the selected credentials from the keyring and builds the
-// .dockerconfigjson bytes, naming expired or soon-expiring ones on stderr.
-func (e *exportOptions) content(ctx context.Context, args []string) ([]byte, int, error) {
+// Secret's entries, naming expired or soon-expiring ones on stderr.
+func (e *exportOptions) content(ctx context.Context, args []string) (kube.Auths, int, error) {
 	k, err := e.openKeyring(ctx)
 	if err != nil {
 		return nil, 0, err
@@ -179,18 +194,22 @@ func (e *exportOptions) content(ctx context.Context, args []string) ([]byte, int
 		r.Email = e.email
 		regs = append(regs, r)
 	}
-	data, err := kube.DockerConfigJSON(regs)
+	auths, err := kube.AuthsOf(regs)
+	if err != nil {
+		return nil, 0, err
+	}
+	data, err := auths.JSON()
 	if err != nil {
 		return nil, 0, err
 	}
 	if len(data) > kube.MaxSecretSize {
 		return nil, 0, fmt.Errorf("%w (%d bytes for %d registries); export fewer registries per Secret", kube.ErrTooLarge, len(data), len(regs))
 	}
-	return data, len(regs), nil
+	return auths, len(regs), nil
 }
 
-// exportTo applies the Secret in one target and links the ServiceAccounts.
-func (e *exportOptions) exportTo(ctx context.Context, c kubernetes.Interface, t target, data []byte, suffix string) targetResult {
+// exportTo merges the entries into the target's Secret and links the ServiceAccounts.
+func (e *exportOptions) exportTo(ctx context.Context, c kubernetes.Interface, t target, auths kube.Auths, suffix string) targetResult {
 	dry := e.dryRun == "server"
 	// A ServiceAccount named but missing fails the target before its Secret is written.
 	if !e.allServiceAccounts {
@@ -200,11 +219,12 @@ func (e *exportOptions) exportTo(ctx context.Context, c kubernetes.Interface, t 
 			}
 		}
 	}
-	obj, outcome, err := kube.Apply(ctx, c, t.namespace, e.name, data, kube.ApplyOptions{Force: e.force, DryRun: dry})
+	w, err := kube.Write(ctx, c, t.namespace, e.name, auths, kube.WriteOptions{Force: e.force, Prune: e.prune, DryRun: dry})
 	if err != nil {
 		return targetResult{err: err}
 	}
-	r := targetResult{lines: []string{fmt.Sprintf("%s: secret/%s %s%s", t, e.name, outcome, suffix)}}
+	obj := w.Secret
+	r := targetResult{lines: []string{fmt.Sprintf("%s: secret/%s %s%s%s", t, e.name, w.Outcome, suffix, changeNote(w.Changes, dry))}}
 	sas, err := e.serviceAccountsToLink(ctx, c, t.namespace)
 	if err != nil {
 		r.err = err
@@ -228,6 +248,35 @@ func (e *exportOptions) exportTo(ctx context.Context, c kubernetes.Interface, t 
 	obj.TypeMeta.APIVersion, obj.TypeMeta.Kind = "v1", "Secret"
 	r.obj = obj
 	return r
+}
+
+// changeNote says what a write did to the entries it did not simply
+// write: in a dry run every entry's action; otherwise the entries kept
+// and removed, by key.
+func changeNote(changes []kube.Change, dryRun bool) string {
+	if dryRun {
+		if len(changes) == 0 {
+			return ""
+		}
+		return ": " + kube.Summary(changes, true)
+	}
+	var kept, removed []string
+	for _, c := range changes {
+		switch c.Action {
+		case kube.Keep:
+			kept = append(kept, c.Key)
+		case kube.Remove:
+			removed = append(removed, c.Key)
+		}
+	}
+	note := ""
+	if len(kept) > 0 {
+		note += fmt.Sprintf("; kept %d %s this export does not write: %s", len(kept), plural(len(kept), "entry", "entries"), strings.Join(kept, ", "))
+	}
+	if len(removed) > 0 {
+		note += fmt.Sprintf("; removed (--prune): %s", strings.Join(removed, ", "))
+	}
+	return note
 }
 
 // newPrinter returns the printer for -o, or nil when none was asked for.

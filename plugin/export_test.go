@@ -73,8 +73,8 @@ func TestExportMatchesKubectlAndIsIdempotent(t *testing.T) {
 	for _, mf := range s.ManagedFields {
 		managers = append(managers, mf.Manager+"/"+string(mf.Operation))
 	}
-	if !slices.Equal(managers, []string{"kubectl-regcred/Apply"}) {
-		t.Errorf("managed fields = %v, want kubectl-regcred/Apply only", managers)
+	if !slices.Equal(managers, []string{"kubectl-regcred/Update"}) {
+		t.Errorf("managed fields = %v, want kubectl-regcred/Update only", managers)
 	}
 	// kubectl reads what we wrote.
 	out, err := exec.Command("kubectl", "--kubeconfig", kubeconfig, "get", "secret", "regcred", "-n", ns, "-o", "jsonpath={.type}").Output()
@@ -153,6 +153,11 @@ func TestExportSelectsAndSkips(t *testing.T) {
 	}
 }
 
+// TestExportRefusesToClobber: data another field manager owns is written
+// only with --force (and then merged into, keeping its other entries); a
+// Secret of another type is never replaced — not even with --force, as a
+// type cannot change in place — and the refusal names the command that
+// clears the way. A refused export changes nothing.
 func TestExportRefusesToClobber(t *testing.T) {
 	testenv.Require(t, "kubectl")
 	k := newKenv(t)
@@ -164,30 +169,57 @@ func TestExportRefusesToClobber(t *testing.T) {
 			t.Fatalf("kubectl %v: %v\n%s", args, err, out)
 		}
 	}
-	kc("create", "secret", "docker-registry", "made-by-kubectl", "--docker-server=reg.example", "--docker-username=alice", "--docker-password=old-password")
+	kc("create", "secret", "docker-registry", "made-by-kubectl", "--docker-server=other.example", "--docker-username=bob", "--docker-password=bobs")
 	kc("create", "secret", "generic", "opaque", "--from-literal=token=x")
 
-	for _, tt := range []struct{ name, want string }{
-		{"made-by-kubectl", "managed by another field manager"},
-		{"opaque", `type "Opaque"`},
-	} {
-		r := k.plugin("export", "-n", ns, "--name", tt.name)
-		if r.code == 0 || !strings.Contains(r.stderr, tt.want) || !strings.Contains(r.stderr, "--force") {
-			t.Errorf("export over %s: exit %d stderr %q; want an error naming the cause and --force", tt.name, r.code, r.stderr)
+	r := k.plugin("export", "-n", ns, "--name", "made-by-kubectl")
+	if r.code != 1 || !strings.Contains(r.stderr, "managed by another field manager (kubectl-create/Update)") || !strings.Contains(r.stderr, "--force") {
+		t.Errorf("export over made-by-kubectl: exit %d stderr %q; want exit 1 naming the manager and --force", r.code, r.stderr)
+	}
+	if regs := dockerConfig(t, secret(t, "alpha", ns, "made-by-kubectl")); len(regs) != 1 || regs[0].Server != "other.example" {
+		t.Errorf("a refused export changed the Secret: %+v", regs)
+	}
+	rv := secret(t, "alpha", ns, "made-by-kubectl").ResourceVersion
+	r = k.plugin("export", "-n", ns, "--name", "made-by-kubectl", "--force", "--dry-run=server")
+	if r.code != 0 || !strings.Contains(r.stdout, "secret/made-by-kubectl would update (server dry run): other.example keep, reg.example add") {
+		t.Errorf("export --force --dry-run=server over made-by-kubectl: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if now := secret(t, "alpha", ns, "made-by-kubectl").ResourceVersion; now != rv {
+		t.Errorf("the server dry run wrote the Secret")
+	}
+	r = k.plugin("export", "-n", ns, "--name", "made-by-kubectl", "--force")
+	if r.code != 0 || !strings.Contains(r.stdout, "kept 1 entry this export does not write: other.example") {
+		t.Errorf("export --force over made-by-kubectl: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	regs := dockerConfig(t, secret(t, "alpha", ns, "made-by-kubectl"))
+	if len(regs) != 2 || regs[0].Server != "other.example" || regs[0].Password != "bobs" || regs[1].Server != "reg.example" || regs[1].Password != "new-password" {
+		t.Errorf("after --force made-by-kubectl holds %+v; want bob's entry kept and alice's added", regs)
+	}
+
+	// --force launders no ownership: kubectl still manages the Secret, so
+	// a plain delete -A takes out only this keyring's entry.
+	r = k.plugin("delete", "-A", "--name", "made-by-kubectl")
+	if r.code != 0 || !strings.Contains(r.stdout, ns+": secret/made-by-kubectl configured: other.example kept, reg.example removed") {
+		t.Errorf("delete -A after --force: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if regs := dockerConfig(t, secret(t, "alpha", ns, "made-by-kubectl")); len(regs) != 1 || regs[0].Server != "other.example" {
+		t.Errorf("after delete -A made-by-kubectl holds %+v; want kubectl's entry only", regs)
+	}
+
+	before := secret(t, "alpha", ns, "opaque")
+	for _, force := range []bool{false, true} {
+		args := []string{"export", "-n", ns, "--name", "opaque"}
+		if force {
+			args = append(args, "--force")
 		}
-		if tt.name == "made-by-kubectl" {
-			if regs := dockerConfig(t, secret(t, "alpha", ns, tt.name)); regs[0].Password != "old-password" {
-				t.Errorf("a refused export changed the Secret")
-			}
+		r := k.plugin(args...)
+		want := `error: secret ` + ns + `/opaque already exists with type "Opaque", not "kubernetes.io/dockerconfigjson", and a Secret's type cannot change: use another --name, or delete it first (kubectl delete secret opaque -n ` + ns + ")\n"
+		if r.code != 1 || r.stderr != want {
+			t.Errorf("export over opaque (force %v): exit %d stderr %q; want %q", force, r.code, r.stderr, want)
 		}
-		r = k.plugin("export", "-n", ns, "--name", tt.name, "--force")
-		if r.code != 0 {
-			t.Errorf("export --force over %s: %s", tt.name, r.stderr)
-			continue
-		}
-		if regs := dockerConfig(t, secret(t, "alpha", ns, tt.name)); len(regs) != 1 || regs[0].Password != "new-password" {
-			t.Errorf("after --force %s holds %+v", tt.name, regs)
-		}
+	}
+	if after := secret(t, "alpha", ns, "opaque"); after.ResourceVersion != before.ResourceVersion || after.Type != corev1.SecretTypeOpaque {
+		t.Errorf("the Opaque Secret changed: type %s, resourceVersion %s → %s", after.Type, before.ResourceVersion, after.ResourceVersion)
 	}
 }
 

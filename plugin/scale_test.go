@@ -187,7 +187,7 @@ func TestExportAndDeleteAcrossNamespaces(t *testing.T) {
 		t.Fatalf("delete -A: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	if want := "[current context] namespace " + helmNS + ": secret/" + name + " kept: managed by helm/Update, not kubectl-regcred (--force deletes it)\n"; !strings.Contains(r.stdout, want) ||
-		!strings.Contains(r.stderr, "; kept 1 another tool manages\n") || strings.Contains(r.stderr, "error") || !hasSecret(t, helmNS, name) {
+		!strings.Contains(r.stderr, "; kept 1 with none of yours\n") || strings.Contains(r.stderr, "error") || !hasSecret(t, helmNS, name) {
 		t.Errorf("delete -A with another tool's Secret: want %q on stdout, the Secret kept, no error\n%s\n%s", want, r.stdout, r.stderr)
 	}
 	// Named explicitly, it is still refused.

@@ -188,10 +188,11 @@ func (cs *clients) get(o *options, context string) (kubernetes.Interface, error)
 
 // targetResult is what one target's work printed and produced.
 type targetResult struct {
-	lines []string
-	obj   *corev1.Secret
-	err   error
-	kept  bool // left alone by design (another tool's Secret): no failure
+	lines   []string
+	obj     *corev1.Secret
+	err     error
+	kept    bool // left alone by design (another tool's Secret): no failure
+	trimmed bool // only the caller's entries were taken out
 }
 
 // forEachTarget runs work on every target, at most parallel at a time, and

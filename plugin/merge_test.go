@@ -1,0 +1,170 @@
+package plugin_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/regcred/regcred/kube"
+)
+
+// entries lists a Secret's registries as "server=username:password".
+func entries(t *testing.T, ns, name string) []string {
+	t.Helper()
+	var out []string
+	for _, r := range dockerConfig(t, secret(t, "alpha", ns, name)) {
+		out = append(out, r.Server+"="+r.Username+":"+r.Password)
+	}
+	return out
+}
+
+// TestExportMergesNeverClobbers: two people exporting to one namespace,
+// and one person exporting in two steps, end with the union; a later
+// export of a registry updates just that entry; --prune drops the others;
+// the dry run reports each registry's fate and writes nothing.
+func TestExportMergesNeverClobbers(t *testing.T) {
+	alice, bob := newKenv(t), newKenv(t)
+	ns := namespace(t)
+	alice.store("ghcr.io", "alice", "a-ghcr")
+	alice.store("quay.io", "alice", "a-quay")
+	bob.store("registry.example.com:5000", "bob", "b-reg")
+
+	if r := alice.plugin("export", "ghcr.io", "-n", ns); r.code != 0 {
+		t.Fatalf("alice exports ghcr.io: %s", r.stderr)
+	}
+	if r := alice.plugin("export", "quay.io", "-n", ns); r.code != 0 || !strings.Contains(r.stdout, "secret/regcred configured; kept 1 entry this export does not write: ghcr.io") {
+		t.Fatalf("alice exports quay.io: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if r := bob.plugin("export", "-n", ns); r.code != 0 || !strings.Contains(r.stdout, "kept 2 entries this export does not write: ghcr.io, quay.io") {
+		t.Fatalf("bob exports: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	want := []string{"ghcr.io=alice:a-ghcr", "quay.io=alice:a-quay", "registry.example.com:5000=bob:b-reg"}
+	if got := entries(t, ns, "regcred"); !slices.Equal(got, want) {
+		t.Fatalf("after two people's exports the Secret holds %v, want the union %v", got, want)
+	}
+
+	// A rotated password: the dry run says what would happen, per registry,
+	// and changes nothing; the export then changes that entry only.
+	alice.store("ghcr.io", "alice", "a-ghcr-2")
+	rv := secret(t, "alpha", ns, "regcred").ResourceVersion
+	r := alice.plugin("export", "-n", ns, "--dry-run=server")
+	wantLine := "secret/regcred would update (server dry run): ghcr.io update, quay.io unchanged, registry.example.com:5000 keep\n"
+	if r.code != 0 || !strings.HasSuffix(r.stdout, wantLine) {
+		t.Errorf("dry run: exit %d stdout %q; want a line ending %q", r.code, r.stdout, wantLine)
+	}
+	if now := secret(t, "alpha", ns, "regcred").ResourceVersion; now != rv {
+		t.Errorf("the dry run wrote the Secret (resourceVersion %s → %s)", rv, now)
+	}
+	if r := alice.plugin("export", "-n", ns); r.code != 0 {
+		t.Fatalf("alice exports again: %s", r.stderr)
+	}
+	want[0] = "ghcr.io=alice:a-ghcr-2"
+	if got := entries(t, ns, "regcred"); !slices.Equal(got, want) {
+		t.Errorf("after the rotation the Secret holds %v, want %v", got, want)
+	}
+
+	// --prune: exactly this export.
+	r = bob.plugin("export", "-n", ns, "--prune", "--dry-run=server")
+	if !strings.Contains(r.stdout, "ghcr.io remove, quay.io remove, registry.example.com:5000 unchanged") {
+		t.Errorf("dry run with --prune: stdout %q", r.stdout)
+	}
+	if r := bob.plugin("export", "-n", ns, "--prune"); r.code != 0 || !strings.Contains(r.stdout, "removed (--prune): ghcr.io, quay.io") {
+		t.Errorf("export --prune: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if got := entries(t, ns, "regcred"); !slices.Equal(got, []string{"registry.example.com:5000=bob:b-reg"}) {
+		t.Errorf("after --prune the Secret holds %v", got)
+	}
+}
+
+// TestExportRespellsOldKeys: an entry under a spelling the kubelet does not
+// match (written by hand, or by an older regcred) is replaced by the
+// canonical one, not kept beside it.
+func TestExportRespellsOldKeys(t *testing.T) {
+	k := newKenv(t)
+	ns := namespace(t)
+	k.store("Reg.Example.com", "alice", "pw")
+	old := kube.Secret("regcred", ns, []byte(`{"auths":{"Reg.Example.com":{"username":"alice","password":"old","auth":"YWxpY2U6b2xk"},"other.example":{"username":"x","password":"y","auth":"eDp5"}}}`))
+	c := admin(t, "alpha")
+	if _, err := c.CoreV1().Secrets(ns).Create(t.Context(), old, metav1.CreateOptions{FieldManager: kube.FieldManager}); err != nil {
+		t.Fatal(err)
+	}
+	r := k.plugin("export", "-n", ns)
+	if r.code != 0 {
+		t.Fatalf("export: %s", r.stderr)
+	}
+	if got, want := entries(t, ns, "regcred"), []string{"other.example=x:y", "reg.example.com=alice:pw"}; !slices.Equal(got, want) {
+		t.Errorf("the Secret holds %v, want %v", got, want)
+	}
+}
+
+// TestConcurrentExportsLoseNothing: eight people export to one new
+// namespace at once; every one's registry is in the Secret.
+func TestConcurrentExportsLoseNothing(t *testing.T) {
+	ns := namespace(t)
+	const n = 8
+	people := make([]*kenv, n)
+	for i := range people {
+		people[i] = newKenv(t)
+		people[i].store(fmt.Sprintf("reg%d.example", i), fmt.Sprintf("user%d", i), "pw")
+	}
+	var wg sync.WaitGroup
+	results := make([]result, n)
+	for i, p := range people {
+		wg.Go(func() { results[i] = p.plugin("export", "-n", ns) })
+	}
+	wg.Wait()
+	var want []string
+	for i, r := range results {
+		if r.code != 0 {
+			t.Errorf("export %d: exit %d %s", i, r.code, r.stderr)
+		}
+		want = append(want, fmt.Sprintf("reg%d.example=user%d:pw", i, i))
+	}
+	if got := entries(t, ns, "regcred"); !slices.Equal(got, want) {
+		t.Errorf("after %d concurrent exports the Secret holds %v, want %v", n, got, want)
+	}
+}
+
+// TestDeleteTakesOnlyYourEntries: delete takes out the caller's entries
+// and keeps a teammate's (and the ServiceAccount's reference, which the
+// teammate's pods still need); the last person's delete removes the
+// Secret and the reference; a Secret with none of the caller's entries is
+// refused in a named namespace.
+func TestDeleteTakesOnlyYourEntries(t *testing.T) {
+	alice, bob, carol := newKenv(t), newKenv(t), newKenv(t)
+	ns := namespace(t)
+	alice.store("ghcr.io", "alice", "a")
+	bob.store("quay.io", "bob", "b")
+	carol.store("ghcr.io", "carol", "c") // the same registry, another account
+	for _, p := range []*kenv{alice, bob} {
+		if r := p.plugin("export", "-n", ns, "--service-account", "default"); r.code != 0 {
+			t.Fatalf("export: %s", r.stderr)
+		}
+	}
+	r := carol.plugin("delete", "-n", ns)
+	want := "error: secret " + ns + "/regcred holds none of your registries (2 entries from other keyrings); use --force to delete it anyway\n"
+	if r.code != 1 || r.stderr != want {
+		t.Errorf("carol's delete: exit %d stderr %q; want %q", r.code, r.stderr, want)
+	}
+	r = alice.plugin("delete", "-n", ns)
+	if r.code != 0 || !strings.Contains(r.stdout, "secret/regcred configured: ghcr.io removed, quay.io kept") {
+		t.Errorf("alice's delete: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if got := entries(t, ns, "regcred"); !slices.Equal(got, []string{"quay.io=bob:b"}) {
+		t.Errorf("after alice's delete the Secret holds %v, want bob's entry only", got)
+	}
+	if got := pullSecrets(t, ns, "default"); !slices.Equal(got, []string{"regcred"}) {
+		t.Errorf("after alice's delete the ServiceAccount lists %v; bob's pods still need regcred", got)
+	}
+	r = bob.plugin("delete", "-n", ns)
+	if r.code != 0 || !strings.Contains(r.stdout, "secret/regcred deleted") {
+		t.Errorf("bob's delete: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if hasSecret(t, ns, "regcred") || len(pullSecrets(t, ns, "default")) != 0 {
+		t.Errorf("after the last delete: Secret there %v, ServiceAccount lists %v", hasSecret(t, ns, "regcred"), pullSecrets(t, ns, "default"))
+	}
+}
