@@ -54,6 +54,10 @@ references regcred added.`,
 }
 
 func (d *deleteOptions) run(ctx context.Context) error {
+	d.bulk = true
+	if err := d.check(d.options); err != nil {
+		return err
+	}
 	if d.dryRun != "none" && d.dryRun != "server" {
 		return fmt.Errorf(`--dry-run must be "none" or "server", not %q`, d.dryRun)
 	}
@@ -167,6 +171,11 @@ func (d *deleteOptions) unlink(ctx context.Context, c kubernetes.Interface, t ta
 	}
 	for _, sa := range sas {
 		changed, err := kube.RemoveImagePullSecret(ctx, c, t.namespace, sa, d.name, dry)
+		var owned *kube.ListOwnedError
+		if errors.As(err, &owned) {
+			r.warnings = append(r.warnings, fmt.Sprintf("%s: warning: %s", t, owned))
+			continue
+		}
 		if err != nil {
 			return err
 		}

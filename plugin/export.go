@@ -84,6 +84,10 @@ fails does not stop the others, and a re-run completes what failed.`,
 }
 
 func (e *exportOptions) run(ctx context.Context, args []string) error {
+	e.bulk = true
+	if err := e.check(e.options); err != nil {
+		return err
+	}
 	switch e.dryRun {
 	case "none", "client", "server":
 	default:
@@ -232,6 +236,11 @@ func (e *exportOptions) exportTo(ctx context.Context, c kubernetes.Interface, t 
 	}
 	for _, sa := range sas {
 		changed, err := kube.AddImagePullSecret(ctx, c, t.namespace, sa, e.name, dry)
+		var owned *kube.ListOwnedError
+		if errors.As(err, &owned) {
+			r.warnings = append(r.warnings, fmt.Sprintf("%s: warning: %s", t, owned))
+			continue
+		}
 		if err != nil {
 			r.err = err
 			return r

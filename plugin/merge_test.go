@@ -7,7 +7,9 @@ import (
 	"sync"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	"github.com/regcred/regcred/kube"
 )
@@ -166,5 +168,53 @@ func TestDeleteTakesOnlyYourEntries(t *testing.T) {
 	}
 	if hasSecret(t, ns, "regcred") || len(pullSecrets(t, ns, "default")) != 0 {
 		t.Errorf("after the last delete: Secret there %v, ServiceAccount lists %v", hasSecret(t, ns, "regcred"), pullSecrets(t, ns, "default"))
+	}
+}
+
+// TestServiceAccountListsOfOthers: a list a GitOps tool applies is left
+// alone with a warning (that tool would take the entry out again); an
+// entry someone wrote back by hand after regcred added it is theirs, and
+// delete keeps it with a warning although the annotation still names it.
+func TestServiceAccountListsOfOthers(t *testing.T) {
+	k := newKenv(t)
+	ns := namespace(t)
+	k.store("reg.example", "alice", "pw")
+	c := admin(t, "alpha")
+	ctx := t.Context()
+	applied := corev1ac.ServiceAccount("gitops", ns).WithImagePullSecrets(corev1ac.LocalObjectReference().WithName("other"))
+	if _, err := c.CoreV1().ServiceAccounts(ns).Apply(ctx, applied, metav1.ApplyOptions{FieldManager: "argocd-controller"}); err != nil {
+		t.Fatal(err)
+	}
+	r := k.plugin("export", "-n", ns, "--service-account", "gitops", "--service-account", "default")
+	wantWarn := "warning: serviceaccount/gitops: left alone: argocd-controller/Apply applies its imagePullSecrets and would take regcred out again; add it where that tool's manifests live\n"
+	if r.code != 0 || !strings.Contains(r.stderr, wantWarn) {
+		t.Errorf("export: exit %d stderr %q; want the warning %q", r.code, r.stderr, wantWarn)
+	}
+	if got := pullSecrets(t, ns, "gitops"); !slices.Equal(got, []string{"other"}) {
+		t.Errorf("the GitOps list became %v", got)
+	}
+	if got := pullSecrets(t, ns, "default"); !slices.Equal(got, []string{"regcred"}) {
+		t.Fatalf("default lists %v", got)
+	}
+
+	// By hand: take regcred out, then put it back; the list is now the
+	// editor's, the annotation still says regcred added it.
+	for _, list := range [][]corev1.LocalObjectReference{nil, {{Name: "regcred"}}} {
+		sa, err := c.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sa.ImagePullSecrets = list
+		if _, err := c.CoreV1().ServiceAccounts(ns).Update(ctx, sa, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r = k.plugin("delete", "-n", ns)
+	wantWarn = "warning: serviceaccount/default: kept regcred in imagePullSecrets: kubectl-edit/Update wrote the list since regcred added it\n"
+	if r.code != 0 || !strings.Contains(r.stderr, wantWarn) || !strings.Contains(r.stdout, "secret/regcred deleted") {
+		t.Errorf("delete: exit %d stdout %q stderr %q; want the Secret deleted and the warning %q", r.code, r.stdout, r.stderr, wantWarn)
+	}
+	if got := pullSecrets(t, ns, "default"); !slices.Equal(got, []string{"regcred"}) {
+		t.Errorf("delete took a hand-written entry: default lists %v", got)
 	}
 }

@@ -68,6 +68,7 @@ type options struct {
 	namespaces []string
 	name       string
 	clients    *clients
+	bulk       bool // a command that writes many namespaces (see client)
 }
 
 // clientCache is the command's one clientset per context.
@@ -200,19 +201,24 @@ func (o *options) contextList() []string {
 	return o.contexts
 }
 
-// client returns a clientset for a context. Its client-side rate limit is
-// off: the commands bound their own parallelism, and the API server's
-// priority and fairness answers 429 with Retry-After when it is busy,
-// which client-go waits for and retries (up to ten times).
-func (o *options) client(context string) (kubernetes.Interface, error) {
-	if err := o.checkKubeconfig(context); err != nil {
+// client returns a clientset for a context. Its client-side rate limit
+// (limitQPS) is lifted for a command that writes many namespaces
+// (o.bulk) where the API server's priority and fairness governs the user
+// (see rateLimitFor): the server then queues and sheds load itself,
+// answering 429 with Retry-After, which client-go waits for and retries
+// (up to ten times). Parallelism is bounded by --parallel in any case.
+func (o *options) client(kctx string) (kubernetes.Interface, error) {
+	if err := o.checkKubeconfig(kctx); err != nil {
 		return nil, err
 	}
-	cfg, err := o.flagsFor(context).ToRESTConfig()
+	cfg, err := o.flagsFor(kctx).ToRESTConfig()
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
-	cfg.QPS = -1
+	cfg.QPS, cfg.Burst = limitQPS, limitBurst
+	if o.bulk && rateLimitFor(context.Background(), cfg).Lifted {
+		cfg.QPS = -1
+	}
 	return kubernetes.NewForConfig(cfg)
 }
 

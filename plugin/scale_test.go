@@ -23,9 +23,11 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/regcred/regcred/internal/testenv"
 	"github.com/regcred/regcred/kube"
+	"github.com/regcred/regcred/plugin"
 )
 
 // serviceAccount creates a ServiceAccount with the given imagePullSecrets.
@@ -554,5 +556,36 @@ func TestAllServiceAccountsInANewNamespace(t *testing.T) {
 	}
 	if took := time.Since(start); took < 4*time.Second {
 		t.Errorf("gave up after %v, before waiting for default", took)
+	}
+}
+
+// TestRateLimitFollowsPriorityAndFairness: against the real API server,
+// the admin (system:masters, which priority and fairness exempts) keeps
+// the client-side limit although the server sends its headers; a user the
+// server governs gets none; --parallel is capped.
+func TestRateLimitFollowsPriorityAndFairness(t *testing.T) {
+	for _, tt := range []struct {
+		kctx   string
+		lifted bool
+		why    string
+	}{
+		{"alpha", false, "the API server exempts you from priority and fairness"},
+		{"alpha-nobody", true, "the API server's priority and fairness queues your requests"},
+	} {
+		cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+			&clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig},
+			&clientcmd.ConfigOverrides{CurrentContext: tt.kctx}).ClientConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := plugin.RateLimitFor(context.Background(), cfg)
+		if got.Lifted != tt.lifted || !strings.Contains(got.Why, tt.why) {
+			t.Errorf("%s: %+v; want lifted %v, %q", tt.kctx, got, tt.lifted, tt.why)
+		}
+	}
+	k := newKenv(t)
+	r := k.plugin("export", "--parallel", "33", "-n", "default")
+	if want := "error: --parallel must be from 1 to 32, not 33\n"; r.code != 1 || r.stderr != want {
+		t.Errorf("--parallel 33: exit %d stderr %q; want %q", r.code, r.stderr, want)
 	}
 }

@@ -51,23 +51,31 @@ func (f *targetFlags) add(fs *pflag.FlagSet, verb string) {
 // Pod in them could use it.
 var systemNamespaces = []string{"kube-system", "kube-public", "kube-node-lease"}
 
+// check refuses flags that do not go together, before anything is read.
+func (f *targetFlags) check(o *options) error {
+	if f.parallel < 1 || f.parallel > MaxParallel {
+		return fmt.Errorf("--parallel must be from 1 to %d, not %d", MaxParallel, f.parallel)
+	}
+	if f.allServiceAccounts && len(f.serviceAccounts) > 0 {
+		return errors.New("give --service-account or --all-service-accounts, not both")
+	}
+	if !f.allNamespaces && f.namespaceSelector == "" && len(f.exclude) > 0 {
+		return errors.New("--exclude goes with -A/--all-namespaces or --namespace-selector")
+	}
+	if (f.allNamespaces || f.namespaceSelector != "") && len(o.namespaces) > 0 {
+		return errors.New("-n/--namespace cannot be combined with -A/--all-namespaces or --namespace-selector")
+	}
+	return nil
+}
+
 // resolve expands the targets, listing namespaces for -A and
 // --namespace-selector (one request per context), and reports the skipped.
 func (f *targetFlags) resolve(ctx context.Context, o *options, skip func(string)) ([]target, error) {
-	if f.parallel < 1 {
-		return nil, fmt.Errorf("--parallel must be at least 1, not %d", f.parallel)
-	}
-	if f.allServiceAccounts && len(f.serviceAccounts) > 0 {
-		return nil, errors.New("give --service-account or --all-service-accounts, not both")
+	if err := f.check(o); err != nil {
+		return nil, err
 	}
 	if !f.allNamespaces && f.namespaceSelector == "" {
-		if len(f.exclude) > 0 {
-			return nil, errors.New("--exclude goes with -A/--all-namespaces or --namespace-selector")
-		}
 		return o.targets()
-	}
-	if len(o.namespaces) > 0 {
-		return nil, errors.New("-n/--namespace cannot be combined with -A/--all-namespaces or --namespace-selector")
 	}
 	if f.allNamespaces && f.namespaceSelector != "" {
 		return nil, errors.New("give -A/--all-namespaces or --namespace-selector, not both")
@@ -188,11 +196,12 @@ func (cs *clients) get(o *options, context string) (kubernetes.Interface, error)
 
 // targetResult is what one target's work printed and produced.
 type targetResult struct {
-	lines   []string
-	obj     *corev1.Secret
-	err     error
-	kept    bool // left alone by design (another tool's Secret): no failure
-	trimmed bool // only the caller's entries were taken out
+	lines    []string
+	warnings []string // to stderr, each one line
+	obj      *corev1.Secret
+	err      error
+	kept     bool // left alone by design (another tool's Secret): no failure
+	trimmed  bool // only the caller's entries were taken out
 }
 
 // forEachTarget runs work on every target, at most parallel at a time, and
@@ -238,6 +247,9 @@ func (o *options) report(targets []target, results []targetResult, progress io.W
 	for i, r := range results {
 		for _, l := range r.lines {
 			fmt.Fprintln(progress, l)
+		}
+		for _, l := range r.warnings {
+			fmt.Fprintln(o.env.Stderr, l)
 		}
 		if r.err != nil {
 			failed++
