@@ -12,7 +12,7 @@ LDFLAGS  := -s -w -X github.com/regcred/regcred/internal/version.Version=$(VERSI
 BINARIES := $(notdir $(wildcard cmd/*))
 PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
 
-.PHONY: all help build test deps registry k8s-tools client-tools bench cross lint clean demo stress
+.PHONY: all help build test deps registry k8s-tools client-tools bench cross dist lint clean demo stress
 
 all: build
 
@@ -41,6 +41,7 @@ client-tools:
 
 ## test: the full suite against real components (the README's test command)
 test: deps lint k8s-tools client-tools
+	@sh scripts/dist.sh --if-stale
 	REGCRED_K8S_TOOLS=$$(sh scripts/k8s-tools.sh) REGCRED_CLIENT_TOOLS=$$(sh scripts/client-tools.sh) \
 		$(GO) run $(GOTESTSUM) --format pkgname-and-test-fails --format-hide-empty-pkg -- -race -count=1 -timeout 30m ./...
 
@@ -66,6 +67,10 @@ registry:
 # The demo builds the k8s tools itself, after the keyring half, with progress.
 demo: deps build
 	$(GO) run ./internal/demo
+
+## dist: release archives, .deb/.rpm, checksums.txt and the krew manifest under dist/ (GoReleaser)
+dist:
+	@sh scripts/dist.sh
 
 ## cross: CGO_ENABLED=0 builds of every command for every supported OS/arch
 cross:
@@ -96,4 +101,4 @@ FUZZ_TARGETS = helper:FuzzStoreInput:$$((150000*$(FUZZSCALE))) \
 	kube:FuzzDockerConfigJSON:$$((45000*$(FUZZSCALE)))
 
 clean:
-	rm -rf bin
+	rm -rf bin dist completions

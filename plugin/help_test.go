@@ -3,6 +3,8 @@ package plugin_test
 import (
 	"strings"
 	"testing"
+
+	"github.com/regcred/regcred/internal/testenv"
 )
 
 // TestHelpInKubectlStyle: help and --help for every command give a
@@ -35,5 +37,17 @@ func TestHelpInKubectlStyle(t *testing.T) {
 	}
 	if r := k.plugin("--kubeconfig", "/nonexistent", "export", "--dry-run=client", "--help"); r.code != 0 {
 		t.Errorf("a hidden connection flag is no longer accepted: %s", r.stderr)
+	}
+}
+
+// TestVersionCommand: `kubectl regcred version` and --version print the
+// version the build stamped, in one line.
+func TestVersionCommand(t *testing.T) {
+	k := &kenv{t: t, vars: map[string]string{"HOME": t.TempDir()}}
+	want := "kubectl regcred version " + testenv.TestVersion + "\n"
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		if r := k.plugin(args...); r.code != 0 || r.stdout != want || r.stderr != "" {
+			t.Errorf("%v: exit %d stdout %q stderr %q; want %q", args, r.code, r.stdout, r.stderr, want)
+		}
 	}
 }

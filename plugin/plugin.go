@@ -112,7 +112,7 @@ func newCommand(env Env) (*cobra.Command, *options) {
 	pf.StringSliceVar(&o.contexts, "context", nil, "kubeconfig context to use; repeat (or separate with commas) to write to several clusters")
 	pf.StringSliceVarP(&o.namespaces, "namespace", "n", nil, "namespace; repeat (or separate with commas) for several (default: the context's namespace)")
 	pf.StringVar(&o.name, "name", kube.DefaultSecretName, "name of the Secret")
-	root.AddCommand(newExportCommand(o), newDeleteCommand(o), newInspectCommand(o), newVerifyCommand(o), newOptionsCommand(root))
+	root.AddCommand(newExportCommand(o), newDeleteCommand(o), newInspectCommand(o), newVerifyCommand(o), newOptionsCommand(root), newVersionCommand(root))
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
 		if c.Name() == "completion" {
@@ -121,6 +121,20 @@ func newCommand(env Env) (*cobra.Command, *options) {
 	}
 	root.SetUsageTemplate(root.UsageTemplate() + "\nUse \"kubectl regcred options\" for a list of global command-line options (applies to all commands).\n")
 	return root, o
+}
+
+// newVersionCommand prints what --version prints, as kubectl version does
+// for kubectl.
+func newVersionCommand(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "kubectl regcred version %s\n", root.Version)
+			return err
+		},
+	}
 }
 
 // newOptionsCommand lists the connection flags, as `kubectl options` does.

@@ -12,14 +12,16 @@ docker-registry:docker-registry htpasswd:apache2-utils etcd:etcd-server
 pkg-config:pkg-config pass:pass gpg:gnupg /usr/bin/time:time strace:strace dbus-monitor:dbus-bin
 /usr/lib/wine/wine64:wine64 x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64-win32
 containerd:containerd ctr:containerd runc:runc ip:iproute2 unshare:util-linux
-podman:podman buildah:buildah skopeo:skopeo"
+podman:podman buildah:buildah skopeo:skopeo
+rpm:rpm sha256sum:coreutils dpkg:dpkg"
 # keepassxc and kwalletd5 are the Secret Service providers beside gnome-keyring
 # (KWallet needs QCA's OpenSSL plugin for the encrypted sessions libsecret,
 # and so the upstream helper the benchmarks compare with, opens);
 # wine64 and MinGW run the Windows build against a real Credential Manager;
 # containerd, runc and iproute2 a real node (in a namespace of its own);
 # podman, buildah and skopeo are clients configure wires (helm and oras,
-# which Debian does not package, come from scripts/client-tools.sh).
+# which Debian does not package, come from scripts/client-tools.sh);
+# rpm reads the release's .rpm (dpkg installs the .deb into a throw-away root).
 # Headers for building the upstream secretservice helper (benchmarks, import tests).
 headers="/usr/include/libsecret-1/libsecret/secret.h:libsecret-1-dev"
 
