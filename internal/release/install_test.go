@@ -334,6 +334,16 @@ func TestKrewInstallsThePlugin(t *testing.T) {
 	if r := run("", "regcred", "export", "--dry-run=client", "-n", "demo"); r.Code != 0 || r.Stdout != "[current context] namespace demo: secret/regcred created (dry run)\n" {
 		t.Errorf("kubectl regcred export --dry-run=client: exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
+	// krew uninstall wants a local plugin index, which an install from a
+	// manifest never fetches: offline, an empty git repository serves (the
+	// shape `kubectl krew index add` leaves; nothing is read from it).
+	index := filepath.Join(krewRoot, "index", "default")
+	if err := os.MkdirAll(filepath.Join(index, "plugins"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("git", "init", "-q", index).CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v %s", err, out)
+	}
 	if r := run("", "krew", "uninstall", "regcred"); r.Code != 0 {
 		t.Fatalf("kubectl krew uninstall: exit %d %s%s", r.Code, r.Stdout, r.Stderr)
 	}
