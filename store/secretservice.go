@@ -36,11 +36,12 @@ const (
 type SecretService struct {
 	timeout time.Duration
 
-	mu         sync.Mutex
-	svc        *ss.SecretService
-	collection dbus.ObjectPath // login, or the default alias
-	session    dbus.ObjectPath // opened once, closed with the connection
-	provider   *Provider       // the program serving the connection, found once
+	mu          sync.Mutex
+	svc         *ss.SecretService
+	collection  dbus.ObjectPath // login, or the default alias
+	session     dbus.ObjectPath // opened once, closed with the connection
+	provider    *Provider       // the program serving the connection, found once
+	versionRead bool            // provider.Version has been read
 }
 
 // NewSecretService returns the Secret Service keyring, each call bounded by timeout.
@@ -153,7 +154,7 @@ func (k *SecretService) Set(ctx context.Context, account string, label Label, da
 			if err != nil {
 				return err
 			}
-			p, err := k.providerOf(svc)
+			p, err := k.providerOf(svc, true)
 			if err != nil {
 				return err
 			}
@@ -230,17 +231,20 @@ func (k *SecretService) updateInPlace(svc *ss.SecretService, p *Provider, accoun
 	return paths[0], svc.Object(ssName, paths[0]).Call("org.freedesktop.Secret.Item.SetSecret", 0, secret).Err
 }
 
-// providerOf finds the program serving the bus once per connection.
-func (k *SecretService) providerOf(svc *ss.SecretService) (*Provider, error) {
+// providerOf finds the program serving the bus once per connection, and
+// with version also its version, which only a store needs, and only from
+// KeePassXC (see replaceWaits): reading it runs keepassxc-cli.
+func (k *SecretService) providerOf(svc *ss.SecretService, version bool) (*Provider, error) {
 	if k.provider == nil {
 		p, err := providerOn(svc.Conn)
 		if err != nil {
 			return nil, err
 		}
-		if p.keepassxc() {
-			p.readVersion() // only KeePassXC's decides anything here
-		}
 		k.provider = &p
+	}
+	if version && k.provider.keepassxc() && !k.versionRead {
+		k.provider.readVersion()
+		k.versionRead = true
 	}
 	return k.provider, nil
 }
@@ -253,7 +257,7 @@ func (k *SecretService) Delete(ctx context.Context, account string) error {
 		if err != nil {
 			return err
 		}
-		prov, err := k.providerOf(svc)
+		prov, err := k.providerOf(svc, false)
 		if err != nil {
 			return err
 		}
@@ -284,7 +288,7 @@ func (k *SecretService) List(ctx context.Context) (map[string]Label, error) {
 		if err != nil {
 			return err
 		}
-		p, err := k.providerOf(svc)
+		p, err := k.providerOf(svc, false)
 		if err != nil {
 			return err
 		}
@@ -526,7 +530,7 @@ func (k *SecretService) call(ctx context.Context, fn func(*ss.SecretService) err
 				return translate(err)
 			}
 			paths, _ := v.Value().([]dbus.ObjectPath)
-			k.svc, k.collection, k.session, k.provider = svc, ssDefaultAlias, "", nil
+			k.svc, k.collection, k.session, k.provider, k.versionRead = svc, ssDefaultAlias, "", nil, false
 			if slices.Contains(paths, ssLoginCollection) {
 				k.collection = ssLoginCollection
 			}
