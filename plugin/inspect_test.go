@@ -1,14 +1,9 @@
 package plugin_test
 
 import (
-	"encoding/json"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/regcred/regcred/internal/testenv"
 )
 
 func TestInspectAndVerify(t *testing.T) {
@@ -97,40 +92,18 @@ func TestKubeletResolvesExportedSecret(t *testing.T) {
 	if r := k.plugin("export", "-n", ns); r.code != 0 {
 		t.Fatalf("export: %s", r.stderr)
 	}
-	s := secret(t, "alpha", ns, "regcred")
-	data, err := json.Marshal(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tools, err := testenv.K8sTools()
-	if err != nil {
-		testenv.Unavailable(t, err)
-	}
-	cmd := exec.Command(filepath.Join(tools, "kubelet-keyring"), "127.0.0.1:5000/janedoe/private:v1", "nginx", "docker.io/x/y", "ghcr.io/x/y")
-	cmd.Stdin = strings.NewReader(string(data))
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("kubelet-keyring: %v", err)
-	}
-	var got map[string]struct {
-		Found              bool
-		Username, Password string
-	}
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatal(err)
-	}
-	for image, want := range map[string][2]string{
-		"127.0.0.1:5000/janedoe/private:v1": {"alice", hard},
-		"nginx":                             {"hubuser", "hubpass"},
-		"docker.io/x/y":                     {"hubuser", "hubpass"},
+	images := []string{"127.0.0.1:5000/janedoe/private:v1", "nginx", "docker.io/x/y", "ghcr.io/x/y"}
+	got := kubeletLookup(t, secret(t, "alpha", ns, "regcred"), images)
+	for image, want := range map[string]string{
+		"127.0.0.1:5000/janedoe/private:v1": "alice:" + hard,
+		"nginx":                             "hubuser:hubpass",
+		"docker.io/x/y":                     "hubuser:hubpass",
 	} {
-		g := got[image]
-		if !g.Found || g.Username != want[0] || g.Password != want[1] {
-			t.Errorf("kubelet lookup of %s = %+v, want %s", image, g, want[0])
+		if got[image] != want {
+			t.Errorf("kubelet lookup of %s = %q, want %q", image, got[image], want)
 		}
 	}
-	if got["ghcr.io/x/y"].Found {
+	if _, found := got["ghcr.io/x/y"]; found {
 		t.Error("the kubelet found credentials for a registry that was not exported")
 	}
 }

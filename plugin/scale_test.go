@@ -275,9 +275,10 @@ func TestExportMissingServiceAccount(t *testing.T) {
 	}
 }
 
-// kubeletLookup asks the kubelet's own pull-secret code which username it
-// would send for each image (normalised as the kubelet normalises it);
-// "" where it finds none. It fails the test for an image it did not answer.
+// kubeletLookup asks the kubelet's own pull-secret code which credential it
+// would send for each image (normalised as the kubelet normalises it), as
+// "username:password"; an image it finds none for is left out. It fails
+// the test for an image it did not answer.
 func kubeletLookup(t *testing.T, s *corev1.Secret, images []string) map[string]string {
 	t.Helper()
 	tools, err := testenv.K8sTools()
@@ -296,23 +297,23 @@ func kubeletLookup(t *testing.T, s *corev1.Secret, images []string) map[string]s
 		t.Fatalf("kubelet-keyring: %v", err)
 	}
 	var got map[string]struct {
-		Found    bool
-		Username string
+		Found              bool
+		Username, Password string
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatal(err)
 	}
-	users := map[string]string{}
+	creds := map[string]string{}
 	for _, image := range images { // every image asked, not what came back
 		g, ok := got[image]
 		if !ok {
 			t.Fatalf("kubelet-keyring did not answer for %s", image)
 		}
 		if g.Found {
-			users[image] = g.Username
+			creds[image] = g.Username + ":" + g.Password
 		}
 	}
-	return users
+	return creds
 }
 
 // TestKeysTheKubeletMatches: whatever spelling the keyring holds — letter
@@ -345,13 +346,13 @@ func TestKeysTheKubeletMatches(t *testing.T) {
 			}
 			got := kubeletLookup(t, secret(t, "alpha", ns, "regcred"), append(slices.Clone(tt.hits), tt.misses...))
 			for _, image := range tt.hits {
-				if got[image] != user {
-					t.Errorf("stored as %q: the kubelet sends %q for %s, want %s", tt.stored, got[image], image, user)
+				if got[image] != user+":pass" {
+					t.Errorf("stored as %q: the kubelet sends %q for %s, want %s:pass", tt.stored, got[image], image, user)
 				}
 			}
 			for _, image := range tt.misses {
-				if got[image] != "" {
-					t.Errorf("stored as %q: the kubelet sends %s's credential for %s", tt.stored, got[image], image)
+				if c, found := got[image]; found {
+					t.Errorf("stored as %q: the kubelet sends %s for %s", tt.stored, c, image)
 				}
 			}
 		})

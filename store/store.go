@@ -19,7 +19,9 @@
 // written 1..n and deleted n..1, so a slot always holds chunks 1..m.
 //
 // Writers hold one lock per user (see DefaultLockPath) and ask the keyring
-// what they replace; readers take no lock. A process can die, and a keyring
+// what they replace; readers take no lock. Under that lock the Secret
+// Service keyring also keeps writes to KeePassXC out of its saves, which a
+// write landing in can crash (see Provider.beforeWrite). A process can die, and a keyring
 // call can time out and land later, between any two steps, so writes run
 // in this order:
 //
