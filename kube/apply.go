@@ -28,7 +28,7 @@ const DefaultSecretName = "regcred"
 // MaxSecretSize is the API server's limit on a Secret's data.
 const MaxSecretSize = 1 << 20
 
-// Outcome is what applying did to a Secret.
+// Outcome is what a write did to a Secret.
 type Outcome string
 
 // Outcomes, in kubectl's words, and what a server-side dry run would do.
