@@ -192,8 +192,8 @@ func writable(old *corev1.Secret, force bool) (Auths, error) {
 		return nil, fmt.Errorf("secret %s/%s already exists with type %q, not %q, and a Secret's type cannot change: use another --name, or delete it first (kubectl delete secret %s -n %s)",
 			old.Namespace, old.Name, old.Type, corev1.SecretTypeDockerConfigJson, old.Name, old.Namespace)
 	}
-	if others := dataManagers(old); others != "" && !force {
-		return nil, fmt.Errorf("secret %s/%s: its data is managed by another field manager (%s); re-run with --force to add your entries to it", old.Namespace, old.Name, others)
+	if owners := managers(old.ManagedFields, `"f:data"`, others); len(owners) > 0 && !force {
+		return nil, fmt.Errorf("secret %s/%s: its data is managed by another field manager (%s); re-run with --force to add your entries to it", old.Namespace, old.Name, strings.Join(owners, ", "))
 	}
 	existing, err := ParseAuths(old.Data[corev1.DockerConfigJsonKey])
 	if err != nil && !force {
@@ -205,26 +205,27 @@ func writable(old *corev1.Secret, force bool) (Auths, error) {
 	return existing, nil
 }
 
-// dataManagers names the field managers other than kubectl-regcred that
-// own the Secret's data, "" when there are none.
-func dataManagers(s *corev1.Secret) string {
-	var names []string
-	for _, m := range s.ManagedFields {
-		if m.Manager != FieldManager && m.FieldsV1 != nil && strings.Contains(string(m.FieldsV1.Raw), `"f:data"`) {
-			names = append(names, m.Manager+"/"+string(m.Operation))
+// managers lists, as manager/operation, the field managers in mfs that
+// own field (a FieldsV1 key such as `"f:data"`; "" for any) and that keep
+// says to.
+func managers(mfs []metav1.ManagedFieldsEntry, field string, keep func(metav1.ManagedFieldsEntry) bool) []string {
+	var out []string
+	for _, m := range mfs {
+		if field != "" && (m.FieldsV1 == nil || !strings.Contains(string(m.FieldsV1.Raw), field)) {
+			continue
+		}
+		if keep(m) {
+			out = append(out, m.Manager+"/"+string(m.Operation))
 		}
 	}
-	return strings.Join(names, ", ")
+	return out
 }
 
-// managersOf lists an object's field managers and their operations.
-func managersOf(s *corev1.Secret) string {
-	var b strings.Builder
-	for _, m := range s.ManagedFields {
-		fmt.Fprintf(&b, "%s/%s;", m.Manager, m.Operation)
-	}
-	return b.String()
-}
+// others keeps the managers that are not kubectl-regcred.
+func others(m metav1.ManagedFieldsEntry) bool { return m.Manager != FieldManager }
+
+// anyone keeps every manager.
+func anyone(metav1.ManagedFieldsEntry) bool { return true }
 
 // AddedAnnotation, on a ServiceAccount, lists the imagePullSecrets entries
 // regcred added (comma-separated Secret names), so that delete removes those
@@ -245,8 +246,8 @@ func AddImagePullSecret(ctx context.Context, c kubernetes.Interface, namespace, 
 		if slices.Contains(sa.ImagePullSecrets, corev1.LocalObjectReference{Name: secret}) {
 			return false, nil
 		}
-		if appliers := listManagers(sa, func(m metav1.ManagedFieldsEntry) bool {
-			return m.Operation == metav1.ManagedFieldsOperationApply && m.Manager != FieldManager
+		if appliers := managers(sa.ManagedFields, `"f:imagePullSecrets"`, func(m metav1.ManagedFieldsEntry) bool {
+			return m.Operation == metav1.ManagedFieldsOperationApply && others(m)
 		}); len(appliers) > 0 {
 			return false, &ListOwnedError{Namespace: namespace, ServiceAccount: serviceAccount, Secret: secret, Managers: appliers, Adding: true}
 		}
@@ -268,7 +269,7 @@ func RemoveImagePullSecret(ctx context.Context, c kubernetes.Interface, namespac
 		if !slices.Contains(mine, secret) || !slices.Contains(sa.ImagePullSecrets, corev1.LocalObjectReference{Name: secret}) {
 			return false, nil
 		}
-		owners := listManagers(sa, func(metav1.ManagedFieldsEntry) bool { return true })
+		owners := managers(sa.ManagedFields, `"f:imagePullSecrets"`, anyone)
 		if len(owners) > 0 && !slices.ContainsFunc(owners, func(o string) bool { return strings.HasPrefix(o, FieldManager+"/") }) {
 			return false, &ListOwnedError{Namespace: namespace, ServiceAccount: serviceAccount, Secret: secret, Managers: owners}
 		}
@@ -291,18 +292,6 @@ func (e *ListOwnedError) Error() string {
 		return fmt.Sprintf("serviceaccount/%s: left alone: %s applies its imagePullSecrets and would take %s out again; add it where that tool's manifests live", e.ServiceAccount, strings.Join(e.Managers, ", "), e.Secret)
 	}
 	return fmt.Sprintf("serviceaccount/%s: kept %s in imagePullSecrets: %s wrote the list since regcred added it", e.ServiceAccount, e.Secret, strings.Join(e.Managers, ", "))
-}
-
-// listManagers lists, as manager/operation, the managers of the
-// ServiceAccount's imagePullSecrets that keep says to.
-func listManagers(sa *corev1.ServiceAccount, keep func(metav1.ManagedFieldsEntry) bool) []string {
-	var out []string
-	for _, m := range sa.ManagedFields {
-		if m.FieldsV1 != nil && strings.Contains(string(m.FieldsV1.Raw), `"f:imagePullSecrets"`) && keep(m) {
-			out = append(out, m.Manager+"/"+string(m.Operation))
-		}
-	}
-	return out
 }
 
 // updateServiceAccount reads the ServiceAccount, lets change edit it and,
@@ -451,7 +440,7 @@ func Delete(ctx context.Context, c kubernetes.Interface, namespace, name string,
 			r.Outcome, err = deleteExactly(ctx, secrets, s, dryRun)
 			return err
 		case len(kept) == len(auths) && !ours:
-			return &NotOursError{Namespace: namespace, Name: name, Managers: strings.TrimSuffix(strings.ReplaceAll(managersOf(s), ";", ", "), ", ")}
+			return &NotOursError{Namespace: namespace, Name: name, Managers: strings.Join(managers(s.ManagedFields, "", anyone), ", ")}
 		case len(kept) == len(auths):
 			return &NotOursError{Namespace: namespace, Name: name, Entries: len(auths)}
 		}
@@ -521,15 +510,7 @@ func pluralEntries(n int) string {
 // manager, for every field: a Secret another tool made keeps that tool's
 // entry (for its type, at least) even after --force wrote its data.
 func onlyOurs(s *corev1.Secret) bool {
-	if len(s.ManagedFields) == 0 {
-		return false
-	}
-	for _, m := range s.ManagedFields {
-		if m.Manager != FieldManager {
-			return false
-		}
-	}
-	return true
+	return len(s.ManagedFields) > 0 && len(managers(s.ManagedFields, "", others)) == 0
 }
 
 // Explain turns an API error into one line that says what to do: a missing

@@ -66,19 +66,10 @@ func SecretKey(server string) string {
 	return host + "/" + path + "/"
 }
 
-// DockerConfigJSON builds the .dockerconfigjson content for regs:
-// {"auths":{"<server>":{"username","password","auth":base64(user:pass)}}}.
-// Several registries go into one document; two with the same server are an error.
-func DockerConfigJSON(regs []Registry) ([]byte, error) {
-	a, err := AuthsOf(regs)
-	if err != nil {
-		return nil, err
-	}
-	return a.JSON()
-}
-
-// AuthsOf builds the entries for regs, each under its SecretKey; two
-// registries with one key are an error.
+// AuthsOf builds the entries for regs, each under its SecretKey, as
+// `kubectl create secret docker-registry` writes them:
+// {"username","password","auth":base64(user:pass)} (Auths.JSON makes the
+// .dockerconfigjson of them); two registries with one key are an error.
 func AuthsOf(regs []Registry) (Auths, error) {
 	out := Auths{}
 	for _, r := range regs {

@@ -5,6 +5,15 @@ import (
 	"testing"
 )
 
+// dockerConfigJSON is the .dockerconfigjson content export writes for regs.
+func dockerConfigJSON(regs []Registry) ([]byte, error) {
+	a, err := AuthsOf(regs)
+	if err != nil {
+		return nil, err
+	}
+	return a.JSON()
+}
+
 func TestDockerConfigJSON(t *testing.T) {
 	tests := []struct {
 		name string
@@ -29,7 +38,7 @@ func TestDockerConfigJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := DockerConfigJSON(tt.regs)
+			got, err := dockerConfigJSON(tt.regs)
 			if err != nil || string(got) != tt.want {
 				t.Fatalf("got %s, %v\nwant %s", got, err, tt.want)
 			}
@@ -39,7 +48,7 @@ func TestDockerConfigJSON(t *testing.T) {
 			}
 		})
 	}
-	if _, err := DockerConfigJSON([]Registry{{Server: "a"}, {Server: "a"}}); err == nil {
+	if _, err := dockerConfigJSON([]Registry{{Server: "a"}, {Server: "a"}}); err == nil {
 		t.Error("duplicate server accepted")
 	}
 }

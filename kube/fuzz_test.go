@@ -25,7 +25,7 @@ func FuzzDockerConfigJSON(f *testing.F) {
 		if server == "" || !valid || strings.Contains(user, ":") {
 			return // JSON cannot carry invalid UTF-8 unchanged; a colon in a username cannot survive "auth"
 		}
-		data, err := DockerConfigJSON([]Registry{{Server: server, Username: user, Password: pass, Email: email}})
+		data, err := dockerConfigJSON([]Registry{{Server: server, Username: user, Password: pass, Email: email}})
 		if err != nil {
 			t.Fatal(err)
 		}
