@@ -10,6 +10,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 goreleaser=github.com/goreleaser/goreleaser/v2@v2.15.1
+syft_version=1.57.2
 if [ "${1:-}" = --if-stale ] && [ -f dist/regcred.krew.yaml ] &&
 	grep -q "\"commit\":\"$(git rev-parse HEAD)\"" dist/metadata.json 2>/dev/null; then
 	exit 0
@@ -26,7 +27,21 @@ url=${REGCRED_DOWNLOAD_URL:-https://github.com/regcred/regcred/releases/download
 if ! git remote get-url origin >/dev/null 2>&1; then
 	export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=remote.origin.url GIT_CONFIG_VALUE_0=https://github.com/regcred/regcred.git
 fi
-REGCRED_VERSION=$version go run "$goreleaser" release --snapshot --clean --skip=publish,announce,sign,sbom
+# syft, which writes the SBOMs, is built once per Go release and cached like
+# the k8s tools; spdxsbom, which runs it (.goreleaser.yaml), for each build.
+tools="${XDG_CACHE_HOME:-$HOME/.cache}/regcred/release-tools/syft-$syft_version-$(go env GOVERSION)"
+if [ ! -x "$tools/syft" ]; then
+	echo "dist: building syft $syft_version into $tools (first time only: a few minutes)" >&2
+	rm -rf "$tools.tmp"
+	GOBIN="$tools.tmp" go install -trimpath -ldflags "-X main.version=$syft_version" \
+		"github.com/anchore/syft/cmd/syft@v$syft_version"
+	rm -rf "$tools" && mv "$tools.tmp" "$tools"
+fi
+bin=$(mktemp -d)
+trap 'rm -rf "$bin"' EXIT
+go build -o "$bin/spdxsbom" ./internal/spdxsbom
+export PATH="$bin:$tools:$PATH" GOMODCACHE="$(go env GOMODCACHE)"
+REGCRED_VERSION=$version go run "$goreleaser" release --snapshot --clean --skip=publish,announce,sign
 go run ./internal/krewmanifest -dist dist -version "$version" -url "$url" > dist/regcred.krew.yaml
 (cd dist && sha256sum regcred.krew.yaml >> checksums.txt)
 echo "dist: regcred $version" >&2

@@ -4,7 +4,11 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bufio"
+	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"debug/buildinfo"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,7 +20,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/regcred/regcred/internal/testenv"
 )
 
@@ -94,8 +100,8 @@ func archiveName(version, platform string) string {
 	return fmt.Sprintf("regcred_%s_%s.tar.gz", version, platform)
 }
 
-// TestChecksumsCoverAndVerify: checksums.txt names every archive, both
-// packages of each Linux arch and the krew manifest, and every sum in it
+// TestChecksumsCoverAndVerify: checksums.txt names every archive and its
+// SBOM, both packages of each Linux arch and the krew manifest, and every sum in it
 // verifies (sha256sum -c).
 func TestChecksumsCoverAndVerify(t *testing.T) {
 	dir, version := dist(t)
@@ -113,6 +119,9 @@ func TestChecksumsCoverAndVerify(t *testing.T) {
 	want := []string{"regcred.krew.yaml"}
 	for _, p := range platforms {
 		want = append(want, archiveName(version, p))
+	}
+	for _, p := range platforms {
+		want = append(want, archiveName(version, p)+".spdx.json")
 	}
 	for _, pkg := range []string{"_linux_amd64.deb", "_linux_arm64.deb", "_linux_amd64.rpm", "_linux_arm64.rpm"} {
 		want = append(want, "regcred_"+version+pkg)
@@ -202,6 +211,166 @@ func archiveFiles(path string) ([]string, map[string]int64, error) {
 			out = append(out, h.Name)
 			times[h.Name] = h.ModTime.Unix()
 		}
+	}
+}
+
+// archiveFile reads one file of a .tar.gz or .zip.
+func archiveFile(path, name string) ([]byte, error) {
+	if strings.HasSuffix(path, ".zip") {
+		z, err := zip.OpenReader(path)
+		if err != nil {
+			return nil, err
+		}
+		defer z.Close()
+		rc, err := z.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		defer rc.Close()
+		return io.ReadAll(rc)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, err
+	}
+	tr := tar.NewReader(gz)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil, fmt.Errorf("%s holds no %s", path, name)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if h.Name == name && h.Typeflag == tar.TypeReg {
+			return io.ReadAll(tr)
+		}
+	}
+}
+
+// TestSBOMsListEveryModule: each archive's SPDX SBOM names the archive by
+// its SHA-256 and lists, for both binaries in it, every module the binary's
+// own build information records — the main module at the version -buildvcs
+// stamped from this commit, each dependency at its version, and the Go
+// release as stdlib — with licenses found offline (in the module cache).
+// It is reproducible: created is the commit's time, and the namespace's
+// UUID is named by the archive's sum, not drawn at random.
+func TestSBOMsListEveryModule(t *testing.T) {
+	dir, version := dist(t)
+	out, err := exec.Command("git", "-C", root(t), "show", "-s", "--format=%ct %H", "HEAD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var commitUnix int64
+	var head string
+	if _, err := fmt.Sscan(string(out), &commitUnix, &head); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range platforms {
+		t.Run(p, func(t *testing.T) {
+			archive := filepath.Join(dir, archiveName(version, p))
+			raw, err := os.ReadFile(archive + ".spdx.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc struct {
+				SPDXVersion       string `json:"spdxVersion"`
+				DocumentNamespace string `json:"documentNamespace"`
+				CreationInfo      struct {
+					Created string `json:"created"`
+				} `json:"creationInfo"`
+				Packages []struct {
+					Name      string `json:"name"`
+					Version   string `json:"versionInfo"`
+					License   string `json:"licenseConcluded"`
+					Checksums []struct {
+						Algorithm string `json:"algorithm"`
+						Value     string `json:"checksumValue"`
+					} `json:"checksums"`
+				} `json:"packages"`
+			}
+			if err := json.Unmarshal(raw, &doc); err != nil {
+				t.Fatal(err)
+			}
+			if doc.SPDXVersion != "SPDX-2.3" {
+				t.Errorf("spdxVersion %q", doc.SPDXVersion)
+			}
+			if want := time.Unix(commitUnix, 0).UTC().Format(time.RFC3339); doc.CreationInfo.Created != want {
+				t.Errorf("created %s, want the commit's time %s", doc.CreationInfo.Created, want)
+			}
+			body, err := os.ReadFile(archive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := sha256.Sum256(body)
+			id := uuid.NewSHA1(uuid.NameSpaceURL, []byte("sha256:"+hex.EncodeToString(sum[:])))
+			if !strings.HasSuffix(doc.DocumentNamespace, filepath.Base(archive)+"-"+id.String()) {
+				t.Errorf("namespace %s, want one ending in the archive's name and %s", doc.DocumentNamespace, id)
+			}
+			listed := map[string]bool{}
+			licenses := map[string]string{}
+			var archiveSum string
+			for _, pkg := range doc.Packages {
+				listed[pkg.Name+"@"+pkg.Version] = true
+				licenses[pkg.Name] = pkg.License
+				if pkg.Name == filepath.Base(archive) {
+					for _, c := range pkg.Checksums {
+						if c.Algorithm == "SHA256" {
+							archiveSum = c.Value
+						}
+					}
+				}
+			}
+			if archiveSum != hex.EncodeToString(sum[:]) {
+				t.Errorf("the SBOM gives the archive's SHA-256 as %q, not %x", archiveSum, sum)
+			}
+			ext := ""
+			if strings.HasPrefix(p, "windows") {
+				ext = ".exe"
+			}
+			for _, bin := range []string{"docker-credential-regcred", "kubectl-regcred"} {
+				b, err := archiveFile(archive, bin+ext)
+				if err != nil {
+					t.Fatal(err)
+				}
+				info, err := buildinfo.Read(bytes.NewReader(b))
+				if err != nil {
+					t.Fatalf("%s: %v", bin, err)
+				}
+				var revision string
+				for _, s := range info.Settings {
+					if s.Key == "vcs.revision" {
+						revision = s.Value
+					}
+				}
+				// v0.0.0-TIME-COMMIT (+dirty where the tree had changes), or the tag.
+				if revision != head || !strings.Contains(info.Main.Version, head[:12]) && info.Main.Version != "v"+version {
+					t.Errorf("%s: stamped %s at revision %q, want this commit %s", bin, info.Main.Version, revision, head)
+				}
+				want := []string{info.Main.Path + "@" + info.Main.Version, "stdlib@" + info.GoVersion}
+				for _, dep := range info.Deps {
+					want = append(want, dep.Path+"@"+dep.Version)
+				}
+				for _, w := range want {
+					if !listed[w] {
+						t.Errorf("%s: the SBOM does not list %s", bin, w)
+					}
+				}
+				if len(info.Deps) < 3 {
+					t.Errorf("%s: only %d modules in its build information", bin, len(info.Deps))
+				}
+			}
+			for mod, want := range map[string]string{"k8s.io/client-go": "Apache-2.0", "github.com/zalando/go-keyring": "MIT"} {
+				if !strings.Contains(licenses[mod], want) {
+					t.Errorf("%s's license %q, want %s (read from the module cache)", mod, licenses[mod], want)
+				}
+			}
+		})
 	}
 }
 
@@ -365,32 +534,17 @@ func TestWindowsZipRunsUnderWine(t *testing.T) {
 		testenv.Unavailable(t, err)
 	}
 	dir, version := dist(t)
-	z, err := zip.OpenReader(filepath.Join(dir, archiveName(version, "windows_amd64")))
+	b, err := archiveFile(filepath.Join(dir, archiveName(version, "windows_amd64")), "docker-credential-regcred.exe")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer z.Close()
 	tmp := t.TempDir()
 	exe := filepath.Join(tmp, "bin", "docker-credential-regcred.exe")
 	if err := os.MkdirAll(filepath.Dir(exe), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range z.File {
-		if f.Name != "docker-credential-regcred.exe" {
-			continue
-		}
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(exe, b, 0o700); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.WriteFile(exe, b, 0o700); err != nil {
+		t.Fatal(err)
 	}
 	w, err := testenv.StartWine(filepath.Join(tmp, "wine"))
 	if err != nil {
