@@ -68,7 +68,7 @@ registry:
 demo: deps build
 	$(GO) run ./internal/demo
 
-## dist: release archives, .deb/.rpm, checksums.txt and the krew manifest under dist/ (GoReleaser)
+## dist: release archives with their SPDX SBOMs, .deb/.rpm, checksums.txt and the krew manifest under dist/ (GoReleaser, syft)
 dist:
 	@sh scripts/dist.sh
 

@@ -1,5 +1,5 @@
 // Package release turns a release build's artifacts into what installers
-// read: the krew plugin manifest.
+// and auditors read: the krew plugin manifest, and SBOMs made reproducible.
 package release
 
 import (
