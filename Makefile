@@ -31,7 +31,7 @@ build:
 deps:
 	@sh scripts/deps.sh
 
-## k8s-tools: build (once, cached in ~/.cache/regcred) the test-only kube-apiserver and kubelet resolver
+## k8s-tools: build (once, cached in ~/.cache/regcred) the test-only kube-apiserver, kubelet, its resolver and kubectl
 k8s-tools:
 	@sh scripts/k8s-tools.sh >/dev/null
 
@@ -42,7 +42,7 @@ client-tools:
 ## test: the full suite against real components (the README's test command)
 test: deps lint k8s-tools client-tools
 	@sh scripts/dist.sh --if-stale
-	REGCRED_K8S_TOOLS=$$(sh scripts/k8s-tools.sh) REGCRED_CLIENT_TOOLS=$$(sh scripts/client-tools.sh) \
+	k8s=$$(sh scripts/k8s-tools.sh) && PATH="$$k8s/bin:$$PATH" REGCRED_K8S_TOOLS=$$k8s REGCRED_CLIENT_TOOLS=$$(sh scripts/client-tools.sh) \
 		$(GO) run $(GOTESTSUM) --format pkgname-and-test-fails --format-hide-empty-pkg -- -race -count=1 -timeout 30m ./...
 
 ## lint: gofmt, go vet, staticcheck and govulncheck
@@ -57,7 +57,7 @@ lint:
 bench: deps k8s-tools
 	@mkdir -p bin
 	$(GO) test -run '^$$' -bench . -benchmem ./store/ | tee bin/micro-bench.txt
-	$(GO) run ./internal/benchtool -micro bin/micro-bench.txt -out docs/BENCHMARKS.md
+	PATH="$$(sh scripts/k8s-tools.sh)/bin:$$PATH" $(GO) run ./internal/benchtool -micro bin/micro-bench.txt -out docs/BENCHMARKS.md
 
 ## demo: the Kubernetes private-registry task, the regcred way, in a throw-away sandbox
 ## registry: a private registry on loopback to log in to (user me, a fresh password); Ctrl-C stops it

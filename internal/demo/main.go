@@ -165,9 +165,13 @@ func (d *demo) cluster(sandbox string, reg *testenv.Registry, password string) e
 	if _, err := exec.LookPath("etcd"); err != nil {
 		return fmt.Errorf("etcd is not installed (make deps)")
 	}
-	if err := d.buildK8sTools(); err != nil {
+	tools, err := d.buildK8sTools()
+	if err != nil {
 		return err
 	}
+	// The kubectl of the cluster's release, built with it, first on PATH:
+	// the demo needs no kubectl installed.
+	d.env = setEnv(d.env, "PATH", filepath.Join(tools, "bin")+string(os.PathListSeparator)+envValue(d.env, "PATH"))
 	dir := filepath.Join(sandbox, "cluster")
 	os.MkdirAll(dir, 0o700)
 	d.say("Starting etcd and a kube-apiserver on loopback…")
@@ -204,13 +208,13 @@ func (d *demo) cluster(sandbox string, reg *testenv.Registry, password string) e
 	return d.node(sandbox, c, kubeconfig, reg)
 }
 
-// buildK8sTools builds (or finds cached) kube-apiserver and the kubelet,
-// saying what it builds and, while it does, how long it has taken.
-func (d *demo) buildK8sTools() error {
+// buildK8sTools builds (or finds cached) kube-apiserver, the kubelet and
+// kubectl, saying what it builds and, while it does, how long it has taken.
+// It returns their directory.
+func (d *demo) buildK8sTools() (string, error) {
 	log := os.Getenv(buildEnv)
 	if log == "" {
-		_, err := testenv.K8sTools() // cached
-		return err
+		return testenv.K8sTools() // cached
 	}
 	d.say("The cluster half: building kube-apiserver, the kubelet and its pull-secret resolver from k8s.io/kubernetes\n" +
 		"# (started in the background with the demo; first time only: about 5 to 15 minutes on 2 cores, 2-3 GB of\n" +
@@ -222,7 +226,7 @@ func (d *demo) buildK8sTools() error {
 		if b, err := os.ReadFile(log + ".status"); err == nil {
 			if s := string(b); s != "0" {
 				out, _ := os.ReadFile(log)
-				return fmt.Errorf("building kube-apiserver and the kubelet: %s\n%s", s, out)
+				return "", fmt.Errorf("building kube-apiserver and the kubelet: %s\n%s", s, out)
 			}
 			break
 		}
@@ -233,8 +237,7 @@ func (d *demo) buildK8sTools() error {
 		}
 	}
 	fmt.Fprintf(d.out, "  built (%s spent waiting here)\n", time.Since(start).Round(time.Second))
-	_, err := testenv.K8sTools()
-	return err
+	return testenv.K8sTools()
 }
 
 // node runs the page's last step: the Pod, on a real kubelet and containerd,

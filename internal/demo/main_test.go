@@ -69,7 +69,7 @@ func TestBuildWaitReportsTheBackgroundBuild(t *testing.T) {
 	os.WriteFile(log+".status", []byte("exit status 1"), 0o600)
 	var out bytes.Buffer
 	d := &demo{out: &out}
-	if err := d.buildK8sTools(); err == nil || !strings.Contains(err.Error(), "compile error here") || !strings.Contains(out.String(), "first time only") {
+	if _, err := d.buildK8sTools(); err == nil || !strings.Contains(err.Error(), "compile error here") || !strings.Contains(out.String(), "first time only") {
 		t.Errorf("failed build: err %v, output %q", err, out.String())
 	}
 	// A build still running: it waits until the status appears.
@@ -78,7 +78,10 @@ func TestBuildWaitReportsTheBackgroundBuild(t *testing.T) {
 	done := time.AfterFunc(1500*time.Millisecond, func() { os.WriteFile(log+".status", []byte("0"), 0o600) })
 	defer done.Stop()
 	start := time.Now()
-	err := d.buildK8sTools()
+	tools, err := d.buildK8sTools()
+	if _, statErr := os.Stat(filepath.Join(tools, "bin", "kubectl")); statErr != nil {
+		t.Errorf("the built tools hold no bin/kubectl: %v", statErr)
+	}
 	if took := time.Since(start); err != nil || took < 1500*time.Millisecond || !strings.Contains(out.String(), "built (2s spent waiting here)") && !strings.Contains(out.String(), "built (3s spent waiting here)") {
 		t.Errorf("a build that finishes while waited for: err %v after %v, output %q", err, took, out.String())
 	}
