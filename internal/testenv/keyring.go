@@ -39,7 +39,11 @@ func Require(tb testing.TB, programs ...string) {
 	tb.Helper()
 	for _, p := range programs {
 		if _, err := exec.LookPath(p); err != nil {
-			Unavailable(tb, fmt.Errorf("%s not found on PATH (run `make deps` as root, or install it)", p))
+			hint := "run `make deps` as root, or install it"
+			if p == "kubectl" {
+				hint = "`make test` puts the one scripts/k8s-tools.sh builds first on PATH"
+			}
+			Unavailable(tb, fmt.Errorf("%s not found on PATH (%s)", p, hint))
 		}
 	}
 }
