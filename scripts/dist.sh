@@ -9,6 +9,10 @@
 # (make test runs it so, before the tests that install the release).
 set -eu
 cd "$(dirname "$0")/.."
+# The toolchain go.mod names builds the release, however this is started
+# (make exports the same; a shell's GOTOOLCHAIN=local would otherwise give
+# other binaries).
+export GOTOOLCHAIN=auto
 goreleaser=github.com/goreleaser/goreleaser/v2@v2.15.1
 syft_version=1.57.2
 if [ "${1:-}" = --if-stale ] && [ -f dist/regcred.krew.yaml ] &&

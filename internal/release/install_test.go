@@ -138,6 +138,38 @@ func TestChecksumsCoverAndVerify(t *testing.T) {
 	}
 }
 
+// TestReleaseIsReproducible: the release built again, from a fresh clone of
+// this commit at another path, in a shell that pins the local Go
+// (GOTOOLCHAIN=local) and with an empty dist/, is the same byte for byte —
+// every archive, package, SBOM and the krew manifest: checksums.txt is equal.
+func TestReleaseIsReproducible(t *testing.T) {
+	dir, _ := dist(t)
+	if out, err := exec.Command("git", "-C", root(t), "status", "--porcelain").Output(); err != nil || len(out) > 0 {
+		t.Skipf("the work tree has changes (%v): a build of it is marked dirty, a clone is not", err)
+	}
+	clone := filepath.Join(t.TempDir(), "elsewhere")
+	if out, err := exec.Command("git", "clone", "-q", root(t), clone).CombinedOutput(); err != nil {
+		t.Fatalf("git clone: %v\n%s", err, out)
+	}
+	cmd := exec.Command("sh", "scripts/dist.sh")
+	cmd.Dir = clone
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("dist.sh in a clone: %v\n%s", err, out)
+	}
+	want, err := os.ReadFile(filepath.Join(dir, "checksums.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(clone, "dist", "checksums.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("a rebuild differs:\n%s\nfirst build:\n%s", got, want)
+	}
+}
+
 // TestArchivesHoldBothBinaries: each archive holds both binaries (.exe on
 // Windows), LICENSE and README.md, and nothing else; in the tarballs every
 // file carries the commit's time, whenever it was built.
