@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"sort"
@@ -67,6 +68,10 @@ func StartWine(dir string) (*Wine, error) {
 	if err := w.server.Start(); err != nil {
 		return nil, fmt.Errorf("start wineserver: %w", err)
 	}
+	if err := w.awaitServer(10 * time.Second); err != nil {
+		w.Stop()
+		return nil, err
+	}
 	// wineboot leaves Wine's services running with its stdout and stderr:
 	// a pipe there would never close, so its output goes to a file.
 	logPath := filepath.Join(dir, "wineboot.log")
@@ -113,10 +118,15 @@ func (w *Wine) installShim(dir string) error {
 // Stop ends every process of the prefix (wineserver -k), then the server
 // itself, then anything left that runs in the prefix, each by PID.
 func (w *Wine) Stop() {
+	serverDir := w.serverDir()
 	kill := exec.Command(wineserver, "--kill")
 	kill.Env = w.env
 	_ = kill.Run()
 	defer func() {
+		// Last, the server's directory under /tmp, which Wine leaves.
+		if serverDir != "" {
+			defer os.RemoveAll(serverDir)
+		}
 		// Wine's services exit a moment after the server: wait for them,
 		// killing any that stay.
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
@@ -144,6 +154,38 @@ func (w *Wine) Stop() {
 			<-done
 		}
 	}
+}
+
+// serverDirName matches the directory Debian's Wine makes for a prefix's
+// wineserver under /tmp (mkdtemp) and names in $WINEPREFIX/wineserver.
+var serverDirName = regexp.MustCompile(`^wine-[A-Za-z0-9]{6}$`)
+
+// serverDir is the prefix's wineserver directory, "" until the server has
+// chosen it. Debian's Wine (a patch for Debian bugs 903622 and 904041)
+// makes it with mkdtemp, not as /tmp/.wine-UID, and records its name in
+// the prefix: a client that looks before the record exists makes a
+// directory of its own and fails ("chdir to /tmp/wine-…/server-…: No such
+// file or directory"), and nothing removes the directory afterwards.
+func (w *Wine) serverDir() string {
+	b, err := os.ReadFile(filepath.Join(w.Prefix, "wineserver"))
+	name := strings.TrimSpace(string(b))
+	if err != nil || !serverDirName.MatchString(name) {
+		return ""
+	}
+	return filepath.Join("/tmp", name)
+}
+
+// awaitServer waits until the wineserver listens: its directory recorded
+// and its socket made, so that wineboot, started next, finds it.
+func (w *Wine) awaitServer(timeout time.Duration) error {
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if dir := w.serverDir(); dir != "" {
+			if sockets, _ := filepath.Glob(filepath.Join(dir, "server-*", "socket")); len(sockets) > 0 {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("wineserver made no socket in %v (prefix %s)", timeout, w.Prefix)
 }
 
 // AppData is the Windows user's roaming AppData, as a host path: where
