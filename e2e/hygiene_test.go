@@ -127,13 +127,16 @@ func TestWritesAreDurable(t *testing.T) {
 	}{
 		{"", "config.json", []string{helper, "configure", "--registries", "durable.example"}},
 	} {
-		args := append([]string{"-f", "-qq", "-e", "trace=openat,rename,renameat,renameat2,fsync,fdatasync", "-o", trace}, step.args...)
+		args := append([]string{"-f", "-qq", "-e", "trace=execve,openat,rename,renameat,renameat2,fsync,fdatasync", "-o", trace}, step.args...)
 		if out, code := w.exec(step.stdin, "strace", args...); code != 0 {
 			t.Fatalf("%v: exit %d %s", step.args, code, out)
 		}
 		log, err := os.ReadFile(trace)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if n := strings.Count(string(log), "execve("); n != 1 {
+			t.Fatalf("%v: %d execve calls: the log is of more than one process\n%s", step.args, n, log)
 		}
 		if !renamedThenDirSynced(string(log), step.target) {
 			t.Errorf("%v: no fsync of the directory after renaming %s into place:\n%s", step.args, step.target, log)
@@ -145,38 +148,57 @@ func TestWritesAreDurable(t *testing.T) {
 // onto a file named target was followed, in the same process, by an fsync
 // of a descriptor opened on that file's directory.
 func renamedThenDirSynced(log, target string) bool {
-	type state struct {
-		dir     string         // set once the rename happened
-		openFDs map[string]int // directory → fd, opened after the rename
-	}
-	procs := map[string]*state{}
+	// One state for the whole log, not one per strace PID: strace -f names
+	// threads, and Go moves a goroutine to another thread between two
+	// system calls (seen: the directory opened on one thread and fsynced
+	// on the next, after a preemption signal). The traced command is one
+	// process (the caller checks that it execs nothing).
+	var dir string              // set once the rename happened
+	openFDs := map[string]int{} // directory → fd, opened after the rename
 	for _, line := range strings.Split(log, "\n") {
-		pid, call, ok := strings.Cut(line, " ")
+		_, call, ok := strings.Cut(line, " ")
 		if !ok {
 			continue
 		}
 		call = strings.TrimSpace(call)
-		st := procs[pid]
-		if st == nil {
-			st = &state{openFDs: map[string]int{}}
-			procs[pid] = st
-		}
 		switch {
 		case strings.HasPrefix(call, "rename") && strings.Contains(call, "/"+target+"\"") && strings.HasSuffix(call, "= 0"):
 			fields := strings.Split(call, "\"")
 			if len(fields) >= 4 {
-				st.dir = filepath.Dir(fields[3])
+				dir = filepath.Dir(fields[3])
 			}
-		case st.dir != "" && strings.HasPrefix(call, "openat(") && strings.Contains(call, "\""+st.dir+"\""):
+		case dir != "" && strings.HasPrefix(call, "openat(") && strings.Contains(call, "\""+dir+"\""):
 			var fd int
 			if _, err := fmt.Sscanf(call[strings.LastIndex(call, "=")+1:], "%d", &fd); err == nil {
-				st.openFDs[st.dir] = fd
+				openFDs[dir] = fd
 			}
-		case st.dir != "" && strings.HasPrefix(call, "fsync("):
-			if fd, ok := st.openFDs[st.dir]; ok && strings.HasPrefix(call, fmt.Sprintf("fsync(%d)", fd)) {
+		case dir != "" && strings.HasPrefix(call, "fsync("):
+			if fd, ok := openFDs[dir]; ok && strings.HasPrefix(call, fmt.Sprintf("fsync(%d)", fd)) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// TestRenamedThenDirSynced: the strace reading, on logs cut from real runs —
+// including the directory opened on one thread and fsynced on another.
+func TestRenamedThenDirSynced(t *testing.T) {
+	const rename = "1578  renameat(AT_FDCWD, \"/h/.docker/.config.json.1.tmp\", AT_FDCWD, \"/h/.docker/config.json\") = 0\n"
+	const open = "1578  openat(AT_FDCWD, \"/h/.docker\", O_RDONLY|O_CLOEXEC) = 5\n"
+	for _, tc := range []struct {
+		name, log string
+		want      bool
+	}{
+		{"one thread", rename + open + "1578  fsync(5)                          = 0\n", true},
+		{"fsync on another thread", rename + open + "1578  --- SIGURG {si_signo=SIGURG} ---\n1581  fsync(5)                          = 0\n", true},
+		{"no fsync", rename + open, false},
+		{"fsync of another descriptor", rename + open + "1578  fsync(6)                          = 0\n", false},
+		{"fsync before the rename", open + "1578  fsync(5)                          = 0\n" + rename, false},
+		{"failed rename", strings.Replace(rename, "= 0", "= -1 EXDEV", 1) + open + "1578  fsync(5)                          = 0\n", false},
+	} {
+		if got := renamedThenDirSynced(tc.log, "config.json"); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
 }
