@@ -10,6 +10,7 @@ import (
 	"debug/buildinfo"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -205,82 +206,88 @@ func TestArchivesHoldBothBinaries(t *testing.T) {
 // archiveFiles lists the regular files of a .tar.gz or .zip, and for a
 // .tar.gz each one's time (Unix seconds).
 func archiveFiles(path string) ([]string, map[string]int64, error) {
+	var names []string
 	times := map[string]int64{}
-	if strings.HasSuffix(path, ".zip") {
-		z, err := zip.OpenReader(path)
-		if err != nil {
-			return nil, nil, err
+	err := walkArchive(path, func(name string, mtime *time.Time, _ io.Reader) error {
+		names = append(names, name)
+		if mtime != nil {
+			times[name] = mtime.Unix()
 		}
-		defer z.Close()
-		var out []string
-		for _, f := range z.File {
-			if !f.FileInfo().IsDir() {
-				out = append(out, f.Name)
-			}
-		}
-		return out, times, nil
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
-	if err != nil {
-		return nil, nil, err
-	}
-	tr := tar.NewReader(gz)
-	var out []string
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return out, times, nil
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		if h.Typeflag == tar.TypeReg {
-			out = append(out, h.Name)
-			times[h.Name] = h.ModTime.Unix()
-		}
-	}
+		return nil
+	})
+	return names, times, err
 }
 
 // archiveFile reads one file of a .tar.gz or .zip.
 func archiveFile(path, name string) ([]byte, error) {
+	var body []byte
+	found := errors.New("found")
+	err := walkArchive(path, func(n string, _ *time.Time, r io.Reader) (err error) {
+		if n != name {
+			return nil
+		}
+		if body, err = io.ReadAll(r); err != nil {
+			return err
+		}
+		return found
+	})
+	if err == nil {
+		return nil, fmt.Errorf("%s holds no %s", path, name)
+	}
+	if err != found {
+		return nil, err
+	}
+	return body, nil
+}
+
+// walkArchive calls fn with each regular file of a .tar.gz or .zip: its
+// name, its time in a .tar.gz (nil in a .zip) and its contents; an error
+// from fn ends the walk and is returned.
+func walkArchive(path string, fn func(name string, mtime *time.Time, r io.Reader) error) error {
 	if strings.HasSuffix(path, ".zip") {
 		z, err := zip.OpenReader(path)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		defer z.Close()
-		rc, err := z.Open(name)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+		for _, f := range z.File {
+			if f.FileInfo().IsDir() {
+				continue
+			}
+			rc, err := f.Open()
+			if err != nil {
+				return err
+			}
+			err = fn(f.Name, nil, rc)
+			rc.Close()
+			if err != nil {
+				return err
+			}
 		}
-		defer rc.Close()
-		return io.ReadAll(rc)
+		return nil
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer f.Close()
 	gz, err := gzip.NewReader(f)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	tr := tar.NewReader(gz)
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			return nil, fmt.Errorf("%s holds no %s", path, name)
+			return nil
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if h.Name == name && h.Typeflag == tar.TypeReg {
-			return io.ReadAll(tr)
+		if h.Typeflag == tar.TypeReg {
+			if err := fn(h.Name, &h.ModTime, tr); err != nil {
+				return err
+			}
 		}
 	}
 }
