@@ -118,15 +118,14 @@ func (w *Wine) installShim(dir string) error {
 // Stop ends every process of the prefix (wineserver -k), then the server
 // itself, then anything left that runs in the prefix, each by PID.
 func (w *Wine) Stop() {
-	serverDir := w.serverDir()
+	// Last of all, the server's directory under /tmp, which Wine leaves.
+	if dir := w.serverDir(); dir != "" {
+		defer os.RemoveAll(dir)
+	}
 	kill := exec.Command(wineserver, "--kill")
 	kill.Env = w.env
 	_ = kill.Run()
 	defer func() {
-		// Last, the server's directory under /tmp, which Wine leaves.
-		if serverDir != "" {
-			defer os.RemoveAll(serverDir)
-		}
 		// Wine's services exit a moment after the server: wait for them,
 		// killing any that stay.
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
