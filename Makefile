@@ -7,18 +7,20 @@ export GOTOOLCHAIN := auto
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # gotestsum runs go test and ends with the count of tests run, skipped and failed.
 GOTESTSUM := gotest.tools/gotestsum@v1.13.0
-VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X github.com/regcred/regcred/internal/version.Version=$(VERSION)
+LDFLAGS  := $(shell sh scripts/version.sh --ldflags)
 BINARIES := $(notdir $(wildcard cmd/*))
-PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
+# The k8s tools (kube-apiserver, kubelet, kubectl) the black-box suites run,
+# kubectl first on PATH: k8s = the directory scripts/k8s-tools.sh prints.
+E2E_ENV = PATH="$$k8s/bin:$$PATH" REGCRED_K8S_TOOLS=$$k8s REGCRED_CLIENT_TOOLS=$$(sh scripts/client-tools.sh) REGCRED_E2E=1
+TESTFLAGS ?=
 
-.PHONY: all help build test deps registry k8s-tools client-tools bench cross dist lint clean demo stress
+.PHONY: all help build test e2e ci deps registry k8s-tools client-tools bench dist lint clean demo stress
 
 all: build
 
 ## help: list the targets and what each does
 help:
-	@sed -n 's/^## //p' $(MAKEFILE_LIST) | awk -F': ' '{ printf "  make %-13s %s\n", $$1, $$2 }'
+	@sed -n 's/^## \([a-z0-9-]*\): /\1	/p' $(MAKEFILE_LIST) | awk -F'	' '{ printf "  make %-13s %s\n", $$1, $$2 }'
 
 ## build: bin/<name> for every command under cmd/
 build:
@@ -39,11 +41,18 @@ k8s-tools:
 client-tools:
 	@sh scripts/client-tools.sh >/dev/null
 
-## test: the full suite against real components (the README's test command)
-test: deps lint k8s-tools client-tools
-	@sh scripts/dist.sh --if-stale
-	k8s=$$(sh scripts/k8s-tools.sh) && PATH="$$k8s/bin:$$PATH" REGCRED_K8S_TOOLS=$$k8s REGCRED_CLIENT_TOOLS=$$(sh scripts/client-tools.sh) \
-		$(GO) run $(GOTESTSUM) --format pkgname-and-test-fails --format-hide-empty-pkg -- -race -count=1 -timeout 30m ./...
+## test: the contributor's loop (the README's test command): go test ./... with the test cache — each package in-process, the keyrings this machine has; no release build, no apt
+test:
+	$(GO) run $(GOTESTSUM) --format pkgname-and-test-fails --format-hide-empty-pkg -- $(TESTFLAGS) ./...
+
+## e2e: the black-box suites alone (e2e/, the demo's) against real components, which it installs and builds first
+e2e: deps k8s-tools client-tools
+	k8s=$$(sh scripts/k8s-tools.sh) && $(E2E_ENV) $(GO) run $(GOTESTSUM) --format pkgname-and-test-fails --format-hide-empty-pkg -- -count=1 -timeout 40m ./e2e/... ./tools/demo/
+
+## ci: what .ci/run runs — lint, the release, then make test with the race detector and every black-box suite (CI=true: nothing real skipped), then make stress
+ci: deps lint k8s-tools client-tools dist
+	k8s=$$(sh scripts/k8s-tools.sh) && CI=true $(E2E_ENV) $(MAKE) --no-print-directory test TESTFLAGS='-race -count=1 -timeout 40m'
+	CI=true $(MAKE) --no-print-directory stress
 
 ## lint: gofmt, go vet, staticcheck and govulncheck
 lint:
@@ -57,32 +66,24 @@ lint:
 bench: deps k8s-tools
 	@mkdir -p bin
 	$(GO) test -run '^$$' -bench . -benchmem ./store/ | tee bin/micro-bench.txt
-	PATH="$$(sh scripts/k8s-tools.sh)/bin:$$PATH" $(GO) run ./internal/benchtool -micro bin/micro-bench.txt -out docs/BENCHMARKS.md
+	PATH="$$(sh scripts/k8s-tools.sh)/bin:$$PATH" $(GO) run ./tools/bench -micro bin/micro-bench.txt -out docs/BENCHMARKS.md
 
-## demo: the Kubernetes private-registry task, the regcred way, in a throw-away sandbox
 ## registry: a private registry on loopback to log in to (user me, a fresh password); Ctrl-C stops it
 registry:
-	@$(GO) run ./internal/localregistry
+	@$(GO) run ./tools/localregistry
 
+## demo: the Kubernetes private-registry task, the regcred way, in a throw-away sandbox
 # The demo builds the k8s tools itself, after the keyring half, with progress.
 demo: deps build
-	$(GO) run ./internal/demo
+	$(GO) run ./tools/demo
 
 ## dist: release archives with their SPDX SBOMs, .deb/.rpm, checksums.txt and the krew manifest under dist/ (GoReleaser, syft)
 dist:
 	@sh scripts/dist.sh
 
-## cross: CGO_ENABLED=0 builds of every command for every supported OS/arch
-cross:
-	@for p in $(PLATFORMS); do for b in $(BINARIES); do \
-		os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
-		echo "cross: $$b $$os/$$arch"; \
-		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/cross/$$os-$$arch/$$b$$ext ./cmd/$$b || exit 1; \
-	done; done
-
 ## stress: longer runs — 1200 concurrent-ish helper processes, a random kill -9 loop, bounded fuzzing
 stress: deps
-	REGCRED_STRESS=1 $(GO) test -count=1 -timeout 20m -run 'TestStoreChurnKeepsKeyringAlive|TestKillLoop' -v ./helper/
+	REGCRED_STRESS=1 REGCRED_E2E=1 $(GO) test -count=1 -timeout 20m -run 'TestStoreChurnKeepsKeyringAlive|TestKillLoop' -v ./e2e/helper/
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; rest=$${t#*:}; name=$${rest%%:*}; n=$${rest#*:}; \
 		echo "fuzz: $$name in ./$$pkg/, $$n executions"; \
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime "$$n"x -timeout 15m ./$$pkg/ || exit 1; \

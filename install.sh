@@ -59,13 +59,13 @@ command -v go >/dev/null 2>&1 || { echo "install.sh: Go 1.21 or newer is needed 
 # Let go fetch the release go.mod names when this one is older (Debian's
 # go.env says GOTOOLCHAIN=local); a GOTOOLCHAIN you set yourself wins.
 export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
-version=$(cd "$src" && git describe --tags --always --dirty 2>/dev/null || echo dev)
+ldflags=$(sh "$src/scripts/version.sh" --ldflags)
 build=$(mktemp -d)
 trap 'rm -rf "$build"' EXIT
 echo "building docker-credential-regcred and kubectl-regcred (the first build downloads modules and may take a few minutes)"
 for b in $binaries; do
 	(cd "$src" && CGO_ENABLED=0 go build -trimpath \
-		-ldflags "-s -w -X github.com/regcred/regcred/internal/version.Version=$version" \
+		-ldflags "$ldflags" \
 		-o "$build/$b" "./cmd/$b")
 done
 

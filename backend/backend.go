@@ -1,5 +1,5 @@
 // Package backend chooses the OS keyring regcred keeps credentials in, and
-// opens the store on it.
+// opens the store on it: Open is the one way every command gets its store.
 //
 // Where the OS offers one keyring (Windows, macOS) there is nothing to
 // choose. On Linux there are two: a Secret Service (gnome-keyring,
@@ -40,17 +40,20 @@ type Choice struct {
 	Why string
 }
 
-// Opened is a store on the chosen keyring.
+// Opened is the store on the chosen keyring.
 type Opened struct {
-	Config  store.Config // Keyring set
+	Store   *store.Store
 	Keyring store.OSKeyring
 	Choice  Choice
 }
 
-// Env is what choosing needs from the process.
+// Env is what choosing and opening need from the process.
 type Env struct {
 	// Getenv reads the environment (os.Getenv in main).
 	Getenv func(string) string
+	// Fault, in crash-test builds only, is called before each keyring write
+	// (store.Config.Fault).
+	Fault func(step string)
 }
 
 // ConfigPath is regcred's config file, where the choice is recorded.
@@ -145,7 +148,7 @@ func Open(ctx context.Context, env Env) (Opened, error) {
 	if err != nil {
 		return Opened{}, err
 	}
-	return open(cfg, c, env.Getenv)
+	return open(cfg, c, env)
 }
 
 // OpenNamed opens the store on the keyring name, whatever is recorded.
@@ -157,18 +160,22 @@ func OpenNamed(env Env, name string) (Opened, error) {
 	if err != nil {
 		return Opened{}, err
 	}
-	return open(cfg, Choice{Name: name, Why: "named"}, env.Getenv)
+	return open(cfg, Choice{Name: name, Why: "named"}, env)
 }
 
-// open completes cfg with the keyring c names.
-func open(cfg store.Config, c Choice, getenv func(string) string) (Opened, error) {
-	cache := getenv("XDG_CACHE_HOME")
+// open opens the store on cfg and the keyring c names.
+func open(cfg store.Config, c Choice, env Env) (Opened, error) {
+	cache := env.Getenv("XDG_CACHE_HOME")
 	if cache == "" {
 		cache, _ = os.UserCacheDir()
 	}
 	k := newKeyring(c.Name, cfg.Timeout, filepath.Join(cache, "regcred"))
-	cfg.Keyring = k
-	return Opened{Config: cfg, Keyring: k, Choice: c}, nil
+	cfg.Keyring, cfg.Fault = k, env.Fault
+	st, err := store.New(cfg)
+	if err != nil {
+		return Opened{}, err
+	}
+	return Opened{Store: st, Keyring: k, Choice: c}, nil
 }
 
 // choose picks the keyring as Open says.

@@ -10,7 +10,7 @@ import (
 	"github.com/docker/docker-credential-helpers/client"
 	"github.com/docker/docker-credential-helpers/credentials"
 
-	"github.com/regcred/regcred/internal/testenv"
+	"github.com/regcred/regcred/testenv"
 )
 
 // A registryClient is one real client, driven through the steps every

@@ -16,8 +16,8 @@ import (
 	"github.com/docker/docker-credential-helpers/client"
 	"github.com/docker/docker-credential-helpers/credentials"
 
-	"github.com/regcred/regcred/internal/testenv"
 	"github.com/regcred/regcred/store"
+	"github.com/regcred/regcred/testenv"
 )
 
 // binDir holds the built helper and crane, first on every client's PATH.

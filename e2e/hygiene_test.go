@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/regcred/regcred/internal/testenv"
+	"github.com/regcred/regcred/testenv"
 )
 
 // TestSecretHygiene runs the user-visible flows under strace and checks the

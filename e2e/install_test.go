@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/regcred/regcred/internal/testenv"
+	"github.com/regcred/regcred/testenv"
 )
 
 // TestInstallScript runs install.sh into a temporary PREFIX and HOME: docker

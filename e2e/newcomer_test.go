@@ -13,7 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/regcred/regcred/internal/testenv"
+	"github.com/regcred/regcred/testenv"
 )
 
 // newcomer is a user on a fresh machine without a desktop: a HOME of their

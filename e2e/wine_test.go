@@ -10,8 +10,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/regcred/regcred/internal/testenv"
 	"github.com/regcred/regcred/store"
+	"github.com/regcred/regcred/testenv"
 )
 
 // winHelper is the Windows build of the helper in a Wine prefix.
@@ -229,7 +229,7 @@ func TestWindowsCredentialManager(t *testing.T) {
 		// canonical name, reg.example.com: rewriting it in place must not
 		// be followed by deleting it.
 		h.t = t
-		seed, err := testenv.BuildWindowsPackage(filepath.Join(dir, "seed"), "keyringseed", testenv.Module+"/internal/testenv/keyringseed")
+		seed, err := testenv.BuildWindowsPackage(filepath.Join(dir, "seed"), "keyringseed", testenv.Module+"/testenv/keyringseed")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -60,14 +60,7 @@ func (r *runner) move(env backend.Env, from string, to backend.Opened) error {
 	if err != nil {
 		return err
 	}
-	old, err := store.New(src.Config)
-	if err != nil {
-		return err
-	}
-	dst, err := store.New(to.Config)
-	if err != nil {
-		return err
-	}
+	old, dst := src.Store, to.Store
 	list, err := old.List(r.ctx)
 	if err != nil {
 		return fmt.Errorf("cannot read the %s to move its credentials (%w): run this where it answers, or add --no-move to leave them there", src.Keyring.Name(), err)

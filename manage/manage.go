@@ -197,10 +197,7 @@ type runner struct {
 // open opens the store on the chosen keyring.
 func (r *runner) open() (*store.Store, error) {
 	o, err := r.openKeyring()
-	if err != nil {
-		return nil, err
-	}
-	return store.New(o.Config)
+	return o.Store, err
 }
 
 // Run executes a management command and returns the exit code. Output goes
@@ -252,11 +249,7 @@ func (r *runner) ls(args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := store.New(o.Config)
-	if err != nil {
-		return err
-	}
-	list, err := st.List(r.ctx)
+	list, err := o.Store.List(r.ctx)
 	if err != nil {
 		return err
 	}

@@ -218,7 +218,7 @@ func (o *options) contextList() []string {
 // client returns a clientset for a context. Its client-side rate limit
 // (limitQPS) is lifted for a command that writes many namespaces
 // (o.bulk) where the API server's priority and fairness governs the user
-// (see rateLimitFor): the server then queues and sheds load itself,
+// (see RateLimitFor): the server then queues and sheds load itself,
 // answering 429 with Retry-After, which client-go waits for and retries
 // (up to ten times). Parallelism is bounded by --parallel in any case.
 func (o *options) client(kctx string) (kubernetes.Interface, error) {
@@ -230,7 +230,7 @@ func (o *options) client(kctx string) (kubernetes.Interface, error) {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
 	cfg.QPS, cfg.Burst = limitQPS, limitBurst
-	if o.bulk && rateLimitFor(context.Background(), cfg).Lifted {
+	if o.bulk && RateLimitFor(context.Background(), cfg).Lifted {
 		cfg.QPS = -1
 	}
 	return kubernetes.NewForConfig(cfg)

@@ -31,7 +31,7 @@ type RateLimit struct {
 	Why    string // one line, for the user
 }
 
-// rateLimitFor decides, with one request, whether the client-side limit
+// RateLimitFor decides, with one request, whether the client-side limit
 // can be lifted: only where API Priority and Fairness governs this user's
 // requests. Its headers alone do not say so — the server sends them for
 // the exempt priority level too (system:masters, as in kind's and
@@ -40,7 +40,7 @@ type RateLimit struct {
 // with the one the header names. A user who may not read it (every user
 // but cluster admins, by default) is not in system:masters, and so not
 // exempt under the default FlowSchemas.
-func rateLimitFor(ctx context.Context, cfg *rest.Config) RateLimit {
+func RateLimitFor(ctx context.Context, cfg *rest.Config) RateLimit {
 	probe := rest.CopyConfig(cfg)
 	rec := &headerRecorder{}
 	probe.Wrap(func(rt http.RoundTripper) http.RoundTripper {
@@ -62,7 +62,7 @@ func rateLimitFor(ctx context.Context, cfg *rest.Config) RateLimit {
 	return decideRateLimit(pl, uid, err)
 }
 
-// decideRateLimit is rateLimitFor's decision, from the priority level the
+// decideRateLimit is RateLimitFor's decision, from the priority level the
 // server named (pl, "" for none), the exempt level's UID and the error
 // reading it.
 func decideRateLimit(pl, exemptUID string, err error) RateLimit {

@@ -4,9 +4,8 @@
 # OS/arch, .deb and .rpm packages and checksums.txt; then the krew plugin
 # manifest is written from the same artifacts, and its own sum added.
 # Offline and reproducible: -trimpath, and every file time the commit's.
-# The version is the tag at HEAD (v1.2.3 → 1.2.3), else 0.0.0-devel+COMMIT.
-# With --if-stale it does nothing when dist/ already holds the build of HEAD
-# (make test runs it so, before the tests that install the release).
+# The version is scripts/version.sh's. With --if-stale it does nothing when
+# dist/ already holds the build of HEAD.
 set -eu
 cd "$(dirname "$0")/.."
 # The toolchain go.mod names builds the release, however this is started
@@ -19,11 +18,10 @@ if [ "${1:-}" = --if-stale ] && [ -f dist/regcred.krew.yaml ] &&
 	grep -q "\"commit\":\"$(git rev-parse HEAD)\"" dist/metadata.json 2>/dev/null; then
 	exit 0
 fi
-if tag=$(git describe --tags --exact-match 2>/dev/null); then
-	version=${tag#v}
-else
-	version=0.0.0-devel+$(git rev-parse --short=12 HEAD)
-fi
+version=$(sh scripts/version.sh)
+# .goreleaser.yaml stamps the binaries with this.
+REGCRED_LDFLAGS=$(sh scripts/version.sh --ldflags)
+export REGCRED_LDFLAGS
 url=${REGCRED_DOWNLOAD_URL:-https://github.com/regcred/regcred/releases/download/v$version/}
 # GoReleaser reads the commit, and its time, only where git names a remote
 # (else it stamps "none" and the build's own time): name one for this run
@@ -43,9 +41,9 @@ if [ ! -x "$tools/syft" ]; then
 fi
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
-go build -o "$bin/spdxsbom" ./internal/spdxsbom
+go build -o "$bin/spdxsbom" ./tools/spdxsbom
 export PATH="$bin:$tools:$PATH" GOMODCACHE="$(go env GOMODCACHE)"
 REGCRED_VERSION=$version go run "$goreleaser" release --snapshot --clean --skip=publish,announce,sign
-go run ./internal/krewmanifest -dist dist -version "$version" -url "$url" > dist/regcred.krew.yaml
+go run ./tools/krewmanifest -dist dist -version "$version" -url "$url" > dist/regcred.krew.yaml
 (cd dist && sha256sum regcred.krew.yaml >> checksums.txt)
 echo "dist: regcred $version" >&2

@@ -19,8 +19,8 @@ import (
 
 	gokeyring "github.com/zalando/go-keyring"
 
-	"github.com/regcred/regcred/internal/testenv"
 	"github.com/regcred/regcred/store"
+	"github.com/regcred/regcred/testenv"
 )
 
 // fixture is a Store on a private gnome-keyring.

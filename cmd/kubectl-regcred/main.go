@@ -16,10 +16,7 @@ func main() {
 	ctx := context.Background()
 	open := func() (*store.Store, error) {
 		o, err := backend.Open(ctx, backend.Env{Getenv: os.Getenv})
-		if err != nil {
-			return nil, err
-		}
-		return store.New(o.Config)
+		return o.Store, err
 	}
 	os.Exit(plugin.Run(ctx, os.Args[1:], plugin.Env{Stdout: os.Stdout, Stderr: os.Stderr, OpenStore: open, AfterTarget: afterTarget()}))
 }

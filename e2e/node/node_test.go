@@ -25,7 +25,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/regcred/regcred/internal/testenv"
+	"github.com/regcred/regcred/testenv"
 )
 
 var binDir string

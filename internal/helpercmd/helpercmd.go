@@ -29,9 +29,7 @@ type Env struct {
 // returns the exit code.
 func Run(ctx context.Context, args []string, env Env) int {
 	open := func() (backend.Opened, error) {
-		o, err := backend.Open(ctx, backend.Env{Getenv: env.Getenv})
-		o.Config.Fault = env.Fault
-		return o, err
+		return backend.Open(ctx, backend.Env{Getenv: env.Getenv, Fault: env.Fault})
 	}
 	menv := manage.Env{Stdout: env.Stdout, Stderr: env.Stderr, Getenv: env.Getenv, LookPath: env.LookPath, Open: open}
 	switch {
@@ -45,9 +43,6 @@ func Run(ctx context.Context, args []string, env Env) int {
 	}
 	return helper.Run(ctx, args, env.Stdin, env.Stdout, func() (*store.Store, error) {
 		o, err := open()
-		if err != nil {
-			return nil, err
-		}
-		return store.New(o.Config)
+		return o.Store, err
 	})
 }

@@ -1,0 +1,201 @@
+package plugin_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/docker/docker-credential-helpers/client"
+	"github.com/docker/docker-credential-helpers/credentials"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/regcred/regcred/testenv"
+)
+
+// Shared by the package's tests: the built binaries and two real clusters.
+var (
+	binDir     string
+	clusterA   *testenv.Cluster
+	clusterB   *testenv.Cluster
+	kubeconfig string
+	clusterErr error
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(testenv.MainE2E(mainWithClusters{m}))
+}
+
+// mainWithClusters builds the binaries and starts the clusters only when
+// the suite runs.
+type mainWithClusters struct{ m *testing.M }
+
+func (w mainWithClusters) Run() int { return runMain(w.m) }
+
+func runMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "regcred-plugin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	binDir = filepath.Join(dir, "bin")
+	for _, b := range []string{"docker-credential-regcred", "kubectl-regcred"} {
+		if _, err := testenv.Build(binDir, b); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	if err := testenv.BuildTool(binDir, "github.com/google/go-containerregistry/cmd/crane"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	clusterErr = startClusters(dir)
+	defer func() {
+		for _, c := range []*testenv.Cluster{clusterA, clusterB} {
+			if c != nil {
+				c.Stop()
+			}
+		}
+	}()
+	return m.Run()
+}
+
+func startClusters(dir string) error {
+	var err error
+	for _, c := range []struct {
+		name string
+		dst  **testenv.Cluster
+	}{{"alpha", &clusterA}, {"beta", &clusterB}} {
+		d := filepath.Join(dir, c.name)
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return err
+		}
+		if *c.dst, err = testenv.StartCluster(d, c.name); err != nil {
+			return err
+		}
+	}
+	kubeconfig, err = testenv.Kubeconfig(dir, clusterA, clusterB)
+	return err
+}
+
+// kenv is one user: a keyring, the helper to fill it, the plugin, and
+// namespaces of their own on the shared clusters.
+type kenv struct {
+	t       *testing.T
+	session *testenv.Session
+	vars    map[string]string
+}
+
+func newKenv(t *testing.T) *kenv {
+	t.Helper()
+	if clusterErr != nil {
+		testenv.Unavailable(t, clusterErr)
+	}
+	s := testenv.StartSessionT(t, testenv.Unlocked)
+	vars := s.EnvMap()
+	vars["KUBECONFIG"] = kubeconfig
+	vars["PATH"] = binDir + string(os.PathListSeparator) + vars["PATH"]
+	return &kenv{t: t, session: s, vars: vars}
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// plugin runs kubectl-regcred.
+func (k *kenv) plugin(args ...string) result {
+	k.t.Helper()
+	return k.exec(filepath.Join(binDir, "kubectl-regcred"), "", args...)
+}
+
+func (k *kenv) exec(bin, stdin string, args ...string) result {
+	k.t.Helper()
+	if !filepath.IsAbs(bin) {
+		p, err := exec.LookPath(bin)
+		if err != nil {
+			testenv.Unavailable(k.t, err)
+		}
+		bin = p
+	}
+	r, err := testenv.Run(bin, k.vars, stdin, args...)
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	return result{r.Stdout, r.Stderr, r.Code}
+}
+
+// store puts a credential in the keyring through the helper, as docker would.
+func (k *kenv) store(server, user, secret string) {
+	k.t.Helper()
+	p := client.NewShellProgramFuncWithEnv(filepath.Join(binDir, "docker-credential-regcred"), &k.vars)
+	if err := client.Store(p, &credentials.Credentials{ServerURL: server, Username: user, Secret: secret}); err != nil {
+		k.t.Fatalf("store %s: %v", server, err)
+	}
+}
+
+// admin returns an admin clientset for a cluster context ("alpha" or "beta").
+func admin(t *testing.T, kctx string) kubernetes.Interface {
+	t.Helper()
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig},
+		&clientcmd.ConfigOverrides{CurrentContext: kctx}).ClientConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+var nsCounter atomic.Int64
+
+// namespace creates a fresh namespace, with a "default" ServiceAccount (no
+// controller-manager runs to make one), in each given context.
+func namespace(t *testing.T, contexts ...string) string {
+	t.Helper()
+	if len(contexts) == 0 {
+		contexts = []string{"alpha"}
+	}
+	name := fmt.Sprintf("t%d-%s", nsCounter.Add(1), strings.ToLower(t.Name()))
+	name = strings.Map(func(r rune) rune { // an RFC 1123 label
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, name)
+	if len(name) > 63 {
+		name = name[:63]
+	}
+	name = strings.TrimRight(name, "-")
+	for _, ctx := range contexts {
+		c := admin(t, ctx)
+		if _, err := c.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.CoreV1().ServiceAccounts(name).Create(context.Background(), &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return name
+}
+
+// secret reads a Secret with the admin client.
+func secret(t *testing.T, kctx, ns, name string) *corev1.Secret {
+	t.Helper()
+	s, err := admin(t, kctx).CoreV1().Secrets(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("get secret %s/%s in %s: %v", ns, name, kctx, err)
+	}
+	return s
+}

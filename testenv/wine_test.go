@@ -1,0 +1,40 @@
+package testenv
+
+import (
+	"os"
+	"testing"
+)
+
+// TestWineStartsAndLeavesNothing: a prefix's wineserver is listening before
+// anything else of Wine starts (Debian's Wine makes its directory under
+// /tmp with mkdtemp, and a client that comes first makes one of its own and
+// fails), and Stop leaves no process of the prefix and no directory of its
+// server under /tmp.
+func TestWineStartsAndLeavesNothing(t *testing.T) {
+	if !E2E() {
+		t.Skipf("starts Wine: runs with %s=1 (make ci)", EnvE2E)
+	}
+	if err := WineAvailable(); err != nil {
+		Unavailable(t, err)
+	}
+	w, err := StartWine(t.TempDir())
+	if err != nil {
+		Unavailable(t, err)
+	}
+	dir := w.serverDir()
+	if dir == "" {
+		w.Stop()
+		t.Fatal("no wineserver directory recorded in the prefix")
+	}
+	if _, err := os.Stat(dir); err != nil {
+		w.Stop()
+		t.Fatalf("the server's directory: %v", err)
+	}
+	w.Stop()
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("%s left behind after Stop (%v)", dir, err)
+	}
+	if left := processesWithEnv("WINEPREFIX=" + w.Prefix); len(left) > 0 {
+		t.Errorf("processes of the prefix left: %v", left)
+	}
+}
