@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/regcred/regcred/store/address"
 	"maps"
 	"path/filepath"
 	"sync"
@@ -90,8 +91,8 @@ func FuzzStoreInput(f *testing.F) {
 		}
 		err = h.Add(&c)
 		switch {
-		case store.ValidateServerURL(c.ServerURL) != nil:
-			if !errors.Is(err, store.ErrInvalidServerURL) {
+		case address.Validate(c.ServerURL) != nil:
+			if !errors.Is(err, address.ErrInvalid) {
 				t.Fatalf("store of %q = %v, want it refused as an invalid address", c.ServerURL, err)
 			}
 			return
@@ -105,7 +106,7 @@ func FuzzStoreInput(f *testing.F) {
 		}
 		defer func() { _ = h.Delete(c.ServerURL) }()
 		for _, q := range []string{c.ServerURL, "https://" + c.ServerURL} {
-			if store.ValidateServerURL(q) != nil {
+			if address.Validate(q) != nil {
 				continue
 			}
 			user, secret, err := h.Get(q)

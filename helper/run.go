@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/regcred/regcred/store/address"
 	"io"
 	"strconv"
 	"strings"
@@ -223,7 +224,7 @@ func checkServerInput(data []byte) error {
 	if server == "" {
 		return nil
 	}
-	return store.ValidateServerURL(server)
+	return address.Validate(server)
 }
 
 // printable returns s as is when it is plain text, quoted otherwise, so

@@ -11,10 +11,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/regcred/regcred/store/address"
 	"sort"
 	"strings"
-
-	"github.com/regcred/regcred/store"
 )
 
 // Registry is one registry's credential as it goes into a Secret.
@@ -40,7 +39,7 @@ type dockerConfigEntry struct {
 // up by their normalised name ("nginx" is docker.io/library/nginx), matches
 // host names letter for letter and a key's path as a plain prefix, and
 // reads Docker Hub's host-wide entry only under index.docker.io. So the key
-// is the registry's canonical address (store.CanonicalServer: no scheme,
+// is the registry's canonical address (address.Canonical: no scheme,
 // lower case, no /v1/ or /v2/), with
 //   - Docker Hub's host-wide entry as "https://index.docker.io/v1/", as
 //     docker and kubectl write it;
@@ -51,7 +50,7 @@ type dockerConfigEntry struct {
 // SecretKey(SecretKey(s)) == SecretKey(s), and two addresses with the same
 // key are one entry.
 func SecretKey(server string) string {
-	host, path, _ := strings.Cut(store.CanonicalServer(server), "/")
+	host, path, _ := strings.Cut(address.Canonical(server), "/")
 	if p, ok := strings.CutPrefix(path, "v1/"); ok {
 		path = p
 	} else if p, ok := strings.CutPrefix(path, "v2/"); ok {
@@ -59,7 +58,7 @@ func SecretKey(server string) string {
 	}
 	switch {
 	case path == "" && host == "docker.io":
-		return store.DockerHubServer
+		return address.DockerHub
 	case path == "":
 		return host
 	}
@@ -139,7 +138,7 @@ func Unusable(server, username string) string {
 	if username == "<token>" {
 		return "an identity token (the kubelet reads only username and password)"
 	}
-	canon := store.CanonicalServer(server)
+	canon := address.Canonical(server)
 	if strings.HasPrefix(canon, "docker.io/") && (strings.HasSuffix(canon, "/access-token") || strings.HasSuffix(canon, "/refresh-token")) {
 		return "docker's Docker Hub token entry (for docker's own use)"
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/regcred/regcred/store/address"
 	"io/fs"
 	"os"
 	"sort"
@@ -235,7 +236,7 @@ func (r *runner) importFiles(files []clientFile, explicit, keep bool) error {
 		var done []string
 		for _, key := range keys {
 			user, secret, _, _ := p.found[key].credential()
-			canon := store.CanonicalServer(key)
+			canon := address.Canonical(key)
 			if c, ok := claimed[canon]; ok && (c.user != user || c.secret != secret) {
 				fmt.Fprintf(r.stderr, "skipped %s in %s: %s gave this registry another credential, which is the one imported; it stays in the file (import it alone with --from-config %s)\n", key, p.path, c.path, p.path)
 				continue
@@ -314,15 +315,15 @@ func (p *plainFile) scrub(keys []string) error {
 func dockerChoice(keys []string) (chosen []string, shadowed map[string]string) {
 	groups := map[string][]string{}
 	for _, k := range keys {
-		c := store.CanonicalServer(k)
+		c := address.Canonical(k)
 		groups[c] = append(groups[c], k)
 	}
 	shadowed = map[string]string{}
 	for _, canon := range sortedKeys(groups) {
 		g := groups[canon]
 		lookup := canon
-		if canon == store.CanonicalServer(store.DockerHubServer) {
-			lookup = store.DockerHubServer
+		if canon == address.Canonical(address.DockerHub) {
+			lookup = address.DockerHub
 		}
 		best := g[0]
 		for _, k := range g {

@@ -2,13 +2,14 @@ package store
 
 import (
 	"bytes"
+	"github.com/regcred/regcred/store/address"
 	"strings"
 	"testing"
 )
 
 func BenchmarkCanonicalServer(b *testing.B) {
 	for b.Loop() {
-		CanonicalServer("HTTPS://Registry-1.Docker.IO/v2/")
+		address.Canonical("HTTPS://Registry-1.Docker.IO/v2/")
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/regcred/regcred/store/address"
 	"maps"
 	"slices"
 	"strings"
@@ -73,7 +74,7 @@ func (s *Store) Check(ctx context.Context) (Report, error) {
 		if account == legacyStamp {
 			r.Legacy = append(r.Legacy, account)
 		}
-		if ValidateServerURL(account) != nil {
+		if address.Validate(account) != nil {
 			continue // not a credential of ours
 		}
 		data, err := s.cfg.Keyring.Get(ctx, account)

@@ -2,37 +2,10 @@ package store
 
 import (
 	"encoding/json"
-	"strings"
+	"github.com/regcred/regcred/store/address"
 	"testing"
 	"unicode/utf8"
 )
-
-// FuzzServerAddress: matching never panics, and for every address that
-// may be stored, canonical forms are stable and ignore the scheme.
-func FuzzServerAddress(f *testing.F) {
-	for _, s := range []string{"r.example", "https://index.docker.io/v1/", "[::1]:5000", "HTTP://R.example:5000/v2/",
-		"https://index.docker.io/v1/access-token", "a@b", "https://https://x", "x:", "\x00", "ghcr.io/org/"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		c := CanonicalServer(s)
-		if ValidateServerURL(s) != nil {
-			return
-		}
-		if again := CanonicalServer(c); again != c {
-			t.Errorf("CanonicalServer(%q) = %q, but of that %q", s, c, again)
-		}
-		bare := trimScheme(s)
-		for _, scheme := range []string{"https://", "http://"} {
-			if got := CanonicalServer(scheme + bare); got != c {
-				t.Errorf("CanonicalServer(%q) = %q, want %q as for %q", scheme+bare, got, c, s)
-			}
-		}
-		if strings.ContainsAny(c, " \t\n\r") {
-			t.Errorf("canonical form %q has white space", c)
-		}
-	})
-}
 
 // FuzzItem: decoding an item never panics; every item that decodes as a
 // record of this version re-encodes to an item with the same label and
@@ -63,7 +36,7 @@ func FuzzItem(f *testing.F) {
 			t.Errorf("re-encoded %q as %q: %+v, %v", data, again, back.rec, err)
 		}
 		l := it.label()
-		if ValidateServerURL(l.Server) == nil && l.User != "" && utf8.ValidString(l.User) {
+		if address.Validate(l.Server) == nil && l.User != "" && utf8.ValidString(l.User) {
 			// A label holding a brace is written so that it reads back as
 			// nothing (list then reads the item): never as another label.
 			want := l

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/regcred/regcred/store/address"
 	"os"
 	"strings"
 	"time"
@@ -115,7 +116,7 @@ func parseLabel(s string) Label {
 		return Label{}
 	}
 	server, user, ok := strings.Cut(rest[:len(rest)-1], " (")
-	if !ok || ValidateServerURL(server) != nil || user == "" {
+	if !ok || address.Validate(server) != nil || user == "" {
 		return Label{}
 	}
 	return Label{Server: server, User: user}

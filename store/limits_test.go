@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"github.com/regcred/regcred/store/address"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,7 +18,7 @@ import (
 // the code under test: every write must fit, and the credential must come
 // back. (Wine and the test machines enforce none of these.)
 func TestBackendLimits(t *testing.T) {
-	longAddress := "registry.example:5000/" + strings.Repeat("a", maxServerURLLen-len("registry.example:5000/"))
+	longAddress := "registry.example:5000/" + strings.Repeat("a", address.MaxLen-len("registry.example:5000/"))
 	tests := []struct {
 		name  string
 		limit int

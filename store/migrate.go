@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"github.com/regcred/regcred/store/address"
 	"io/fs"
 	"maps"
 	"os"
@@ -63,7 +64,7 @@ func (w *writer) legacyAccounts() (map[string]bool, error) {
 	switch {
 	case err == nil:
 		for account, l := range labels {
-			if _, chunk := parseChunk(account); !chunk && ValidateServerURL(account) == nil && (l == (Label{}) || keyFor(l.Server) != account) {
+			if _, chunk := parseChunk(account); !chunk && address.Validate(account) == nil && (l == (Label{}) || keyFor(l.Server) != account) {
 				todo[account] = true
 			}
 		}
@@ -92,7 +93,7 @@ func legacyIndexNames(data string) []string {
 	}
 	var out []string
 	for line := range strings.Lines(rest) {
-		if name, _, _ := strings.Cut(strings.TrimSpace(line), " "); ValidateServerURL(name) == nil {
+		if name, _, _ := strings.Cut(strings.TrimSpace(line), " "); address.Validate(name) == nil {
 			out = append(out, name)
 		}
 	}

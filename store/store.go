@@ -3,7 +3,7 @@
 // the only truth: there is no index to keep in step with it.
 //
 // An item is named by its registry's canonical address (see
-// CanonicalServer), so every spelling of an address reaches the same item,
+// address.Canonical), so every spelling of an address reaches the same item,
 // on case-sensitive and case-insensitive keyrings alike. It holds the
 // address as the client stored it, the username and the secret, and the
 // keyring shows the address and username as its Label. Where the label is
@@ -42,6 +42,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/regcred/regcred/store/address"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -109,14 +110,14 @@ func New(cfg Config) (*Store, error) {
 }
 
 // keyFor is the keyring account of the registry server names.
-func keyFor(server string) string { return CanonicalServer(server) }
+func keyFor(server string) string { return address.Canonical(server) }
 
 // Get returns the credential for query or any equivalent spelling of it,
 // with ServerURL set to the address it was stored under. It returns
 // ErrNotFound when there is none, and for an address that could never be
 // stored.
 func (s *Store) Get(ctx context.Context, query string) (Credential, error) {
-	if ValidateServerURL(query) != nil {
+	if address.Validate(query) != nil {
 		return Credential{}, ErrNotFound
 	}
 	key := keyFor(query)
@@ -197,7 +198,7 @@ func (s *Store) assemble(ctx context.Context, account, data string) (*record, er
 // Put stores a credential under server, replacing the credential of the
 // same registry under this or any equivalent spelling of its address.
 func (s *Store) Put(ctx context.Context, c Credential) error {
-	if err := ValidateServerURL(c.ServerURL); err != nil {
+	if err := address.Validate(c.ServerURL); err != nil {
 		return err
 	}
 	if c.Username == "" {
@@ -228,7 +229,7 @@ func (s *Store) Put(ctx context.Context, c Credential) error {
 // spelling it was stored, with its chunks. Erasing a registry that is not
 // stored succeeds and changes nothing.
 func (s *Store) Erase(ctx context.Context, query string) error {
-	if err := ValidateServerURL(query); err != nil {
+	if err := address.Validate(query); err != nil {
 		return err
 	}
 	return s.write(ctx, func(w *writer) error {
@@ -249,7 +250,7 @@ func (s *Store) List(ctx context.Context) (map[string]string, error) {
 	}
 	out := make(map[string]string, len(labels))
 	for account, l := range labels {
-		if _, chunk := parseChunk(account); chunk || ValidateServerURL(account) != nil {
+		if _, chunk := parseChunk(account); chunk || address.Validate(account) != nil {
 			continue // a chunk, or not a credential of ours
 		}
 		if l == (Label{}) || keyFor(l.Server) != account {

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/regcred/regcred/store/address"
 	"maps"
 	"os"
 	"path/filepath"
@@ -408,10 +409,10 @@ func TestTwoConfigDirsAgree(t *testing.T) {
 		var err error
 		if step.erase {
 			err = step.by.Erase(ctx, step.cred.ServerURL)
-			delete(want, store.CanonicalServer(step.cred.ServerURL))
+			delete(want, address.Canonical(step.cred.ServerURL))
 		} else {
 			err = step.by.Put(ctx, step.cred)
-			want[store.CanonicalServer(step.cred.ServerURL)] = step.cred
+			want[address.Canonical(step.cred.ServerURL)] = step.cred
 		}
 		if err != nil {
 			t.Fatal(err)

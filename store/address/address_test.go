@@ -1,4 +1,4 @@
-package store
+package address
 
 import (
 	"errors"
@@ -23,13 +23,13 @@ func TestCanonicalServerEquivalence(t *testing.T) {
 		{"[::1]:5000", "http://[::1]:5000/", true},
 		{"[::1]:5000", "[::1]:5001", false},
 		{"127.0.0.1:5000", "localhost:5000", false},
-		{DockerHubServer, "docker.io", true},
-		{DockerHubServer, "index.docker.io", true},
-		{DockerHubServer, "registry-1.docker.io", true},
-		{DockerHubServer, "https://registry-1.docker.io/v2/", true},
-		{DockerHubServer, "https://index.docker.io/v1", true},
-		{DockerHubServer, "https://index.docker.io/v1/access-token", false},
-		{DockerHubServer, "https://index.docker.io/v1/refresh-token", false},
+		{DockerHub, "docker.io", true},
+		{DockerHub, "index.docker.io", true},
+		{DockerHub, "registry-1.docker.io", true},
+		{DockerHub, "https://registry-1.docker.io/v2/", true},
+		{DockerHub, "https://index.docker.io/v1", true},
+		{DockerHub, "https://index.docker.io/v1/access-token", false},
+		{DockerHub, "https://index.docker.io/v1/refresh-token", false},
 		{"https://index.docker.io/v1/access-token", "https://index.docker.io/v1/refresh-token", false},
 		{"ghcr.io", "ghcr.io/org", false},
 		{"ghcr.io/org", "https://ghcr.io/org/", true},
@@ -37,9 +37,9 @@ func TestCanonicalServerEquivalence(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.a+"~"+tt.b, func(t *testing.T) {
-			ca, cb := CanonicalServer(tt.a), CanonicalServer(tt.b)
+			ca, cb := Canonical(tt.a), Canonical(tt.b)
 			if (ca == cb) != tt.same {
-				t.Errorf("CanonicalServer(%q)=%q, CanonicalServer(%q)=%q; want same=%v", tt.a, ca, tt.b, cb, tt.same)
+				t.Errorf("Canonical(%q)=%q, Canonical(%q)=%q; want same=%v", tt.a, ca, tt.b, cb, tt.same)
 			}
 		})
 	}
@@ -56,7 +56,7 @@ func TestValidateServerURL(t *testing.T) {
 		{"127.0.0.1:5000", true},
 		{"[::1]:5000", true},
 		{"https://[::1]:5000/v2/", true},
-		{DockerHubServer, true},
+		{DockerHub, true},
 		{"https://index.docker.io/v1/access-token", true},
 		{"ghcr.io/org/repo", true},
 		{"ghcr.io/org/%7Brepo%7D", true},
@@ -86,57 +86,29 @@ func TestValidateServerURL(t *testing.T) {
 		{"[::1]x", false},
 		{"regcred-chunk:0123456789abcdef0123456789abcdef:1", false},
 		{"\xff\xfe", false},
-		{string(make([]byte, maxServerURLLen+1)), false},
+		{string(make([]byte, MaxLen+1)), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			err := ValidateServerURL(tt.in)
+			err := Validate(tt.in)
 			if (err == nil) != tt.ok {
-				t.Fatalf("ValidateServerURL(%q) = %v, want ok=%v", tt.in, err, tt.ok)
+				t.Fatalf("Validate(%q) = %v, want ok=%v", tt.in, err, tt.ok)
 			}
-			if err != nil && !errors.Is(err, ErrInvalidServerURL) {
-				t.Errorf("error %v does not wrap ErrInvalidServerURL", err)
+			if err != nil && !errors.Is(err, ErrInvalid) {
+				t.Errorf("error %v does not wrap ErrInvalid", err)
 			}
 		})
 	}
 }
 
 func TestValidateServerURLNeverEchoesUserinfo(t *testing.T) {
-	err := ValidateServerURL("https://alice:hunter2@example.com")
+	err := Validate("https://alice:hunter2@example.com")
 	if err == nil {
 		t.Fatal("accepted userinfo")
 	}
 	for _, leak := range []string{"hunter2", "alice"} {
 		if strings.Contains(err.Error(), leak) {
 			t.Errorf("error %q leaks %q", err, leak)
-		}
-	}
-}
-
-func TestKeyForIsOneAccountPerRegistry(t *testing.T) {
-	// Every spelling of a registry must reach the same keyring account, in
-	// lowercase, so that case-insensitive backends (Windows) and
-	// case-sensitive ones keep exactly one item per registry.
-	tests := []struct {
-		spellings []string
-		want      string
-	}{
-		{[]string{DockerHubServer, "docker.io", "index.docker.io", "registry-1.docker.io", "HTTPS://Index.Docker.IO/v1/"}, "docker.io"},
-		{[]string{"reg.example.com", "Reg.Example.com", "https://REG.example.com/", "http://reg.example.com/v2/"}, "reg.example.com"},
-		{[]string{"127.0.0.1:5000", "http://127.0.0.1:5000/"}, "127.0.0.1:5000"},
-		{[]string{"ghcr.io/Org", "https://ghcr.io/org/"}, "ghcr.io/org"},
-		{[]string{"https://index.docker.io/v1/access-token", "docker.io/v1/Access-Token"}, "docker.io/v1/access-token"},
-	}
-	for _, tt := range tests {
-		for _, s := range tt.spellings {
-			if got := keyFor(s); got != tt.want {
-				t.Errorf("keyFor(%q) = %q, want %q", s, got, tt.want)
-			}
-		}
-	}
-	for _, reserved := range []string{legacyStamp, probeAccount, chunkName("docker.io", "a", 1), chunkPrefix + "0123456789abcdef0123456789abcdef:1"} {
-		if ValidateServerURL(reserved) == nil {
-			t.Errorf("reserved account %q is a valid registry address: it could collide with a credential", reserved)
 		}
 	}
 }
