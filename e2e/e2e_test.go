@@ -13,10 +13,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/regcred/regcred/store/keyring"
+
 	"github.com/docker/docker-credential-helpers/client"
 	"github.com/docker/docker-credential-helpers/credentials"
 
-	"github.com/regcred/regcred/store"
 	"github.com/regcred/regcred/testenv"
 )
 
@@ -187,7 +188,7 @@ func TestDockerLoginLogout(t *testing.T) {
 		}
 
 		// A wrong password fails and changes nothing.
-		before, _ := w.kr.Items(store.Service)
+		before, _ := w.kr.Items(keyring.Service)
 		cfgBefore := w.config()
 		out, code = w.login("not-the-password")
 		if code == 0 {
@@ -197,7 +198,7 @@ func TestDockerLoginLogout(t *testing.T) {
 		if err != nil || c.Secret != password {
 			t.Errorf("after a failed login the keyring has %+v, %v", c, err)
 		}
-		if after, _ := w.kr.Items(store.Service); fmt.Sprint(after) != fmt.Sprint(before) || w.config() != cfgBefore {
+		if after, _ := w.kr.Items(keyring.Service); fmt.Sprint(after) != fmt.Sprint(before) || w.config() != cfgBefore {
 			t.Errorf("failed login changed the keyring (%v -> %v) or config", before, after)
 		}
 
@@ -208,7 +209,7 @@ func TestDockerLoginLogout(t *testing.T) {
 		if _, err := client.Get(w.helper(), host); !credentials.IsErrCredentialsNotFound(err) {
 			t.Errorf("after logout get = %v, want not found", err)
 		}
-		if items, _ := w.kr.Items(store.Service); len(items) != 0 {
+		if items, _ := w.kr.Items(keyring.Service); len(items) != 0 {
 			t.Errorf("after logout the keyring still holds %q", items)
 		}
 		if auths := w.auths(); len(auths) != 0 {

@@ -10,7 +10,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/regcred/regcred/store"
+	"github.com/regcred/regcred/store/keyring"
+
 	"github.com/regcred/regcred/testenv"
 )
 
@@ -65,7 +66,7 @@ func (h *winHelper) list() map[string]string {
 // Windows keeps whichever letter case a target was first written with.
 func (h *winHelper) items() []string {
 	h.t.Helper()
-	items, err := h.wine.Items(store.Service)
+	items, err := h.wine.Items(keyring.Service)
 	if err != nil {
 		h.t.Fatal(err)
 	}

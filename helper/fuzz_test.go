@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/regcred/regcred/store/address"
 	"maps"
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/regcred/regcred/store/address"
+	"github.com/regcred/regcred/store/keyring"
 
 	"github.com/docker/docker-credential-helpers/credentials"
 
@@ -20,7 +22,7 @@ import (
 type mapKeyring struct {
 	mu    sync.Mutex
 	items map[string]string
-	tags  map[string]store.Label
+	tags  map[string]keyring.Label
 }
 
 func (k *mapKeyring) Get(_ context.Context, a string) (string, error) {
@@ -33,7 +35,7 @@ func (k *mapKeyring) Get(_ context.Context, a string) (string, error) {
 	return v, nil
 }
 
-func (k *mapKeyring) Set(_ context.Context, a string, l store.Label, v string) error {
+func (k *mapKeyring) Set(_ context.Context, a string, l keyring.Label, v string) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.items[a], k.tags[a] = v, l
@@ -51,7 +53,7 @@ func (k *mapKeyring) Delete(_ context.Context, a string) error {
 	return nil
 }
 
-func (k *mapKeyring) List(context.Context) (map[string]store.Label, error) {
+func (k *mapKeyring) List(context.Context) (map[string]keyring.Label, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return maps.Clone(k.tags), nil
@@ -73,7 +75,7 @@ func FuzzStoreInput(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	st, err := store.New(store.Config{
-		Keyring:  &mapKeyring{items: map[string]string{}, tags: map[string]store.Label{}},
+		Keyring:  &mapKeyring{items: map[string]string{}, tags: map[string]keyring.Label{}},
 		LockPath: filepath.Join(f.TempDir(), "lock"),
 	})
 	if err != nil {

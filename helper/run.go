@@ -7,12 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/regcred/regcred/store/address"
 	"io"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/regcred/regcred/store/address"
 
 	"github.com/docker/docker-credential-helpers/credentials"
 

@@ -11,9 +11,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/regcred/regcred/store/address"
 	"sort"
 	"strings"
+
+	"github.com/regcred/regcred/store/address"
 )
 
 // Registry is one registry's credential as it goes into a Secret.

@@ -10,7 +10,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/regcred/regcred/backend"
+	"github.com/regcred/regcred/store/keyring"
+
 	"github.com/regcred/regcred/internal/atomicfile"
 )
 
@@ -62,7 +63,7 @@ func (r *runner) configure(args []string) error {
 	toolList := fs.String("tools", "", "the clients to wire, a comma-separated `list` of "+toolNames()+" (default: docker, and every other one that is installed)")
 	registries := fs.String("registries", "", "the `registries` (comma-separated) to route to regcred with docker's credHelpers, leaving its credsStore alone")
 	undo := fs.Bool("undo", false, "put back what configure changed")
-	keyring := fs.String("backend", "", "the `keyring` to keep credentials in: "+strings.Join(backend.Names(), " or ")+"; credentials the current one holds move there (default: the one recorded, else a Secret Service if one answers, else the kernel keyring)")
+	backendName := fs.String("backend", "", "the `keyring` to keep credentials in: "+strings.Join(keyring.Names(), " or ")+"; credentials the current one holds move there (default: the one recorded, else a Secret Service if one answers, else the kernel keyring)")
 	noMove := fs.Bool("no-move", false, "with --backend, switch without moving the credentials the current keyring holds")
 	if err := r.parse(fs, args); err != nil {
 		return err
@@ -76,7 +77,7 @@ func (r *runner) configure(args []string) error {
 	if *registries != "" {
 		*toolList = "docker"
 	}
-	if *undo && *keyring != "" {
+	if *undo && *backendName != "" {
 		return errors.New("--undo puts the clients back and leaves the keyring as it is: use it without --backend")
 	}
 	// --undo covers every tool, installed or not: nothing of regcred's stays.
@@ -96,7 +97,7 @@ func (r *runner) configure(args []string) error {
 		}
 	}
 	if !*undo {
-		if err := r.chooseKeyring(*keyring, *noMove); err != nil {
+		if err := r.chooseKeyring(*backendName, *noMove); err != nil {
 			return err
 		}
 	}

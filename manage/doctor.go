@@ -9,8 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/regcred/regcred/store/keyring"
+
 	"github.com/regcred/regcred/internal/oneline"
-	"github.com/regcred/regcred/store"
 )
 
 // errChecksFailed is doctor's failure: the checks are already printed.
@@ -189,9 +190,9 @@ func (r *runner) checkKeyring(checks *[]check) bool {
 	switch name := kr.Name(); name {
 	case "Secret Service":
 		layers = []layer{
-			{name: "D-Bus session bus", errs: []error{store.ErrNoSessionBus}},
-			{name: "Secret Service provider on the bus", errs: []error{store.ErrNoProvider, store.ErrKeyringTimeout}},
-			{name: "keyring collection present and unlocked", errs: []error{store.ErrNoCollection, store.ErrLocked}},
+			{name: "D-Bus session bus", errs: []error{keyring.ErrNoSessionBus}},
+			{name: "Secret Service provider on the bus", errs: []error{keyring.ErrNoProvider, keyring.ErrKeyringTimeout}},
+			{name: "keyring collection present and unlocked", errs: []error{keyring.ErrNoCollection, keyring.ErrLocked}},
 		}
 		if p, ok := kr.(providerFinder); ok && err == nil {
 			if prov, perr := p.Provider(r.ctx); perr == nil {
@@ -200,7 +201,7 @@ func (r *runner) checkKeyring(checks *[]check) bool {
 			}
 		}
 	case "macOS Keychain":
-		layers = []layer{{name: name + " answers", errs: []error{store.ErrKeyringTimeout}}, {name: "keychain unlocked"}}
+		layers = []layer{{name: name + " answers", errs: []error{keyring.ErrKeyringTimeout}}, {name: "keychain unlocked"}}
 	default: // one store per user, always there: nothing to unlock
 		layers = []layer{{name: name + " answers"}}
 	}
@@ -234,7 +235,7 @@ func (r *runner) checkKeyring(checks *[]check) bool {
 // providerFinder is a keyring served by a program of its own (the Secret
 // Service), which it can name.
 type providerFinder interface {
-	Provider(context.Context) (store.Provider, error)
+	Provider(context.Context) (keyring.Provider, error)
 }
 
 // itemsCheck is the name of doctor's last check.

@@ -6,11 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/regcred/regcred/store/address"
 	"io/fs"
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/regcred/regcred/store/address"
 
 	"github.com/docker/docker-credential-helpers/client"
 	"github.com/docker/docker-credential-helpers/credentials"

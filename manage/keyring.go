@@ -6,7 +6,6 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/regcred/regcred/backend"
 	"github.com/regcred/regcred/store"
 )
 
@@ -16,7 +15,7 @@ import (
 // copied and read back, the new choice recorded, and only then are they
 // erased from the old keyring, so that nothing is lost at any step.
 func (r *runner) chooseKeyring(name string, noMove bool) error {
-	env := backend.Env{Getenv: r.getenv}
+	env := store.Env{Getenv: r.getenv}
 	if name == "" { // the keyring in effect, recorded if it was not
 		o, err := r.openKeyring()
 		if err != nil {
@@ -25,26 +24,31 @@ func (r *runner) chooseKeyring(name string, noMove bool) error {
 		fmt.Fprintf(r.stdout, "credentials are kept in the %s (%s)\n", o.Keyring.Name(), o.Choice.Why)
 		return nil
 	}
-	from, err := backend.Recorded(r.getenv)
+	from, err := store.Recorded(r.getenv)
 	if err != nil {
 		return err
 	}
 	if from == "" {
-		from = backend.Detect(r.ctx, store.DefaultTimeout, "").Name
+		cfg, err := store.ConfigFromEnv(r.getenv)
+		if err != nil {
+			return err
+		}
+		cfg.LegacyIndex = "" // what holds credentials now, not what an older version used
+		from = store.Detect(r.ctx, cfg, r.getenv).Name
 	}
 	if name == from {
-		if err := backend.Record(r.getenv, name, "configure --backend "+name); err != nil {
+		if err := store.Record(r.getenv, name, "configure --backend "+name); err != nil {
 			return err
 		}
 		fmt.Fprintf(r.stdout, "credentials are kept in the %s (recorded)\n", name)
 		return nil
 	}
-	to, err := backend.OpenNamed(env, name)
+	to, err := store.OpenNamed(env, name)
 	if err != nil {
 		return err
 	}
 	if noMove {
-		if err := backend.Record(r.getenv, name, "configure --backend "+name+" --no-move"); err != nil {
+		if err := store.Record(r.getenv, name, "configure --backend "+name+" --no-move"); err != nil {
 			return err
 		}
 		fmt.Fprintf(r.stdout, "credentials are now kept in the %s; those in the %s stay there (--no-move)\n", to.Keyring.Name(), from)
@@ -55,8 +59,8 @@ func (r *runner) chooseKeyring(name string, noMove bool) error {
 
 // move moves every credential from the keyring from to the store to, and
 // records to as the choice.
-func (r *runner) move(env backend.Env, from string, to backend.Opened) error {
-	src, err := backend.OpenNamed(env, from)
+func (r *runner) move(env store.Env, from string, to store.Opened) error {
+	src, err := store.OpenNamed(env, from)
 	if err != nil {
 		return err
 	}
@@ -78,7 +82,7 @@ func (r *runner) move(env backend.Env, from string, to backend.Opened) error {
 			return fmt.Errorf("%s did not read back from the %s (%v); the %s still holds every credential", server, to.Keyring.Name(), err, src.Keyring.Name())
 		}
 	}
-	if err := backend.Record(r.getenv, to.Choice.Name, "configure --backend "+to.Choice.Name); err != nil {
+	if err := store.Record(r.getenv, to.Choice.Name, "configure --backend "+to.Choice.Name); err != nil {
 		return fmt.Errorf("%w; the credentials are in both keyrings", err)
 	}
 	var failed []error

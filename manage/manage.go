@@ -10,7 +10,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/regcred/regcred/backend"
 	"github.com/regcred/regcred/internal/oneline"
 	"github.com/regcred/regcred/store"
 )
@@ -21,7 +20,7 @@ type Env struct {
 	Getenv         func(string) string
 	LookPath       func(string) (string, error)
 	// Open opens the store on the keyring package backend chooses.
-	Open func() (backend.Opened, error)
+	Open func() (store.Opened, error)
 }
 
 // A command is one management command's help.
@@ -190,7 +189,7 @@ type runner struct {
 	stderr      io.Writer
 	getenv      func(string) string
 	lookPath    func(string) (string, error)
-	openKeyring func() (backend.Opened, error)
+	openKeyring func() (store.Opened, error)
 	stateDir    string
 }
 
@@ -206,7 +205,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 	r := &runner{ctx: ctx, stdout: env.Stdout, stderr: env.Stderr, getenv: env.Getenv,
 		lookPath: env.LookPath, openKeyring: env.Open}
 	if env.Getenv != nil {
-		if path, err := backend.ConfigPath(env.Getenv); err == nil {
+		if path, err := store.ChoicePath(env.Getenv); err == nil {
 			r.stateDir = filepath.Dir(path)
 		}
 	}

@@ -2,9 +2,11 @@ package store
 
 import (
 	"bytes"
-	"github.com/regcred/regcred/store/address"
 	"strings"
 	"testing"
+
+	"github.com/regcred/regcred/store/address"
+	"github.com/regcred/regcred/store/keyring"
 )
 
 func BenchmarkCanonicalServer(b *testing.B) {
@@ -21,10 +23,10 @@ func BenchmarkChunks(b *testing.B) {
 	}
 }
 
-// BenchmarkParseLabel is list's own work per item on the Secret Service.
+// BenchmarkParseLabel is list's own work per item on the Secret keyring.Service.
 func BenchmarkParseLabel(b *testing.B) {
-	text := Label{Server: "https://registry-0042.example.com:5000", User: "user42"}.String()
+	text := keyring.Label{Server: "https://registry-0042.example.com:5000", User: "user42"}.String()
 	for b.Loop() {
-		parseLabel(text)
+		keyring.ParseLabel(text)
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/regcred/regcred/store/address"
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/regcred/regcred/store/address"
+	"github.com/regcred/regcred/store/keyring"
 )
 
 // Report is what Check found in the keyring that is not in order.
@@ -96,10 +98,10 @@ func (s *Store) Check(ctx context.Context) (Report, error) {
 				used[name] = true
 			}
 		}
-		l, want := labels[account], Label{Server: rec.A, User: rec.U}
+		l, want := labels[account], keyring.Label{Server: rec.A, User: rec.U}
 		ok := l == want && keyFor(l.Server) == account
-		if !want.plain() && l == (Label{}) {
-			ok = true // a label that names no account (see Label.String): List reads the item
+		if !want.Plain() && l == (keyring.Label{}) {
+			ok = true // a label that names no account (see keyring.Label.String): List reads the item
 		}
 		if it.version() != itemVersion || !ok {
 			r.Legacy = append(r.Legacy, account)

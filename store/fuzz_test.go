@@ -2,14 +2,16 @@ package store
 
 import (
 	"encoding/json"
-	"github.com/regcred/regcred/store/address"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/regcred/regcred/store/address"
+	"github.com/regcred/regcred/store/keyring"
 )
 
 // FuzzItem: decoding an item never panics; every item that decodes as a
 // record of this version re-encodes to an item with the same label and
-// secret, and its label survives the Secret Service label text.
+// secret, and its label survives the Secret keyring.Service label text.
 func FuzzItem(f *testing.F) {
 	head := newHead("R.example:5000", "<token>", "b", []byte("x"), 3)
 	enc, _ := json.Marshal(head)
@@ -40,10 +42,10 @@ func FuzzItem(f *testing.F) {
 			// A label holding a brace is written so that it reads back as
 			// nothing (list then reads the item): never as another label.
 			want := l
-			if !l.plain() {
-				want = Label{}
+			if !l.Plain() {
+				want = keyring.Label{}
 			}
-			if got := parseLabel(l.String()); got != want {
+			if got := keyring.ParseLabel(l.String()); got != want {
 				t.Errorf("label %+v reads back as %+v, want %+v", l, got, want)
 			}
 		}

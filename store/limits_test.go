@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"github.com/regcred/regcred/store/address"
 	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/regcred/regcred/store/address"
+	"github.com/regcred/regcred/store/keyring"
 )
 
 // TestBackendLimits stores the largest credentials regcred accepts — a
@@ -22,19 +24,19 @@ func TestBackendLimits(t *testing.T) {
 	tests := []struct {
 		name  string
 		limit int
-		check func(account string, label Label, data string) error
+		check func(account string, label keyring.Label, data string) error
 	}{
-		{"Windows Credential Manager", credentialManagerItemLimit, func(account string, label Label, data string) error {
+		{"Windows Credential Manager", keyring.CredentialManagerItemLimit, func(account string, label keyring.Label, data string) error {
 			// CRED_MAX_CREDENTIAL_BLOB_SIZE (5 × 512 bytes), CRED_MAX_GENERIC_TARGET_NAME_LENGTH.
-			if len(data) > 5*512 || utf8.RuneCountInString(Service+":"+account) > 32767 {
+			if len(data) > 5*512 || utf8.RuneCountInString(keyring.Service+":"+account) > 32767 {
 				return fmt.Errorf("blob of %d bytes, target of %d", len(data), len(account))
 			}
 			return nil
 		}},
-		{"macOS Keychain", keychainItemLimit, func(account string, _ Label, data string) error {
+		{"macOS Keychain", keyring.KeychainItemLimit, func(account string, _ keyring.Label, data string) error {
 			// go-keyring's `security -i` command line, which must stay within 4096 bytes.
 			line := fmt.Sprintf("add-generic-password -U -s '%s' -a '%s' -w 'go-keyring-base64:%s'\n",
-				Service, account, base64.StdEncoding.EncodeToString([]byte(data)))
+				keyring.Service, account, base64.StdEncoding.EncodeToString([]byte(data)))
 			if len(line) > 4096 {
 				return fmt.Errorf("security command of %d bytes", len(line))
 			}
@@ -44,8 +46,8 @@ func TestBackendLimits(t *testing.T) {
 	for _, tt := range tests {
 		for _, server := range []string{"r.example", longAddress} {
 			t.Run(fmt.Sprintf("%s/%d-byte address", tt.name, len(server)), func(t *testing.T) {
-				k := newMemKeyring()
-				k.check = tt.check
+				k := keyring.NewMemory()
+				k.Check = tt.check
 				st, err := New(Config{LockPath: filepath.Join(t.TempDir(), "lock"), ItemLimit: tt.limit, Keyring: k})
 				if err != nil {
 					t.Fatal(err)
@@ -60,8 +62,8 @@ func TestBackendLimits(t *testing.T) {
 						t.Fatalf("get of a %d-byte secret: %v", len(c.Secret), err)
 					}
 				}
-				if k.sets < 3 {
-					t.Errorf("only %d keyring writes: the constraint was hardly exercised", k.sets)
+				if k.Sets() < 3 {
+					t.Errorf("only %d keyring writes: the constraint was hardly exercised", k.Sets())
 				}
 			})
 		}
@@ -73,14 +75,14 @@ func TestBackendLimits(t *testing.T) {
 // chunks is refused before any chunk is written (issue: Put used to fail
 // at the head, after every chunk).
 func TestLongUsernameFailsBeforeWriting(t *testing.T) {
-	k := newMemKeyring()
-	k.check = func(_ string, _ Label, data string) error {
+	k := keyring.NewMemory()
+	k.Check = func(_ string, _ keyring.Label, data string) error {
 		if len(data) > 5*512 {
 			return fmt.Errorf("blob of %d bytes", len(data))
 		}
 		return nil
 	}
-	st, err := New(Config{LockPath: filepath.Join(t.TempDir(), "lock"), ItemLimit: credentialManagerItemLimit, Keyring: k})
+	st, err := New(Config{LockPath: filepath.Join(t.TempDir(), "lock"), ItemLimit: keyring.CredentialManagerItemLimit, Keyring: k})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +90,7 @@ func TestLongUsernameFailsBeforeWriting(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "more than one keyring item holds here (2560") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("Put = %v, want one line saying the address and username do not fit", err)
 	}
-	if k.sets != 0 || len(k.snapshot()) != 0 {
-		t.Errorf("the refused store wrote %d items", k.sets)
+	if k.Sets() != 0 || len(k.Snapshot()) != 0 {
+		t.Errorf("the refused store wrote %d items", k.Sets())
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/regcred/regcred/store/keyring"
+
 	"github.com/gofrs/flock"
 )
 
@@ -17,7 +19,7 @@ import (
 // per login user), otherwise in the user's cache directory.
 func DefaultLockPath(getenv func(string) string) (string, error) {
 	if d := getenv("XDG_RUNTIME_DIR"); d != "" {
-		return filepath.Join(d, Service+".lock"), nil
+		return filepath.Join(d, keyring.Service+".lock"), nil
 	}
 	d, err := os.UserCacheDir()
 	if err != nil {

@@ -9,10 +9,12 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/regcred/regcred/store/keyring"
 )
 
 // newMemStore is a Store on k with a lock and legacy index of the test's own.
-func newMemStore(t *testing.T, k Keyring, limit int) *Store {
+func newMemStore(t *testing.T, k keyring.Keyring, limit int) *Store {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := New(Config{Keyring: k, LockPath: filepath.Join(dir, "lock"), ItemLimit: limit, LegacyIndex: filepath.Join(dir, "index.json")})
@@ -29,13 +31,13 @@ func newMemStore(t *testing.T, k Keyring, limit int) *Store {
 // never reports success while get keeps handing the credential out.
 func TestEraseDeletesWhatListDoesNotShow(t *testing.T) {
 	ctx := context.Background()
-	k := newMemKeyring()
-	k.noList = true
-	here := &ListCache{Keyring: k, Path: filepath.Join(t.TempDir(), "list.json")}
+	k := keyring.NewMemory()
+	k.NoList = true
+	here := &keyring.ListCache{Keyring: k, Path: filepath.Join(t.TempDir(), "list.json")}
 	if err := newMemStore(t, here, 0).Put(ctx, Credential{ServerURL: "r.example", Username: "u", Secret: "s"}); err != nil {
 		t.Fatal(err)
 	}
-	elsewhere := &ListCache{Keyring: k, Path: filepath.Join(t.TempDir(), "list.json")}
+	elsewhere := &keyring.ListCache{Keyring: k, Path: filepath.Join(t.TempDir(), "list.json")}
 	st := newMemStore(t, elsewhere, 0)
 	if list, err := st.List(ctx); err != nil || len(list) != 0 {
 		t.Fatalf("List from an empty cache = %v, %v", list, err)
@@ -46,7 +48,7 @@ func TestEraseDeletesWhatListDoesNotShow(t *testing.T) {
 	if _, err := st.Get(ctx, "r.example"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Get after erase = %v, want not found", err)
 	}
-	if items := k.snapshot(); len(items) != 0 {
+	if items := k.Snapshot(); len(items) != 0 {
 		t.Errorf("erase left %q in the keyring", items)
 	}
 	// The first cache still names it: doctor reports it gone, --fix forgets it.
@@ -69,9 +71,9 @@ func TestEraseDeletesWhatListDoesNotShow(t *testing.T) {
 // and erase keep working (and replace the broken file).
 func TestListCache(t *testing.T) {
 	ctx := context.Background()
-	k := newMemKeyring()
-	k.noList = true
-	c := &ListCache{Keyring: k, Path: filepath.Join(t.TempDir(), "regcred", "list.json")}
+	k := keyring.NewMemory()
+	k.NoList = true
+	c := &keyring.ListCache{Keyring: k, Path: filepath.Join(t.TempDir(), "regcred", "list.json")}
 	st := newMemStore(t, c, 512)
 	for _, cr := range []Credential{
 		{ServerURL: "a.example", Username: "a", Secret: "1"},
@@ -116,10 +118,11 @@ func TestListCache(t *testing.T) {
 func TestMigrationOnCaseInsensitiveKeyring(t *testing.T) {
 	ctx := context.Background()
 	for _, caseInsensitive := range []bool{true, false} {
-		k := newMemKeyring()
-		k.caseInsensitive = caseInsensitive
-		k.items["Reg.Example.com"] = `{"v":1,"u":"alice","s":"pw"}`
-		k.labels["Reg.Example.com"] = Label{}
+		k := keyring.NewMemory()
+		k.CaseInsensitive = caseInsensitive
+		if err := k.Set(ctx, "Reg.Example.com", keyring.Label{}, `{"v":1,"u":"alice","s":"pw"}`); err != nil {
+			t.Fatal(err)
+		}
 		st := newMemStore(t, k, 0)
 		if err := os.WriteFile(st.cfg.LegacyIndex, []byte("regcred-index 1\nReg.Example.com \"alice\"\n"), 0o600); err != nil {
 			t.Fatal(err)
@@ -136,9 +139,9 @@ func TestMigrationOnCaseInsensitiveKeyring(t *testing.T) {
 		if list, err := st.List(ctx); err != nil || !maps.Equal(list, want) {
 			t.Errorf("case-insensitive %v: List = %v, %v", caseInsensitive, list, err)
 		}
-		items := k.snapshot()
+		items := k.Snapshot()
 		delete(items, "other.example")
-		if len(items) != 1 || labelOf(items[keyOf(items)]) != (Label{Server: "Reg.Example.com", User: "alice"}) {
+		if len(items) != 1 || (ItemFormat{}).LabelOf(items[keyOf(items)]) != (keyring.Label{Server: "Reg.Example.com", User: "alice"}) {
 			t.Errorf("case-insensitive %v: items after migration = %q", caseInsensitive, items)
 		}
 		if _, err := os.Stat(st.cfg.LegacyIndex); !errors.Is(err, os.ErrNotExist) {
@@ -161,7 +164,7 @@ func keyOf(m map[string]string) string {
 // never "chunk missing" and never a mix.
 func TestChunkedGetSurvivesRewrites(t *testing.T) {
 	ctx := context.Background()
-	k := newMemKeyring()
+	k := keyring.NewMemory()
 	writer := newMemStore(t, k, 300)
 	reader := &Store{cfg: writer.cfg}
 	secret := func(i int) string { return strings.Repeat(string(rune('a'+i)), 1000) }
@@ -171,7 +174,7 @@ func TestChunkedGetSurvivesRewrites(t *testing.T) {
 	var rewrites atomic.Int32
 	var writing atomic.Bool
 	const times = 3
-	k.onGet = func(account string) {
+	k.OnGet = func(account string) {
 		// On the reader's first chunk read, each time: another process
 		// stores anew (its own reads do not count).
 		if strings.HasSuffix(account, ":1") && strings.HasPrefix(account, chunkPrefix) && rewrites.Load() < times && writing.CompareAndSwap(false, true) {
@@ -183,7 +186,7 @@ func TestChunkedGetSurvivesRewrites(t *testing.T) {
 		}
 	}
 	got, err := reader.Get(ctx, "r.example")
-	k.onGet = nil
+	k.OnGet = nil
 	if err != nil {
 		t.Fatalf("Get during %d rewrites: %v", rewrites.Load(), err)
 	}
@@ -201,14 +204,14 @@ func TestChunkedGetSurvivesRewrites(t *testing.T) {
 // docker pull racing a docker logout printed).
 func TestChunkedGetDuringLogout(t *testing.T) {
 	ctx := context.Background()
-	k := newMemKeyring()
+	k := keyring.NewMemory()
 	writer := newMemStore(t, k, 300)
 	reader := &Store{cfg: writer.cfg}
 	if err := writer.Put(ctx, Credential{ServerURL: "r.example", Username: "u", Secret: strings.Repeat("s", 1000)}); err != nil {
 		t.Fatal(err)
 	}
 	var erased atomic.Bool
-	k.onGet = func(account string) {
+	k.OnGet = func(account string) {
 		if strings.HasPrefix(account, chunkPrefix) && erased.CompareAndSwap(false, true) {
 			if err := writer.Erase(ctx, "r.example"); err != nil {
 				t.Error(err)
@@ -216,7 +219,7 @@ func TestChunkedGetDuringLogout(t *testing.T) {
 		}
 	}
 	_, err := reader.Get(ctx, "r.example")
-	k.onGet = nil
+	k.OnGet = nil
 	if !erased.Load() {
 		t.Fatal("the erase never ran during the read")
 	}

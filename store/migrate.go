@@ -3,13 +3,15 @@ package store
 import (
 	"errors"
 	"fmt"
-	"github.com/regcred/regcred/store/address"
 	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/regcred/regcred/store/address"
+	"github.com/regcred/regcred/store/keyring"
 )
 
 // legacyPending reports whether the index file of versions before 3
@@ -64,7 +66,7 @@ func (w *writer) legacyAccounts() (map[string]bool, error) {
 	switch {
 	case err == nil:
 		for account, l := range labels {
-			if _, chunk := parseChunk(account); !chunk && address.Validate(account) == nil && (l == (Label{}) || keyFor(l.Server) != account) {
+			if _, chunk := parseChunk(account); !chunk && address.Validate(account) == nil && (l == (keyring.Label{}) || keyFor(l.Server) != account) {
 				todo[account] = true
 			}
 		}
@@ -155,5 +157,5 @@ func (w *writer) rewrite(key string, rec *record) error {
 	if len(data) > w.s.cfg.ItemLimit {
 		parts = splitChunks(data, w.s.cfg.ItemLimit)
 	}
-	return w.put(key, Label{Server: rec.A, User: rec.U}, data, parts)
+	return w.put(key, keyring.Label{Server: rec.A, User: rec.U}, data, parts)
 }

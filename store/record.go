@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/regcred/regcred/store/keyring"
 )
 
 // maxChunks bounds how many items one credential may span.
@@ -24,7 +26,7 @@ const (
 	// chunkPrefix starts the account name of every chunk item.
 	chunkPrefix = "regcred-chunk:"
 	// probeAccount is looked up, never stored, to check the keyring answers.
-	probeAccount = "regcred:probe"
+	probeAccount = keyring.ProbeAccount
 )
 
 // itemVersion is the version of the items this code writes. Versions 1 and
@@ -68,11 +70,11 @@ type item struct {
 }
 
 // label is what the keyring shows beside the item.
-func (it item) label() Label {
+func (it item) label() keyring.Label {
 	if it.head != nil {
-		return Label{Server: it.head.A, User: it.head.U}
+		return keyring.Label{Server: it.head.A, User: it.head.U}
 	}
-	return Label{Server: it.rec.A, User: it.rec.U}
+	return keyring.Label{Server: it.rec.A, User: it.rec.U}
 }
 
 // version is the item's format version.
@@ -100,7 +102,7 @@ func encodeRecord(server, username, secret string) ([]byte, error) {
 // ones inside its strings are written \u007b and \u007d, which decode the
 // same. KeePassXC resolves placeholders such as {TITLE} or {REF:…} in what
 // it hands back, so a secret holding one would come back changed (and a
-// {REF} it cannot resolve hung its Secret Service).
+// {REF} it cannot resolve hung its Secret keyring.Service).
 func marshalItem(v any) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil || len(b) < 2 {

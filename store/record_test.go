@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/regcred/regcred/store/keyring"
 )
 
 func TestSplitChunks(t *testing.T) {
@@ -59,8 +61,8 @@ func TestRecordRoundTrip(t *testing.T) {
 		if err != nil || it.rec == nil {
 			t.Fatalf("decodeItem(%s) = %+v, %v", data, it, err)
 		}
-		want := Label{Server: "Reg.example:5000", User: c.user}
-		if it.rec.S != c.secret || it.label() != want || it.version() != itemVersion || labelOf(string(data)) != want {
+		want := keyring.Label{Server: "Reg.example:5000", User: c.user}
+		if it.rec.S != c.secret || it.label() != want || it.version() != itemVersion || (ItemFormat{}).LabelOf(string(data)) != want {
 			t.Errorf("round trip of %q/%q gave %+v", c.user, c.secret, it.rec)
 		}
 	}
@@ -151,53 +153,33 @@ func TestChunkNames(t *testing.T) {
 func TestDecodeItemReadsOlderVersions(t *testing.T) {
 	// Items older versions wrote must still be read, so they can be migrated.
 	it, err := decodeItem(`{"v":1,"u":"alice","s":"pw"}`)
-	if err != nil || it.rec == nil || it.label() != (Label{User: "alice"}) || it.version() != 1 {
+	if err != nil || it.rec == nil || it.label() != (keyring.Label{User: "alice"}) || it.version() != 1 {
 		t.Errorf("version 1 record: %+v, %v", it.rec, err)
 	}
 	it, err = decodeItem(`{"v":2,"a":"x.example","u":"u","g":"0123456789abcdef0123456789abcdef","n":2,"h":"x"}`)
 	if err != nil || it.head == nil || it.head.G != "0123456789abcdef0123456789abcdef" || it.slot() != "" {
 		t.Errorf("version 2 head: %+v, %v", it.head, err)
 	}
-	if labelOf(`{"v":2,"a":"x.example","u":"u","s":"s"}`) != (Label{}) {
+	if (ItemFormat{}).LabelOf(`{"v":2,"a":"x.example","u":"u","s":"s"}`) != (keyring.Label{}) {
 		t.Error("an older version's item has a label of this version")
 	}
 }
 
 func TestLabelText(t *testing.T) {
-	for _, l := range []Label{
-		{"ghcr.io", "alice"},
-		{"https://index.docker.io/v1/", "bob (admin)"},
-		{"[::1]:5000", "a)"},
-		{"r.example", "x (y) z\n"},
+	for _, l := range []keyring.Label{
+		{Server: "ghcr.io", User: "alice"},
+		{Server: "https://index.docker.io/v1/", User: "bob (admin)"},
+		{Server: "[::1]:5000", User: "a)"},
+		{Server: "r.example", User: "x (y) z\n"},
 	} {
-		if got := parseLabel(l.String()); got != l {
+		if got := keyring.ParseLabel(l.String()); got != l {
 			t.Errorf("parseLabel(%q) = %+v, want %+v", l.String(), got, l)
 		}
 	}
 	for _, s := range []string{"", "Password for 'docker.io' on 'docker-credential-regcred'",
-		labelPrefix + "a b (c)", labelPrefix + "a.example ()", labelPrefix + "a.example (c", labelText("regcred-chunk:x", Label{})} {
-		if got := parseLabel(s); got != (Label{}) {
+		"Registry credentials for " + "a b (c)", "Registry credentials for " + "a.example ()", "Registry credentials for " + "a.example (c", keyring.LabelText("regcred-chunk:x", keyring.Label{})} {
+		if got := keyring.ParseLabel(s); got != (keyring.Label{}) {
 			t.Errorf("parseLabel(%q) = %+v, want none", s, got)
-		}
-	}
-}
-
-func TestAccountOf(t *testing.T) {
-	chunk := chunkName("docker.io", "a", 3)
-	tests := []struct {
-		text, account string
-		label         Label
-		ok            bool
-	}{
-		{labelText("docker.io", Label{"https://index.docker.io/v1/", "alice"}), "docker.io", Label{"https://index.docker.io/v1/", "alice"}, true},
-		{labelText("r.example:5000/ns", Label{"R.Example:5000/NS", "bob"}), "r.example:5000/ns", Label{"R.Example:5000/NS", "bob"}, true},
-		{labelText(chunk, Label{}), chunk, Label{}, true},
-		{"Password for 'docker.io' on 'docker-credential-regcred'", "", Label{}, false},
-	}
-	for _, tt := range tests {
-		account, l, ok := accountOf(tt.text)
-		if account != tt.account || l != tt.label || ok != tt.ok {
-			t.Errorf("accountOf(%q) = %q, %+v, %v; want %q, %+v, %v", tt.text, account, l, ok, tt.account, tt.label, tt.ok)
 		}
 	}
 }
@@ -221,7 +203,7 @@ func TestFitHead(t *testing.T) {
 	if err := fitHead("r.example", "u", 256); err != nil {
 		t.Errorf("a short head does not fit 256 bytes: %v", err)
 	}
-	err := fitHead("r.example", strings.Repeat("u", 2600), credentialManagerItemLimit)
+	err := fitHead("r.example", strings.Repeat("u", 2600), keyring.CredentialManagerItemLimit)
 	if err == nil || !strings.Contains(err.Error(), "REGCRED_ITEM_LIMIT") {
 		t.Errorf("a head over the limit: %v", err)
 	}

@@ -6,7 +6,7 @@
 // address.Canonical), so every spelling of an address reaches the same item,
 // on case-sensitive and case-insensitive keyrings alike. It holds the
 // address as the client stored it, the username and the secret, and the
-// keyring shows the address and username as its Label. Where the label is
+// keyring shows the address and username as its keyring.Label. Where the label is
 // written in the same call as the secret (gnome-keyring, Credential
 // Manager) list reads labels, not secrets; where it is written apart
 // (KeePassXC, KWallet: see Provider.labelsTrue) list reads the items. Where
@@ -20,7 +20,7 @@
 //
 // Writers hold one lock per user (see DefaultLockPath) and ask the keyring
 // what they replace; readers take no lock. Under that lock the Secret
-// Service keyring also keeps writes to KeePassXC out of its saves, which a
+// keyring.Service keyring also keeps writes to KeePassXC out of its saves, which a
 // write landing in can crash (see Provider.beforeWrite). A process can die, and a keyring
 // call can time out and land later, between any two steps, so writes run
 // in this order:
@@ -42,12 +42,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/regcred/regcred/store/address"
 	"os"
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/regcred/regcred/store/address"
+	"github.com/regcred/regcred/store/keyring"
 )
+
+// ErrNotFound is returned for a registry the keyring holds no credential
+// for (the keyring's own ErrNotFound, so either compares equal).
+var ErrNotFound = keyring.ErrNotFound
 
 // Credential is one registry's stored credential.
 type Credential struct {
@@ -58,15 +64,15 @@ type Credential struct {
 
 // Config says where and how a Store keeps its data.
 type Config struct {
-	// Keyring is where items go; required.
-	Keyring Keyring
+	// keyring.Keyring is where items go; required.
+	Keyring keyring.Keyring
 	// LockPath is the writers' lock file; DefaultLockPath() when empty.
 	LockPath string
 	// ItemLimit is the largest keyring item in bytes before a credential is
-	// split; when zero, the keyring's own (OSKeyring.ItemLimit), or 64 KiB.
+	// split; when zero, the keyring's own (keyring.OS.ItemLimit), or 64 KiB.
 	ItemLimit int
 	// Timeout bounds waiting for the writers' lock, and re-reading an item
-	// that keeps changing; DefaultTimeout when zero.
+	// that keeps changing; keyring.DefaultTimeout when zero.
 	Timeout time.Duration
 	// LegacyIndex is the index file versions before 3 kept: while it exists
 	// their items may still need migrating. Empty for none.
@@ -98,13 +104,13 @@ func New(cfg Config) (*Store, error) {
 		cfg.ItemLimit = l.ItemLimit()
 	}
 	if cfg.ItemLimit == 0 {
-		cfg.ItemLimit = secretServiceItemLimit
+		cfg.ItemLimit = keyring.SecretServiceItemLimit
 	}
 	if cfg.ItemLimit < minItemLimit {
 		return nil, fmt.Errorf("item limit %d is below the minimum of %d bytes", cfg.ItemLimit, minItemLimit)
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultTimeout
+		cfg.Timeout = keyring.DefaultTimeout
 	}
 	return &Store{cfg: cfg}, nil
 }
@@ -218,7 +224,7 @@ func (s *Store) Put(ctx context.Context, c Credential) error {
 		}
 	}
 	return s.write(ctx, func(w *writer) error {
-		if err := w.put(keyFor(c.ServerURL), Label{Server: c.ServerURL, User: c.Username}, data, parts); err != nil {
+		if err := w.put(keyFor(c.ServerURL), keyring.Label{Server: c.ServerURL, User: c.Username}, data, parts); err != nil {
 			return fmt.Errorf("store %s: %w", c.ServerURL, err)
 		}
 		return nil
@@ -253,7 +259,7 @@ func (s *Store) List(ctx context.Context) (map[string]string, error) {
 		if _, chunk := parseChunk(account); chunk || address.Validate(account) != nil {
 			continue // a chunk, or not a credential of ours
 		}
-		if l == (Label{}) || keyFor(l.Server) != account {
+		if l == (keyring.Label{}) || keyFor(l.Server) != account {
 			data, err := s.cfg.Keyring.Get(ctx, account)
 			if errors.Is(err, ErrNotFound) {
 				continue
@@ -265,7 +271,7 @@ func (s *Store) List(ctx context.Context) (map[string]string, error) {
 			if err != nil {
 				continue // doctor reports it
 			}
-			l = Label{Server: rec.A, User: rec.U}
+			l = keyring.Label{Server: rec.A, User: rec.U}
 		}
 		out[l.Server] = l.User
 	}
@@ -293,7 +299,7 @@ func (s *Store) write(ctx context.Context, fn func(*writer) error) error {
 type writer struct {
 	s   *Store
 	ctx context.Context
-	kr  Keyring
+	kr  keyring.Keyring
 }
 
 // fault marks a step for crash tests.
@@ -321,7 +327,7 @@ func (w *writer) current(key string) (*item, error) {
 }
 
 // put runs the store sequence (see the package comment).
-func (w *writer) put(key string, label Label, data []byte, parts [][]byte) error {
+func (w *writer) put(key string, label keyring.Label, data []byte, parts [][]byte) error {
 	cur, err := w.current(key)
 	if err != nil {
 		return err
@@ -372,8 +378,8 @@ func (w *writer) erase(key string) error {
 func (w *writer) writeChunks(key, slot string, parts [][]byte) error {
 	for i, p := range parts {
 		w.fault("chunk")
-		if err := w.kr.Set(w.ctx, chunkName(key, slot, i+1), Label{}, string(p)); err != nil {
-			if !errors.Is(err, ErrKeyringTimeout) {
+		if err := w.kr.Set(w.ctx, chunkName(key, slot, i+1), keyring.Label{}, string(p)); err != nil {
+			if !errors.Is(err, keyring.ErrKeyringTimeout) {
 				_ = w.deleteDown(key, slot, i)
 			}
 			return err
@@ -439,15 +445,15 @@ func (w *writer) deleteNames(names []string) error {
 const (
 	// EnvItemLimit overrides the keyring's item limit (bytes per keyring item).
 	EnvItemLimit = "REGCRED_ITEM_LIMIT"
-	// EnvTimeout overrides DefaultTimeout (a Go duration bounding each keyring call).
+	// EnvTimeout overrides keyring.DefaultTimeout (a Go duration bounding each keyring call).
 	EnvTimeout = "REGCRED_TIMEOUT"
 )
 
 // ConfigFromEnv builds a Config from the environment, read through getenv
-// (os.Getenv in main), all but its Keyring (see package backend). Bad
+// (os.Getenv in main), all but its keyring.Keyring (see package backend). Bad
 // values are errors, not silently ignored.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	cfg := Config{Timeout: DefaultTimeout}
+	cfg := Config{Timeout: keyring.DefaultTimeout}
 	if v := getenv(EnvTimeout); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/regcred/regcred/store/address"
 	"maps"
 	"os"
 	"path/filepath"
@@ -17,6 +16,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/regcred/regcred/store/address"
+	"github.com/regcred/regcred/store/keyring"
 
 	gokeyring "github.com/zalando/go-keyring"
 
@@ -38,7 +40,12 @@ func newFixture(t *testing.T) *fixture {
 	// The OS keyring is reached through the process environment, as in
 	// production: point this test process at the private bus.
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", s.Address)
-	return &fixture{t: t, session: s, lock: filepath.Join(s.Dir, "run", store.Service+".lock")}
+	return &fixture{t: t, session: s, lock: filepath.Join(s.Dir, "run", keyring.Service+".lock")}
+}
+
+// keyring is a Secret Service keyring as Open makes it for the fixture.
+func (f *fixture) keyring(timeout time.Duration) *keyring.SecretService {
+	return keyring.NewSecretService(keyring.Options{Timeout: timeout, Format: store.ItemFormat{}, LockPath: f.lock})
 }
 
 // config is the fixture's Config; legacy is the old index file, if any.
@@ -46,7 +53,7 @@ func (f *fixture) config(limit int, fault func(string)) store.Config {
 	return store.Config{
 		LockPath:    f.lock,
 		ItemLimit:   limit,
-		Keyring:     store.NewSecretService(10 * time.Second),
+		Keyring:     f.keyring(10 * time.Second),
 		Fault:       fault,
 		LegacyIndex: filepath.Join(f.session.Dir, ".config", "regcred", "index.json"),
 	}
@@ -64,7 +71,7 @@ func (f *fixture) store(limit int, fault func(string)) *store.Store {
 // items lists every account in the keyring under the regcred service.
 func (f *fixture) items() []string {
 	f.t.Helper()
-	items, err := f.session.Items(store.Service)
+	items, err := f.session.Items(keyring.Service)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -108,7 +115,7 @@ func TestStoreRoundTripOnKeyring(t *testing.T) {
 		}
 	}
 	// One item, named by the canonical address, labelled for people too.
-	labels, err := f.session.Labels(store.Service)
+	labels, err := f.session.Labels(keyring.Service)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,14 +372,14 @@ func TestStoreFailedWriteSaysWhy(t *testing.T) {
 	}
 	f.session.KillKeyring()
 	cfg := f.config(0, nil)
-	cfg.Keyring = store.NewSecretService(2 * time.Second)
+	cfg.Keyring = f.keyring(2 * time.Second)
 	short, err := store.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = short.Put(ctx, store.Credential{ServerURL: "new.example", Username: "u", Secret: "s"})
-	if !errors.Is(err, store.ErrNoProvider) {
-		t.Errorf("Put with the keyring gone = %v, want ErrNoProvider", err)
+	if !errors.Is(err, keyring.ErrNoProvider) {
+		t.Errorf("Put with the keyring gone = %v, want keyring.ErrNoProvider", err)
 	}
 }
 
@@ -505,7 +512,7 @@ func TestRepairDeletesStrayChunks(t *testing.T) {
 		t.Fatal(err)
 	}
 	liveItems := f.items()
-	k := store.NewSecretService(10 * time.Second)
+	k := f.keyring(10 * time.Second)
 	hash := func(key string) string { s := sha256.Sum256([]byte(key)); return hex.EncodeToString(s[:16]) }
 	strays := []string{
 		"regcred-chunk:" + hash("live.example") + ":b:1",
@@ -513,7 +520,7 @@ func TestRepairDeletesStrayChunks(t *testing.T) {
 		"regcred-chunk:0123456789abcdef0123456789abcdef:1",
 	}
 	for _, a := range strays {
-		if err := k.Set(ctx, a, store.Label{}, "left over"); err != nil {
+		if err := k.Set(ctx, a, keyring.Label{}, "left over"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -552,7 +559,7 @@ func TestMigratesOlderItems(t *testing.T) {
 		"regcred:stamp":               "0123",
 	}
 	for account, data := range old {
-		if err := gokeyring.Set(store.Service, account, data); err != nil {
+		if err := gokeyring.Set(keyring.Service, account, data); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -591,7 +598,7 @@ func TestMigratesOlderItems(t *testing.T) {
 	f.checkInOrder(st)
 	// An item in an older form with no old index left (one restored from a
 	// backup, say): list still shows it, doctor reports it, --fix rewrites it.
-	if err := gokeyring.Set(store.Service, "late.example", `{"v":2,"a":"Late.example","u":"l","s":"3"}`); err != nil {
+	if err := gokeyring.Set(keyring.Service, "late.example", `{"v":2,"a":"Late.example","u":"l","s":"3"}`); err != nil {
 		t.Fatal(err)
 	}
 	if list, err := st.List(ctx); err != nil || list["Late.example"] != "l" {
@@ -605,7 +612,7 @@ func TestMigratesOlderItems(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.checkInOrder(st)
-	labels, err := f.session.Labels(store.Service)
+	labels, err := f.session.Labels(keyring.Service)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -620,16 +627,16 @@ func TestMigratesOlderItems(t *testing.T) {
 }
 
 // lateKeyring abandons the first Set of an account that match picks as a
-// REGCRED_TIMEOUT does — the caller sees ErrKeyringTimeout — and lets the
+// REGCRED_TIMEOUT does — the caller sees keyring.ErrKeyringTimeout — and lets the
 // write land later, when release is closed.
 type lateKeyring struct {
-	*store.SecretService
+	*keyring.SecretService
 	match   func(account string) bool
 	release chan struct{}
 	landed  chan struct{}
 }
 
-func (k *lateKeyring) Set(ctx context.Context, account string, label store.Label, data string) error {
+func (k *lateKeyring) Set(ctx context.Context, account string, label keyring.Label, data string) error {
 	if k.match != nil && k.match(account) {
 		k.match = nil
 		go func() {
@@ -637,7 +644,7 @@ func (k *lateKeyring) Set(ctx context.Context, account string, label store.Label
 			_ = k.SecretService.Set(context.Background(), account, label, data)
 			close(k.landed)
 		}()
-		return store.ErrKeyringTimeout
+		return keyring.ErrKeyringTimeout
 	}
 	return k.SecretService.Set(ctx, account, label, data)
 }
@@ -658,7 +665,7 @@ func TestTimedOutWritesLandLater(t *testing.T) {
 			if err := clean.Put(ctx, old); err != nil {
 				t.Fatal(err)
 			}
-			k := &lateKeyring{SecretService: store.NewSecretService(10 * time.Second), release: make(chan struct{}), landed: make(chan struct{})}
+			k := &lateKeyring{SecretService: f.keyring(10 * time.Second), release: make(chan struct{}), landed: make(chan struct{})}
 			k.match = map[string]func(string) bool{
 				"chunk": func(a string) bool { return strings.HasSuffix(a, ":2") },
 				"head":  func(a string) bool { return a == server },
@@ -669,7 +676,7 @@ func TestTimedOutWritesLandLater(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := st.Put(ctx, next); !errors.Is(err, store.ErrKeyringTimeout) {
+			if err := st.Put(ctx, next); !errors.Is(err, keyring.ErrKeyringTimeout) {
 				t.Fatalf("Put = %v, want the time-out", err)
 			}
 			check := func(when string) {
@@ -811,7 +818,7 @@ func TestConcurrentDirsListEverything(t *testing.T) {
 
 // hookKeyring runs after once, the first time account's item is read.
 type hookKeyring struct {
-	*store.SecretService
+	*keyring.SecretService
 	account string
 	after   func()
 	once    sync.Once
@@ -835,7 +842,7 @@ func TestLoginLogoutDuringGet(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := f.config(0, nil)
-	cfg.Keyring = &hookKeyring{SecretService: store.NewSecretService(10 * time.Second), account: "r.example", after: func() {
+	cfg.Keyring = &hookKeyring{SecretService: f.keyring(10 * time.Second), account: "r.example", after: func() {
 		if err := other.Put(ctx, store.Credential{ServerURL: "r.example", Username: "new", Secret: "2"}); err != nil {
 			t.Error(err)
 		}

@@ -7,7 +7,6 @@ import (
 	"context"
 	"os"
 
-	"github.com/regcred/regcred/backend"
 	"github.com/regcred/regcred/plugin"
 	"github.com/regcred/regcred/store"
 )
@@ -15,7 +14,7 @@ import (
 func main() {
 	ctx := context.Background()
 	open := func() (*store.Store, error) {
-		o, err := backend.Open(ctx, backend.Env{Getenv: os.Getenv})
+		o, err := store.Open(ctx, store.Env{Getenv: os.Getenv})
 		return o.Store, err
 	}
 	os.Exit(plugin.Run(ctx, os.Args[1:], plugin.Env{Stdout: os.Stdout, Stderr: os.Stderr, OpenStore: open, AfterTarget: afterTarget()}))

@@ -9,7 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/regcred/regcred/store"
+	"github.com/regcred/regcred/store/keyring"
+
 	"github.com/regcred/regcred/testenv"
 )
 
@@ -32,7 +33,7 @@ func TestClientsRegisterFirst(t *testing.T) {
 	e.mustStore("first.example", "u", "s2")
 	e.vars["REGCRED_ITEM_LIMIT"] = "256"
 	e.mustStore("chunked.example", "u", strings.Repeat("x", 2000))
-	if _, err := e.session.Items(store.Service); err != nil {
+	if _, err := e.session.Items(keyring.Service); err != nil {
 		t.Fatal(err)
 	}
 	// doctor fails its PATH and docker-config checks here; its keyring check is the one watched.

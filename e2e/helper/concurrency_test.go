@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/regcred/regcred/store"
+	"github.com/regcred/regcred/store/keyring"
 )
 
 // TestConcurrentStoresLoseNothing starts 100 store processes for distinct
@@ -115,7 +115,7 @@ func TestRacingStoreAndErase(t *testing.T) {
 			seen += <-read
 			list := e.list()
 			r := e.run(server, "get")
-			items, err := e.kr.Items(store.Service)
+			items, err := e.kr.Items(keyring.Service)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,7 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/regcred/regcred/store"
+	"github.com/regcred/regcred/store/keyring"
+
 	"github.com/regcred/regcred/testenv"
 )
 
@@ -136,7 +137,7 @@ func checkAfterCrash(t *testing.T, e *env, server string, before, after *cred, s
 	if r := e.run(server, "erase"); r.code != 0 {
 		t.Fatalf("step %d: erase after crash: %s", step, r.stdout)
 	}
-	if items, _ := e.kr.Items(store.Service); len(items) != 0 {
+	if items, _ := e.kr.Items(keyring.Service); len(items) != 0 {
 		t.Errorf("step %d: after erase the keyring still holds %q", step, items)
 	}
 }

@@ -9,9 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/regcred/regcred/store/keyring"
+
 	"github.com/moby/profiles/seccomp"
 
-	"github.com/regcred/regcred/store"
 	"github.com/regcred/regcred/testenv"
 )
 
@@ -58,13 +59,13 @@ func TestKernelKeyringSharedBySessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(out), "shared.example") || strings.Contains(string(out), store.Service) {
+	if strings.Contains(string(out), "shared.example") || strings.Contains(string(out), keyring.Service) {
 		t.Errorf("another user sees the key in /proc/keys:\n%s", out)
 	}
 	if r := e.inSession("ssh-1", "shared.example", "erase"); r.code != 0 {
 		t.Fatalf("erase: %s", r.stdout)
 	}
-	if items, err := e.kr.Items(store.Service); err != nil || len(items) != 0 {
+	if items, err := e.kr.Items(keyring.Service); err != nil || len(items) != 0 {
 		t.Errorf("after erase the keyring holds %q (%v)", items, err)
 	}
 }
@@ -74,7 +75,7 @@ func TestKernelKeyringSharedBySessions(t *testing.T) {
 // — neither other registries nor the credential it would have replaced.
 func TestKernelKeyringQuotaFull(t *testing.T) {
 	e := newEnvOn(t, "kernel")
-	q := store.KernelQuota()
+	q := keyring.KernelQuota()
 	if os.Getuid() == 0 && q.MaxBytes == 0 {
 		testenv.Unavailable(t, fmt.Errorf("no kernel key quota to read"))
 	}

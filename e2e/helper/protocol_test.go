@@ -8,10 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/regcred/regcred/store/keyring"
+
 	"github.com/docker/docker-credential-helpers/client"
 	"github.com/docker/docker-credential-helpers/credentials"
 
-	"github.com/regcred/regcred/store"
 	"github.com/regcred/regcred/testenv"
 )
 
@@ -133,7 +134,7 @@ func (e *env) list() map[string]string {
 // keyring is every item the keyring holds: account, label and secret.
 func (e *env) keyring() string {
 	e.t.Helper()
-	s, err := e.kr.Snapshot(store.Service)
+	s, err := e.kr.Snapshot(keyring.Service)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -195,7 +196,7 @@ func TestProtocolStore(t *testing.T) {
 		if after := e.list(); fmt.Sprint(after) != fmt.Sprint(before) || e.keyring() != beforeKeyring {
 			t.Errorf("failed stores changed the store: %v -> %v", before, after)
 		}
-		if items, _ := e.kr.Items(store.Service); len(items) != 2 {
+		if items, _ := e.kr.Items(keyring.Service); len(items) != 2 {
 			t.Errorf("keyring holds %q, want the two stored entries", items)
 		}
 	})
@@ -284,7 +285,7 @@ func TestReloginOtherLetterCase(t *testing.T) {
 				t.Errorf("get %s: exit %d %q; want %q", q, r.code, r.stdout, want)
 			}
 		}
-		if items, err := e.kr.Items(store.Service); err != nil || len(items) != 1 {
+		if items, err := e.kr.Items(keyring.Service); err != nil || len(items) != 1 {
 			t.Errorf("the keyring holds %q (%v), want one item", items, err)
 		}
 		if got := e.list(); len(got) != 1 || got["Reg.Example.com"] != "bob" {
@@ -362,7 +363,7 @@ func TestListReadsWhatGetReads(t *testing.T) {
 			t.Skip("the kernel keyring keeps no label apart from the item")
 		}
 		e.mustStore("ghcr.io", "new-user", "s3cret")
-		if err := e.session.SetLabel(store.Service, "ghcr.io", "Registry credentials for ghcr.io (old-user)"); err != nil {
+		if err := e.session.SetLabel(keyring.Service, "ghcr.io", "Registry credentials for ghcr.io (old-user)"); err != nil {
 			t.Fatal(err)
 		}
 		want := "new-user"
@@ -448,12 +449,12 @@ func TestProtocolChunkedThroughBinary(t *testing.T) {
 		if err != nil || c.Secret != big {
 			t.Fatalf("chunked get: %d bytes, %v", len(c.Secret), err)
 		}
-		items, _ := e.kr.Items(store.Service)
+		items, _ := e.kr.Items(keyring.Service)
 		if len(items) < 13 {
 			t.Errorf("a 6 KiB secret at a 512-byte limit is in %d items, want at least 13", len(items))
 		}
 		e.mustStore("123456789012.dkr.ecr.us-east-1.amazonaws.com", "AWS", "short")
-		if items, _ := e.kr.Items(store.Service); len(items) != 1 {
+		if items, _ := e.kr.Items(keyring.Service); len(items) != 1 {
 			t.Errorf("overwrite with a small value left %d items: %q", len(items), items)
 		}
 		e.vars["REGCRED_ITEM_LIMIT"] = "12"

@@ -9,10 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/regcred/regcred/store/keyring"
+
 	"github.com/docker/docker-credential-helpers/client"
 	"github.com/docker/docker-credential-helpers/credentials"
 
-	"github.com/regcred/regcred/store"
 	"github.com/regcred/regcred/testenv"
 )
 
@@ -81,7 +82,7 @@ func TestKeyringChoiceNeverChangesSilently(t *testing.T) {
 	if got := d.recorded(); got != "secret-service" {
 		t.Fatalf("recorded %q after the first store on a desktop, want secret-service", got)
 	}
-	if items, _ := d.session.Items(store.Service); !slices.Equal(items, []string{"desk.example"}) {
+	if items, _ := d.session.Items(keyring.Service); !slices.Equal(items, []string{"desk.example"}) {
 		t.Errorf("the Secret Service holds %q", items)
 	}
 	ssh := maps.Clone(d.vars)
@@ -97,7 +98,7 @@ func TestKeyringChoiceNeverChangesSilently(t *testing.T) {
 	if !strings.Contains(r.Stdout, "✓ keyring chosen: Secret Service (recorded in "+filepath.Join(d.vars["XDG_CONFIG_HOME"], "regcred", "config.json")+": a Secret Service answered)") {
 		t.Errorf("doctor over SSH does not name the recorded keyring:\n%s", r.Stdout)
 	}
-	if items, _ := d.user.Items(store.Service); len(items) != 0 {
+	if items, _ := d.user.Items(keyring.Service); len(items) != 0 {
 		t.Errorf("the kernel keyring was used: %q", items)
 	}
 	// REGCRED_BACKEND overrides it for one process, and records nothing.
@@ -140,10 +141,10 @@ func TestConfigureBackendMovesCredentials(t *testing.T) {
 	if got := d.recorded(); got != "kernel" {
 		t.Errorf("recorded %q after the move, want kernel", got)
 	}
-	if items, _ := d.session.Items(store.Service); len(items) != 0 {
+	if items, _ := d.session.Items(keyring.Service); len(items) != 0 {
 		t.Errorf("the Secret Service still holds %q", items)
 	}
-	if items, _ := d.user.Items(store.Service); len(items) != 3 {
+	if items, _ := d.user.Items(keyring.Service); len(items) != 3 {
 		t.Errorf("the kernel keyring holds %q, want 3 credentials", items)
 	}
 	for server, c := range creds {
@@ -162,7 +163,7 @@ func TestConfigureBackendMovesCredentials(t *testing.T) {
 	if got := d.recorded(); got != "kernel" {
 		t.Errorf("recorded %q after a refused switch, want kernel", got)
 	}
-	if items, _ := d.user.Items(store.Service); len(items) != 3 {
+	if items, _ := d.user.Items(keyring.Service); len(items) != 3 {
 		t.Errorf("after a refused switch the kernel keyring holds %q", items)
 	}
 	// --no-move switches and leaves them where they are.
@@ -173,7 +174,7 @@ func TestConfigureBackendMovesCredentials(t *testing.T) {
 	if l, err := client.List(client.NewShellProgramFuncWithEnv(d.bin, &d.vars)); err != nil || len(l) != 0 {
 		t.Errorf("list after --no-move = %v, %v; want the Secret Service's (empty)", l, err)
 	}
-	if items, _ := d.user.Items(store.Service); len(items) != 3 {
+	if items, _ := d.user.Items(keyring.Service); len(items) != 3 {
 		t.Errorf("--no-move changed the kernel keyring: %q", items)
 	}
 	if r := d.run("", "configure", "--tools", "docker", "--backend", "kernel", "--no-move"); r.Code != 0 {

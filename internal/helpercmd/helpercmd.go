@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/regcred/regcred/backend"
 	"github.com/regcred/regcred/helper"
 	"github.com/regcred/regcred/manage"
 	"github.com/regcred/regcred/store"
@@ -28,8 +27,8 @@ type Env struct {
 // Run executes the command with args (without the program name) and
 // returns the exit code.
 func Run(ctx context.Context, args []string, env Env) int {
-	open := func() (backend.Opened, error) {
-		return backend.Open(ctx, backend.Env{Getenv: env.Getenv, Fault: env.Fault})
+	open := func() (store.Opened, error) {
+		return store.Open(ctx, store.Env{Getenv: env.Getenv, Fault: env.Fault})
 	}
 	menv := manage.Env{Stdout: env.Stdout, Stderr: env.Stderr, Getenv: env.Getenv, LookPath: env.LookPath, Open: open}
 	switch {

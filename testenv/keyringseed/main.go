@@ -10,9 +10,9 @@ import (
 	"os"
 	"strings"
 
-	gokeyring "github.com/zalando/go-keyring"
+	"github.com/regcred/regcred/store/keyring"
 
-	"github.com/regcred/regcred/store"
+	gokeyring "github.com/zalando/go-keyring"
 )
 
 func main() {
@@ -22,7 +22,7 @@ func main() {
 		if !ok {
 			continue
 		}
-		if err := gokeyring.Set(store.Service, account, data); err != nil {
+		if err := gokeyring.Set(keyring.Service, account, data); err != nil {
 			fmt.Fprintf(os.Stderr, "keyringseed: %s: %v\n", account, err)
 			os.Exit(1)
 		}

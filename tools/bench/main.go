@@ -24,9 +24,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/regcred/regcred/store/keyring"
+
 	"golang.org/x/sys/unix"
 
-	"github.com/regcred/regcred/store"
 	"github.com/regcred/regcred/testenv"
 )
 
@@ -53,7 +54,7 @@ func reexecInNamespace() int {
 		fmt.Fprintln(os.Stderr, "benchtool:", err)
 		return 1
 	}
-	// A session keyring of its own, as a login has (see store.KernelKeyring).
+	// A session keyring of its own, as a login has (see keyring.KernelKeyring).
 	cmd := exec.Command("unshare", append([]string{"--user", "--map-root-user", "keyctl", "session", "-", self}, os.Args[1:]...)...)
 	cmd.Env = append(os.Environ(), inNamespace+"=1")
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
@@ -423,7 +424,7 @@ func (b *bench) report(ns []int, runs int, res results, micro, extra string) str
 	fmt.Fprintf(&w, "- date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&w, "- machine: %s, %d cores, %s\n", cpuModel(), runtime.NumCPU(), memTotal())
 	fmt.Fprintf(&w, "- go: %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	fmt.Fprintf(&w, "- keyring: one private gnome-keyring-daemon (%s) on a private D-Bus session, shared by regcred and secretservice (pass keeps GPG-encrypted files); regcred-kernel is the same regcred binary with REGCRED_BACKEND=kernel, on the persistent kernel keyring of root in the bench's own user namespace (root's key quota: %s)\n", gnomeKeyringVersion(), store.KernelQuota())
+	fmt.Fprintf(&w, "- keyring: one private gnome-keyring-daemon (%s) on a private D-Bus session, shared by regcred and secretservice (pass keeps GPG-encrypted files); regcred-kernel is the same regcred binary with REGCRED_BACKEND=kernel, on the persistent kernel keyring of root in the bench's own user namespace (root's key quota: %s)\n", gnomeKeyringVersion(), keyring.KernelQuota())
 	fmt.Fprintf(&w, "- helpers: docker-credential-regcred (this tree, CGO_ENABLED=0); docker-credential-secretservice and docker-credential-pass built from github.com/docker/docker-credential-helpers at the version in go.mod (%s)\n", moduleVersion("github.com/docker/docker-credential-helpers"))
 	fmt.Fprintf(&w, "- method: whole-process wall time (fork/exec to exit) of each call; %d paired runs per size, the three helpers in a fresh random order each run; medians. `store` stores a fresh registry and `erase` removes it again, so N stays fixed.\n\n", runs)
 

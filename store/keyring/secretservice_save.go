@@ -1,6 +1,6 @@
 //go:build (dragonfly && cgo) || (freebsd && cgo) || linux || netbsd || openbsd
 
-package store
+package keyring
 
 import (
 	"fmt"
@@ -39,13 +39,13 @@ const (
 	pollEvery      = 2 * time.Millisecond
 )
 
-// burstFile is where the start of the last burst of writes is kept.
-func burstFile() string {
-	p, err := DefaultLockPath(os.Getenv)
-	if err != nil {
+// burstFile is where the start of the last burst of writes is kept,
+// beside the writers' lock at lockPath; none without one.
+func burstFile(lockPath string) string {
+	if lockPath == "" {
 		return ""
 	}
-	return p + ".keepassxc"
+	return lockPath + ".keepassxc"
 }
 
 // lastBurst reads when the last burst of writes started; an unreadable
@@ -65,12 +65,13 @@ func lastBurst(path string) time.Time {
 // beforeWrite waits, on KeePassXC, until a change now cannot land in a
 // save: either the burst under way is young enough, or the save the last
 // burst started has ended (or has not begun within saveStartLimit). It
-// records the start of a new burst. It gives up after limit.
-func (p *Provider) beforeWrite(limit time.Duration) error {
+// records the start of a new burst beside the writers' lock at lockPath.
+// It gives up after limit.
+func (p *Provider) beforeWrite(limit time.Duration, lockPath string) error {
 	if !p.keepassxc() {
 		return nil
 	}
-	path := burstFile()
+	path := burstFile(lockPath)
 	start := lastBurst(path)
 	now := time.Now()
 	if !start.IsZero() && now.Sub(start) < burstLength && !p.saving() {

@@ -1,6 +1,6 @@
 //go:build (dragonfly && cgo) || (freebsd && cgo) || linux || netbsd || openbsd
 
-package store
+package keyring
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/godbus/dbus/v5"
 	gokeyring "github.com/zalando/go-keyring"
@@ -34,7 +33,7 @@ const (
 // "username"), so go-keyring and secret-tool find them too; the Label is
 // the item's label, written in the same CreateItem call as its secret.
 type SecretService struct {
-	timeout time.Duration
+	opts Options
 
 	mu          sync.Mutex
 	svc         *ss.SecretService
@@ -44,18 +43,19 @@ type SecretService struct {
 	versionRead bool            // provider.Version has been read
 }
 
-// NewSecretService returns the Secret Service keyring, each call bounded by timeout.
-func NewSecretService(timeout time.Duration) *SecretService {
-	return &SecretService{timeout: timeout}
+// NewSecretService returns the Secret Service keyring, each call bounded by
+// opts.Timeout.
+func NewSecretService(opts Options) *SecretService {
+	return &SecretService{opts: opts}
 }
 
-var _ OSKeyring = (*SecretService)(nil)
+var _ OS = (*SecretService)(nil)
 
 // Name names the keyring in the user's words.
 func (k *SecretService) Name() string { return "Secret Service" }
 
 // ItemLimit is the largest item the keyring takes.
-func (k *SecretService) ItemLimit() int { return secretServiceItemLimit }
+func (k *SecretService) ItemLimit() int { return SecretServiceItemLimit }
 
 // Probe checks the keyring answers and its collection is unlocked (or can
 // be): nil means it works; otherwise one of the sentinel errors says why.
@@ -147,7 +147,7 @@ func itemGone(err error) bool {
 // helper killed in between leaves only a keyring manager showing the old
 // username until the next store.
 func (k *SecretService) Set(ctx context.Context, account string, label Label, data string) error {
-	want := labelText(account, label)
+	want := LabelText(account, label)
 	return k.call(ctx, func(svc *ss.SecretService) error {
 		return k.unlocked(svc, func() error {
 			session, err := k.openSession(svc)
@@ -159,7 +159,7 @@ func (k *SecretService) Set(ctx context.Context, account string, label Label, da
 				return err
 			}
 			secret := ss.NewSecret(session, data)
-			if err := p.beforeWrite(k.timeout); err != nil {
+			if err := p.beforeWrite(k.opts.Timeout, k.opts.LockPath); err != nil {
 				return err
 			}
 			item, err := k.updateInPlace(svc, p, account, secret)
@@ -182,7 +182,7 @@ func (k *SecretService) Set(ctx context.Context, account string, label Label, da
 			if v.Value() == want {
 				return nil
 			}
-			if err := p.beforeWrite(k.timeout); err != nil {
+			if err := p.beforeWrite(k.opts.Timeout, k.opts.LockPath); err != nil {
 				return err
 			}
 			return obj.SetProperty(ssItemInterface+".Label", dbus.MakeVariant(want))
@@ -263,7 +263,7 @@ func (k *SecretService) Delete(ctx context.Context, account string) error {
 		}
 		return k.unlocked(svc, func() error {
 			for _, p := range paths {
-				if err := prov.beforeWrite(k.timeout); err != nil {
+				if err := prov.beforeWrite(k.opts.Timeout, k.opts.LockPath); err != nil {
 					return err
 				}
 				if err := svc.Delete(p); err != nil && !itemGone(err) {
@@ -302,7 +302,7 @@ func (k *SecretService) List(ctx context.Context) (map[string]Label, error) {
 		var others []dbus.ObjectPath
 		for _, p := range paths {
 			text, _ := labels[p].(string)
-			if account, l, ok := accountOf(text); ok {
+			if account, l, ok := accountOf(k.opts.Format, text); ok {
 				out[account] = l
 			} else {
 				others = append(others, p)
@@ -336,7 +336,7 @@ func (k *SecretService) listItems(svc *ss.SecretService, paths []dbus.ObjectPath
 		if account == "" || a["service"] != Service {
 			continue
 		}
-		if _, chunk := parseChunk(account); chunk {
+		if k.opts.Format.IsChunk(account) {
 			out[account] = Label{}
 			continue
 		}
@@ -359,7 +359,7 @@ func (k *SecretService) listItems(svc *ss.SecretService, paths []dbus.ObjectPath
 		for p, account := range accounts {
 			// An item deleted since the search has no secret: left out.
 			if secret, ok := secrets[p]; ok {
-				out[account] = labelOf(string(secret.Value))
+				out[account] = k.opts.Format.LabelOf(string(secret.Value))
 			}
 		}
 		return nil
@@ -517,7 +517,7 @@ func (k *SecretService) call(ctx context.Context, fn func(*ss.SecretService) err
 	if err := checkBus(); err != nil {
 		return err
 	}
-	return withProviderHint(bounded(ctx, k.timeout, func() error {
+	return withProviderHint(Bounded(ctx, k.opts.Timeout, func() error {
 		k.mu.Lock()
 		defer k.mu.Unlock()
 		if k.svc == nil || !k.svc.Connected() {

@@ -1,4 +1,4 @@
-package store
+package keyring
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/danieljoos/wincred"
 	gokeyring "github.com/zalando/go-keyring"
@@ -17,15 +16,16 @@ import (
 // reads and deletes them; Set writes through wincred, which go-keyring
 // wraps, to show the username beside the item.
 type CredentialManager struct {
-	timeout time.Duration
+	opts Options
 }
 
-// NewCredentialManager returns Credential Manager, each call bounded by timeout.
-func NewCredentialManager(timeout time.Duration) *CredentialManager {
-	return &CredentialManager{timeout: timeout}
+// NewCredentialManager returns Credential Manager, each call bounded by
+// opts.Timeout.
+func NewCredentialManager(opts Options) *CredentialManager {
+	return &CredentialManager{opts: opts}
 }
 
-var _ OSKeyring = (*CredentialManager)(nil)
+var _ OS = (*CredentialManager)(nil)
 
 // targetPrefix starts every target name go-keyring writes for Service.
 const targetPrefix = Service + ":"
@@ -42,11 +42,11 @@ const maxUserName = 256
 func (k *CredentialManager) Name() string { return "Windows Credential Manager" }
 
 // ItemLimit is the largest item the keyring takes.
-func (k *CredentialManager) ItemLimit() int { return credentialManagerItemLimit }
+func (k *CredentialManager) ItemLimit() int { return CredentialManagerItemLimit }
 
 // Probe checks the keyring answers.
 func (k *CredentialManager) Probe(ctx context.Context) error {
-	_, err := k.Get(ctx, probeAccount)
+	_, err := k.Get(ctx, ProbeAccount)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
@@ -65,8 +65,8 @@ func (k *CredentialManager) Get(ctx context.Context, account string) (string, er
 
 // Set writes the credential in one CredWrite, which replaces the old one.
 func (k *CredentialManager) Set(ctx context.Context, account string, label Label, data string) error {
-	if len(data) > credentialManagerItemLimit {
-		return fmt.Errorf("keyring: %d bytes is more than a credential holds (%d)", len(data), credentialManagerItemLimit)
+	if len(data) > CredentialManagerItemLimit {
+		return fmt.Errorf("keyring: %d bytes is more than a credential holds (%d)", len(data), CredentialManagerItemLimit)
 	}
 	return k.call(ctx, func() error {
 		c := wincred.NewGenericCredential(targetPrefix + account)
@@ -98,7 +98,7 @@ func (k *CredentialManager) List(ctx context.Context) (map[string]Label, error) 
 		}
 		for _, c := range creds {
 			if account, ok := strings.CutPrefix(c.TargetName, targetPrefix); ok {
-				out[account] = labelOf(string(c.CredentialBlob))
+				out[account] = k.opts.Format.LabelOf(string(c.CredentialBlob))
 			}
 		}
 		return nil
@@ -107,7 +107,7 @@ func (k *CredentialManager) List(ctx context.Context) (map[string]Label, error) 
 }
 
 func (k *CredentialManager) call(ctx context.Context, fn func() error) error {
-	return bounded(ctx, k.timeout, func() error {
+	return Bounded(ctx, k.opts.Timeout, func() error {
 		err := fn()
 		if errors.Is(err, gokeyring.ErrNotFound) || errors.Is(err, syscall.ERROR_NOT_FOUND) {
 			return ErrNotFound

@@ -1,4 +1,14 @@
-package store
+// Package keyring is the OS keyrings regcred keeps its items in, behind one
+// interface: the Secret Service (gnome-keyring, KeePassXC, KWallet, each
+// with its quirks: see Provider) and the kernel's persistent keyring on
+// Linux, Credential Manager on Windows, the Keychain on macOS — one file
+// each — and Memory, an in-memory keyring for tests. Every call is bounded
+// in time, and each keyring's own errors are translated here to the
+// sentinel errors below, each carrying the one line a user needs.
+//
+// A keyring knows nothing of what its items hold: the store (package
+// store) writes them, and gives each keyring a Format to list them by.
+package keyring
 
 import (
 	"context"
@@ -9,6 +19,11 @@ import (
 	"strings"
 	"time"
 )
+
+// ProbeAccount is looked up, never stored, to check a keyring answers. It
+// is no valid registry address (its "port" is not a number), so it cannot
+// collide with a credential's item.
+const ProbeAccount = "regcred:probe"
 
 // Service is the keyring service name every regcred item is stored under.
 // It has no colon: Windows Credential Manager target names are service:user.
@@ -90,12 +105,12 @@ const labelPrefix = "Registry credentials for "
 // secret-tool): "Registry credentials for ghcr.io (alice)". Addresses hold
 // no white space, so the first " (" after the prefix ends the address.
 //
-// A label holding a brace is written in a form parseLabel does not read,
+// A label holding a brace is written in a form ParseLabel does not read,
 // its braces shown as parentheses: KeePassXC resolves placeholders such as
 // {TITLE} in an entry's fields and refuses {REF:…}. List then reads such a
 // credential's name from the item itself.
 func (l Label) String() string {
-	if !l.plain() {
+	if !l.Plain() {
 		return labelPrefix + braces.Replace(l.Server) + ", its name holding braces [" + braces.Replace(l.User) + "]"
 	}
 	return labelPrefix + l.Server + " (" + l.User + ")"
@@ -104,13 +119,13 @@ func (l Label) String() string {
 // braces shows braces as parentheses.
 var braces = strings.NewReplacer("{", "(", "}", ")")
 
-// plain reports whether the label can be written as it is: it holds no
+// Plain reports whether the label can be written as it is: it holds no
 // brace (see String).
-func (l Label) plain() bool { return !strings.ContainsAny(l.Server+l.User, "{}") }
+func (l Label) Plain() bool { return !strings.ContainsAny(l.Server+l.User, "{}") }
 
-// parseLabel is the inverse of Label.String; the zero Label for any text
+// ParseLabel is the inverse of Label.String; the zero Label for any text
 // it did not write.
-func parseLabel(s string) Label {
+func ParseLabel(s string) Label {
 	rest, ok := strings.CutPrefix(s, labelPrefix)
 	if !ok || !strings.HasSuffix(rest, ")") {
 		return Label{}
@@ -122,42 +137,59 @@ func parseLabel(s string) Label {
 	return Label{Server: server, User: user}
 }
 
-// labelText is the text a keyring that shows labels shows for an item:
+// LabelText is the text a keyring that shows labels shows for an item:
 // the credential's label, or a chunk's own account name.
-func labelText(account string, l Label) string {
+func LabelText(account string, l Label) string {
 	if l == (Label{}) {
 		return account
 	}
 	return l.String()
 }
 
-// accountOf reads an item's account and label back from labelText: a
+// accountOf reads an item's account and label back from LabelText: a
 // credential's account is its address's canonical form. ok is false for
 // text this version did not write.
-func accountOf(text string) (string, Label, bool) {
-	if _, chunk := parseChunk(text); chunk {
+func accountOf(f Format, text string) (string, Label, bool) {
+	if f.IsChunk(text) {
 		return text, Label{}, true
 	}
-	if l := parseLabel(text); l != (Label{}) {
-		return keyFor(l.Server), l, true
+	if l := ParseLabel(text); l != (Label{}) {
+		return address.Canonical(l.Server), l, true
 	}
 	return "", Label{}, false
 }
 
-// labelOf is the label of an item's content, for backends that keep no
-// label apart from it: the zero Label unless this version wrote it.
-func labelOf(data string) Label {
-	it, err := decodeItem(data)
-	if err != nil || it.version() != itemVersion {
-		return Label{}
-	}
-	return it.label()
+// Options are what every keyring is made with.
+type Options struct {
+	// Timeout bounds each keyring call; DefaultTimeout when zero.
+	Timeout time.Duration
+	// Format is the store's item format, which List reads items by.
+	Format Format
+	// LockPath is the store's writers' lock. A keyring that paces writers
+	// keeps its record beside it (KeePassXC's bursts: see
+	// Provider.beforeWrite), which only the lock's holder writes; none
+	// when empty.
+	LockPath string
+	// CacheDir holds a keyring's cache: the macOS list (see ListCache).
+	CacheDir string
 }
 
-// bounded runs one keyring call with a time bound. Keyring calls cannot be
+// Format is what a keyring needs to know of the items the store writes, to
+// list them without reading what it need not: which accounts are chunks
+// of a secret (they carry no label), and the label an item's content
+// holds, for keyrings that keep no label apart from it.
+type Format interface {
+	// IsChunk reports whether account names a chunk item.
+	IsChunk(account string) bool
+	// LabelOf is the label in an item's content: the zero Label for
+	// content the store's current version did not write.
+	LabelOf(data string) Label
+}
+
+// Bounded runs one keyring call with a time bound. Keyring calls cannot be
 // cancelled; on time-out the call is abandoned and may still complete later
 // (the store's write order allows for that; see the package comment).
-func bounded(ctx context.Context, timeout time.Duration, fn func() error) error {
+func Bounded(ctx context.Context, timeout time.Duration, fn func() error) error {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}

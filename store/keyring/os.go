@@ -1,9 +1,9 @@
-package store
+package keyring
 
 import "context"
 
-// OSKeyring is a keyring of the operating system, as doctor sees it.
-type OSKeyring interface {
+// OS is a keyring of the operating system, as doctor sees it.
+type OS interface {
 	Keyring
 	// Name names the keyring in the user's words ("Secret Service").
 	Name() string

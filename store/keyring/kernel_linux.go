@@ -1,4 +1,4 @@
-package store
+package keyring
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -22,19 +21,19 @@ import (
 // and after persistent_keyring_expiry seconds in which no process asked
 // for it; each user's keys count against the kernel's key quota.
 type KernelKeyring struct {
-	timeout time.Duration
+	opts Options
 
 	mu   sync.Mutex
 	ring int // the persistent keyring's serial, once found
 }
 
 // NewKernelKeyring returns the user's persistent kernel keyring, each call
-// bounded by timeout.
-func NewKernelKeyring(timeout time.Duration) *KernelKeyring {
-	return &KernelKeyring{timeout: timeout}
+// bounded by opts.Timeout.
+func NewKernelKeyring(opts Options) *KernelKeyring {
+	return &KernelKeyring{opts: opts}
 }
 
-var _ OSKeyring = (*KernelKeyring)(nil)
+var _ OS = (*KernelKeyring)(nil)
 
 // keyPerm lets the user's own processes do everything with a key, and no
 // other user even see it (the kernel grants nobody else anything by
@@ -46,7 +45,7 @@ const keyPerm = 0x3f3f0000
 func (k *KernelKeyring) Name() string { return "kernel keyring" }
 
 // ItemLimit is the largest item the keyring takes.
-func (k *KernelKeyring) ItemLimit() int { return kernelItemLimit }
+func (k *KernelKeyring) ItemLimit() int { return KernelItemLimit }
 
 // Limits says, with this machine's numbers, when the kernel forgets the
 // keyring and how much of the user's quota it uses.
@@ -135,7 +134,7 @@ func (k *KernelKeyring) List(ctx context.Context) (map[string]Label, error) {
 			if err != nil {
 				continue
 			}
-			out[account] = labelOf(data)
+			out[account] = k.opts.Format.LabelOf(data)
 		}
 		return nil
 	})
@@ -163,7 +162,7 @@ func readKey(id int) (string, error) {
 // call runs fn on the persistent keyring as one bounded call. Asking for
 // the persistent keyring also restarts its expiry timer.
 func (k *KernelKeyring) call(ctx context.Context, fn func(ring int) error) error {
-	return bounded(ctx, k.timeout, func() error {
+	return Bounded(ctx, k.opts.Timeout, func() error {
 		k.mu.Lock()
 		defer k.mu.Unlock()
 		if k.ring == 0 {

@@ -1,6 +1,6 @@
 //go:build !((dragonfly && cgo) || (freebsd && cgo) || linux || netbsd || openbsd) && !windows
 
-package store
+package keyring
 
 import (
 	"context"
@@ -20,19 +20,19 @@ type Keychain struct {
 
 // NewKeychain returns the Keychain, each call bounded by timeout, listing
 // through a ListCache in cacheDir.
-func NewKeychain(timeout time.Duration, cacheDir string) Keychain {
-	return Keychain{&ListCache{Keyring: keychainItems{timeout}, Path: filepath.Join(cacheDir, "list.json")}}
+func NewKeychain(opts Options) Keychain {
+	return Keychain{&ListCache{Keyring: keychainItems{opts.Timeout}, Path: filepath.Join(opts.CacheDir, "list.json")}}
 }
 
 // Name names the keyring in the user's words.
 func (Keychain) Name() string { return "macOS Keychain" }
 
 // ItemLimit is the largest item the keyring takes.
-func (Keychain) ItemLimit() int { return keychainItemLimit }
+func (Keychain) ItemLimit() int { return KeychainItemLimit }
 
 // Probe checks the keyring answers.
 func (k Keychain) Probe(ctx context.Context) error {
-	_, err := k.Get(ctx, probeAccount)
+	_, err := k.Get(ctx, ProbeAccount)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
@@ -64,7 +64,7 @@ func (k keychainItems) List(context.Context) (map[string]Label, error) {
 }
 
 func (k keychainItems) call(ctx context.Context, fn func() error) error {
-	return bounded(ctx, k.timeout, func() error {
+	return Bounded(ctx, k.timeout, func() error {
 		err := fn()
 		if errors.Is(err, gokeyring.ErrNotFound) {
 			return ErrNotFound

@@ -1,17 +1,17 @@
-// Package backend chooses the OS keyring regcred keeps credentials in, and
-// opens the store on it: Open is the one way every command gets its store.
+// Opening the store: Open is the one way every command gets its store.
 //
 // Where the OS offers one keyring (Windows, macOS) there is nothing to
-// choose. On Linux there are two: a Secret Service (gnome-keyring,
+// choose. On Linux there are two: a Secret keyring.Service (gnome-keyring,
 // KeePassXC, KWallet) where a desktop session runs one, and the kernel's
 // persistent keyring, which every machine has. The choice is made once —
 // by `configure`, or else by the first command that needs a keyring:
-// the Secret Service if one answers, otherwise the kernel keyring — and
+// the Secret keyring.Service if one answers, otherwise the kernel keyring — and
 // recorded in regcred's config file, so that it never changes between two
-// commands (a desktop reached over SSH, where no Secret Service answers,
+// commands (a desktop reached over SSH, where no Secret keyring.Service answers,
 // must not split one user's credentials over two keyrings). REGCRED_BACKEND
 // overrides it for one process.
-package backend
+
+package store
 
 import (
 	"context"
@@ -26,7 +26,7 @@ import (
 	"syscall"
 
 	"github.com/regcred/regcred/internal/atomicfile"
-	"github.com/regcred/regcred/store"
+	"github.com/regcred/regcred/store/keyring"
 )
 
 // EnvBackend names the keyring for one process, over the recorded choice.
@@ -42,8 +42,8 @@ type Choice struct {
 
 // Opened is the store on the chosen keyring.
 type Opened struct {
-	Store   *store.Store
-	Keyring store.OSKeyring
+	Store   *Store
+	Keyring keyring.OS
 	Choice  Choice
 }
 
@@ -52,12 +52,13 @@ type Env struct {
 	// Getenv reads the environment (os.Getenv in main).
 	Getenv func(string) string
 	// Fault, in crash-test builds only, is called before each keyring write
-	// (store.Config.Fault).
+	// (Config.Fault).
 	Fault func(step string)
 }
 
-// ConfigPath is regcred's config file, where the choice is recorded.
-func ConfigPath(getenv func(string) string) (string, error) {
+// ChoicePath is regcred's config file, where the keyring choice is
+// recorded.
+func ChoicePath(getenv func(string) string) (string, error) {
 	dir := getenv("XDG_CONFIG_HOME")
 	if dir == "" {
 		d, err := os.UserConfigDir()
@@ -84,7 +85,7 @@ func Recorded(getenv func(string) string) (string, error) {
 
 // recorded returns the recorded choice and how it was made.
 func recorded(getenv func(string) string) (Choice, error) {
-	path, err := ConfigPath(getenv)
+	path, err := ChoicePath(getenv)
 	if err != nil {
 		return Choice{}, err
 	}
@@ -96,8 +97,8 @@ func recorded(getenv func(string) string) (Choice, error) {
 		return Choice{}, fmt.Errorf("read %s: %w (make it and its directory yours, or remove them)", path, err)
 	}
 	var c config
-	if err := json.Unmarshal(data, &c); err != nil || !slices.Contains(Names(), c.Backend) {
-		return Choice{}, fmt.Errorf("%s names no keyring regcred knows (want {\"backend\": %q}): run `docker-credential-regcred configure --backend NAME`", path, strings.Join(Names(), "\" or \""))
+	if err := json.Unmarshal(data, &c); err != nil || !slices.Contains(keyring.Names(), c.Backend) {
+		return Choice{}, fmt.Errorf("%s names no keyring regcred knows (want {\"backend\": %q}): run `docker-credential-regcred configure --backend NAME`", path, strings.Join(keyring.Names(), "\" or \""))
 	}
 	why := "recorded in " + path
 	if c.Why != "" {
@@ -111,7 +112,7 @@ func Record(getenv func(string) string, name, why string) error {
 	if err := check(name); err != nil {
 		return err
 	}
-	path, err := ConfigPath(getenv)
+	path, err := ChoicePath(getenv)
 	if err != nil {
 		return err
 	}
@@ -130,8 +131,8 @@ func Record(getenv func(string) string, name, why string) error {
 
 // check refuses a name this OS has no keyring for.
 func check(name string) error {
-	if !slices.Contains(Names(), name) {
-		return fmt.Errorf("no keyring %q here: choose %s", name, strings.Join(Names(), " or "))
+	if !slices.Contains(keyring.Names(), name) {
+		return fmt.Errorf("no keyring %q here: choose %s", name, strings.Join(keyring.Names(), " or "))
 	}
 	return nil
 }
@@ -140,7 +141,7 @@ func check(name string) error {
 // recorded choice, else the detected one, which it then records (a
 // config directory it cannot write only leaves the choice unrecorded).
 func Open(ctx context.Context, env Env) (Opened, error) {
-	cfg, err := store.ConfigFromEnv(env.Getenv)
+	cfg, err := ConfigFromEnv(env.Getenv)
 	if err != nil {
 		return Opened{}, err
 	}
@@ -156,7 +157,7 @@ func OpenNamed(env Env, name string) (Opened, error) {
 	if err := check(name); err != nil {
 		return Opened{}, err
 	}
-	cfg, err := store.ConfigFromEnv(env.Getenv)
+	cfg, err := ConfigFromEnv(env.Getenv)
 	if err != nil {
 		return Opened{}, err
 	}
@@ -164,24 +165,42 @@ func OpenNamed(env Env, name string) (Opened, error) {
 }
 
 // open opens the store on cfg and the keyring c names.
-func open(cfg store.Config, c Choice, env Env) (Opened, error) {
-	cache := env.Getenv("XDG_CACHE_HOME")
-	if cache == "" {
-		cache, _ = os.UserCacheDir()
-	}
-	k := newKeyring(c.Name, cfg.Timeout, filepath.Join(cache, "regcred"))
+func open(cfg Config, c Choice, env Env) (Opened, error) {
+	k := keyring.New(c.Name, keyringOptions(cfg, env.Getenv))
 	cfg.Keyring, cfg.Fault = k, env.Fault
-	st, err := store.New(cfg)
+	st, err := New(cfg)
 	if err != nil {
 		return Opened{}, err
 	}
 	return Opened{Store: st, Keyring: k, Choice: c}, nil
 }
 
+// keyringOptions are the options of the keyring a store on cfg uses.
+func keyringOptions(cfg Config, getenv func(string) string) keyring.Options {
+	cache := getenv("XDG_CACHE_HOME")
+	if cache == "" {
+		cache, _ = os.UserCacheDir()
+	}
+	return keyring.Options{Timeout: cfg.Timeout, Format: ItemFormat{}, LockPath: cfg.LockPath, CacheDir: filepath.Join(cache, "regcred")}
+}
+
+// Detect picks the keyring a first command records: the Secret keyring.Service if
+// an older regcred kept its index beside (they used only the Secret
+// keyring.Service), otherwise as keyring.Detect says.
+func Detect(ctx context.Context, cfg Config, getenv func(string) string) Choice {
+	if len(keyring.Names()) > 1 && cfg.LegacyIndex != "" {
+		if _, err := os.Stat(cfg.LegacyIndex); err == nil {
+			return Choice{Name: keyring.Names()[0], Why: "an older regcred kept its credentials there"}
+		}
+	}
+	name, why := keyring.Detect(ctx, keyringOptions(cfg, getenv))
+	return Choice{Name: name, Why: why}
+}
+
 // choose picks the keyring as Open says.
-func choose(ctx context.Context, getenv func(string) string, cfg store.Config) (Choice, error) {
-	if len(Names()) == 1 { // nothing to choose, or to record
-		return Detect(ctx, cfg.Timeout, ""), nil
+func choose(ctx context.Context, getenv func(string) string, cfg Config) (Choice, error) {
+	if len(keyring.Names()) == 1 { // nothing to choose, or to record
+		return Detect(ctx, cfg, getenv), nil
 	}
 	if name := getenv(EnvBackend); name != "" {
 		if err := check(name); err != nil {
@@ -189,12 +208,12 @@ func choose(ctx context.Context, getenv func(string) string, cfg store.Config) (
 		}
 		return Choice{Name: name, Why: EnvBackend + " says so"}, nil
 	}
-	path, _ := ConfigPath(getenv)
+	path, _ := ChoicePath(getenv)
 	c, err := recorded(getenv)
 	if err != nil || c.Name != "" {
 		return c, err
 	}
-	c = Detect(ctx, cfg.Timeout, cfg.LegacyIndex)
+	c = Detect(ctx, cfg, getenv)
 	if Record(getenv, c.Name, c.Why) == nil {
 		c.Why = "recorded in " + path + ": " + c.Why
 	}

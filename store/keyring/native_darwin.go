@@ -1,0 +1,5 @@
+package keyring
+
+const nativeName = "keychain"
+
+func nativeKeyring(opts Options) OS { return NewKeychain(opts) }
