@@ -38,6 +38,10 @@ type Env struct {
 	// AfterTarget, when set, is called after each export target with the
 	// number done; fault tests use it to stop a cluster mid-export.
 	AfterTarget func(done int)
+	// Client, when set, is the clientset for a kubeconfig context ("" the
+	// current one), in place of one the kubeconfig and flags describe:
+	// client-go's fake clientset, for tests that run in-process.
+	Client func(context string) (kubernetes.Interface, error)
 }
 
 // Run executes the plugin with args (without the program name) and
@@ -222,6 +226,9 @@ func (o *options) contextList() []string {
 // answering 429 with Retry-After, which client-go waits for and retries
 // (up to ten times). Parallelism is bounded by --parallel in any case.
 func (o *options) client(kctx string) (kubernetes.Interface, error) {
+	if o.env.Client != nil {
+		return o.env.Client(kctx)
+	}
 	if err := o.checkKubeconfig(kctx); err != nil {
 		return nil, err
 	}

@@ -9,16 +9,10 @@ import (
 	"os"
 	"os/exec"
 
-	"github.com/docker/docker-credential-helpers/credentials"
-
-	"github.com/regcred/regcred/helper"
 	"github.com/regcred/regcred/internal/helpercmd"
-	"github.com/regcred/regcred/internal/version"
 )
 
 func main() {
-	// The credentials package prints `version` from these (upstream sets them with -ldflags).
-	credentials.Name, credentials.Package, credentials.Version = helper.Name, version.Module, version.String()
 	os.Exit(helpercmd.Run(context.Background(), os.Args[1:], helpercmd.Env{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 		Getenv: os.Getenv, LookPath: exec.LookPath, Fault: faultHook(),

@@ -5,9 +5,15 @@
 package helpercmd
 
 import (
+	"sync"
+
 	"context"
 	"fmt"
 	"io"
+
+	"github.com/docker/docker-credential-helpers/credentials"
+
+	"github.com/regcred/regcred/internal/version"
 
 	"github.com/regcred/regcred/helper"
 	"github.com/regcred/regcred/manage"
@@ -24,9 +30,16 @@ type Env struct {
 	Fault func(step string)
 }
 
+// nameOnce names this helper to the credentials package, which prints
+// `version` from its variables (upstream sets them with -ldflags).
+var nameOnce sync.Once
+
 // Run executes the command with args (without the program name) and
 // returns the exit code.
 func Run(ctx context.Context, args []string, env Env) int {
+	nameOnce.Do(func() {
+		credentials.Name, credentials.Package, credentials.Version = helper.Name, version.Module, version.String()
+	})
 	open := func() (store.Opened, error) {
 		return store.Open(ctx, store.Env{Getenv: env.Getenv, Fault: env.Fault})
 	}

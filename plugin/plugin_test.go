@@ -1,0 +1,187 @@
+package plugin_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"maps"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/regcred/regcred/plugin"
+	"github.com/regcred/regcred/store"
+	"github.com/regcred/regcred/store/keyring"
+)
+
+// world is the plugin in-process: a store on an in-memory keyring and
+// client-go's fake clientset as the cluster.
+type world struct {
+	t  *testing.T
+	st *store.Store
+	cs *fake.Clientset
+}
+
+func newWorld(t *testing.T, objects ...*corev1.Namespace) *world {
+	t.Helper()
+	st, err := store.New(store.Config{Keyring: keyring.NewMemory(), LockPath: filepath.Join(t.TempDir(), "lock")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := fake.NewClientset()
+	for _, ns := range append(objects, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team"}}) {
+		if _, err := cs.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &world{t: t, st: st, cs: cs}
+}
+
+func (w *world) login(server, user, secret string) {
+	w.t.Helper()
+	if err := w.st.Put(context.Background(), store.Credential{ServerURL: server, Username: user, Secret: secret}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// run runs kubectl-regcred with args and returns its exit code, stdout and stderr.
+func (w *world) run(args ...string) (int, string, string) {
+	w.t.Helper()
+	var out, errb bytes.Buffer
+	code := plugin.Run(context.Background(), args, plugin.Env{
+		Stdout: &out, Stderr: &errb,
+		OpenStore: func() (*store.Store, error) { return w.st, nil },
+		Client:    func(string) (kubernetes.Interface, error) { return w.cs, nil },
+	})
+	return code, out.String(), errb.String()
+}
+
+// secret reads a Secret from the fake cluster.
+func (w *world) secret(ns, name string) *corev1.Secret {
+	w.t.Helper()
+	s, err := w.cs.CoreV1().Secrets(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return s
+}
+
+// auths is a dockerconfigjson's auths, by key: "user:secret".
+func auths(t *testing.T, s *corev1.Secret) map[string]string {
+	t.Helper()
+	if s.Type != corev1.SecretTypeDockerConfigJson {
+		t.Fatalf("type %q", s.Type)
+	}
+	var cfg struct {
+		Auths map[string]struct{ Username, Password, Auth string } `json:"auths"`
+	}
+	if err := json.Unmarshal(s.Data[corev1.DockerConfigJsonKey], &cfg); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for k, a := range cfg.Auths {
+		out[k] = a.Username + ":" + a.Password
+	}
+	return out
+}
+
+func TestExportInProcess(t *testing.T) {
+	w := newWorld(t)
+	w.login("https://Ghcr.io", "alice", "p:ss wörd")
+	w.login("docker.io", "bob", "hub")
+
+	code, out, errOut := w.run("export", "-n", "team")
+	if code != 0 || !strings.Contains(out, "secret/regcred created") {
+		t.Fatalf("export: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	want := map[string]string{"ghcr.io": "alice:p:ss wörd", "https://index.docker.io/v1/": "bob:hub"}
+	if got := auths(t, w.secret("team", "regcred")); !maps.Equal(got, want) {
+		t.Errorf("auths = %v, want %v", got, want)
+	}
+	// Nothing changed: nothing written.
+	before := len(w.cs.Actions())
+	code, out, _ = w.run("export", "-n", "team")
+	if code != 0 || !strings.Contains(out, "secret/regcred unchanged") {
+		t.Errorf("re-export: exit %d, stdout %q", code, out)
+	}
+	for _, a := range w.cs.Actions()[before:] {
+		if a.GetVerb() != "get" && a.GetVerb() != "list" {
+			t.Errorf("an unchanged re-export wrote: %s %s", a.GetVerb(), a.GetResource().Resource)
+		}
+	}
+	// A new password: the Secret is updated in place.
+	w.login("ghcr.io", "alice", "new")
+	if code, out, _ = w.run("export", "-n", "team", "ghcr.io"); code != 0 || !strings.Contains(out, "secret/regcred configured") {
+		t.Errorf("export after a new password: exit %d, stdout %q", code, out)
+	}
+	if got := auths(t, w.secret("team", "regcred"))["ghcr.io"]; got != "alice:new" {
+		t.Errorf("ghcr.io after the new password = %q", got)
+	}
+}
+
+// TestDryRunClientContactsNothing: --dry-run=client -o yaml prints the
+// manifest and makes no request at all.
+func TestDryRunClientContactsNothing(t *testing.T) {
+	w := newWorld(t)
+	w.login("r.example:5000", "carol", "s3cret")
+	before := len(w.cs.Actions())
+	code, out, errOut := w.run("export", "-n", "team", "--dry-run=client", "-o", "yaml")
+	if code != 0 || !strings.Contains(out, "type: kubernetes.io/dockerconfigjson") || !strings.Contains(out, "name: regcred") || !strings.Contains(out, "namespace: team") {
+		t.Fatalf("dry run: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if n := len(w.cs.Actions()) - before; n != 0 {
+		t.Errorf("a client-side dry run made %d requests: %v", n, w.cs.Actions()[before:])
+	}
+	if strings.Contains(errOut, "s3cret") {
+		t.Errorf("the secret reached stderr: %q", errOut)
+	}
+}
+
+// TestInspectAndVerifyInProcess: inspect never prints a password; verify
+// exits 0 in sync, 1 on drift, as kubectl diff does.
+func TestInspectAndVerifyInProcess(t *testing.T) {
+	w := newWorld(t)
+	w.login("ghcr.io", "alice", "s3cret")
+	if code, _, errOut := w.run("export", "-n", "team"); code != 0 {
+		t.Fatalf("export: %d %s", code, errOut)
+	}
+	code, out, _ := w.run("inspect", "-n", "team")
+	if code != 0 || !strings.Contains(out, "ghcr.io") || !strings.Contains(out, "alice") || !strings.Contains(out, "in sync") || strings.Contains(out, "s3cret") {
+		t.Errorf("inspect: exit %d, stdout %q", code, out)
+	}
+	if code, out, errOut := w.run("verify", "-n", "team"); code != 0 {
+		t.Errorf("verify in sync: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	w.login("ghcr.io", "alice", "rotated")
+	if code, out, errOut := w.run("verify", "-n", "team"); code != 1 {
+		t.Errorf("verify after a rotation: exit %d, stdout %q, stderr %q; want 1 (drift)", code, out, errOut)
+	}
+}
+
+// TestFlagErrorsChangeNothing: a bad flag is one line on stderr, exit 1,
+// and no request.
+func TestFlagErrorsChangeNothing(t *testing.T) {
+	w := newWorld(t)
+	w.login("ghcr.io", "alice", "s3cret")
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"export", "--parallel", "33", "-n", "team"}, "error: --parallel must be from 1 to 32, not 33\n"},
+		{[]string{"export", "--parallel", "0", "-n", "team"}, "error: --parallel must be from 1 to 32, not 0\n"},
+	} {
+		before := len(w.cs.Actions())
+		code, out, errOut := w.run(tt.args...)
+		if code != 1 || errOut != tt.want || out != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 1, %q", tt.args, code, out, errOut, tt.want)
+		}
+		if n := len(w.cs.Actions()) - before; n != 0 {
+			t.Errorf("%v: %d requests", tt.args, n)
+		}
+	}
+}
