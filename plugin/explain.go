@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"k8s.io/client-go/rest"
+
+	"github.com/regcred/regcred/kube"
 )
 
 // checkKubeconfig refuses, with the files it looked at, to fall back to
@@ -50,9 +52,37 @@ func (o *options) kubeconfigFiles(context string) string {
 	return strings.Join(files, ", ")
 }
 
-// explain turns an unreachable or silent API server into one line that
-// names it and the kubeconfig it came from; other errors pass through.
+// withFlags ends a refusal of kube's with the flag that clears the way.
+func withFlags(err error) error {
+	var refused *kube.Refused
+	var notOurs *kube.NotOursError
+	switch {
+	case errors.As(err, &notOurs):
+		return fmt.Errorf("%w; use --force to delete it anyway", err)
+	case !errors.As(err, &refused):
+		return err
+	}
+	switch refused.Remedy {
+	case kube.Prune:
+		return fmt.Errorf("%w; export fewer registries, or --prune", err)
+	case kube.OtherName:
+		return fmt.Errorf("%w: use another --name, or delete it first (kubectl delete secret %s -n %s)", err, refused.Name, refused.Namespace)
+	case kube.ForceMerge:
+		return fmt.Errorf("%w; re-run with --force to add your entries to it", err)
+	case kube.ForceReplace:
+		return fmt.Errorf("%w; --force replaces its content", err)
+	case kube.OtherServiceAccount:
+		return fmt.Errorf("%w, or name another with --service-account", err)
+	}
+	return err
+}
+
+// explain turns a refusal of kube's into one line that names the flag that
+// clears the way (withFlags), and an unreachable or silent API server into
+// one that names it and the kubeconfig it came from; other errors pass
+// through.
 func (o *options) explain(err error) error {
+	err = withFlags(err)
 	var u *url.Error
 	if !errors.As(err, &u) {
 		return err

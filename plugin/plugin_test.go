@@ -185,3 +185,44 @@ func TestFlagErrorsChangeNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusalsNameTheFlag: what kube refuses without the user's say is one
+// line on stderr ending in the kubectl-regcred flag that clears the way,
+// and nothing is written.
+func TestRefusalsNameTheFlag(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	w.login("ghcr.io", "alice", "s3cret")
+	opaque := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "opaque", Namespace: "team"}, Type: corev1.SecretTypeOpaque}
+	helm := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "helmed", Namespace: "team"},
+		Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{"quay.io":{"auth":"Ym9iOnB3"}}}`)}}
+	broken := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "broken", Namespace: "team"}, Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`not json`)}}
+	// The fake clientset records each creator as the API server does.
+	for s, manager := range map[*corev1.Secret]string{opaque: "kubectl-create", helm: "helm", broken: "kubectl-regcred"} {
+		if _, err := w.cs.CoreV1().Secrets("team").Create(ctx, s, metav1.CreateOptions{FieldManager: manager}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"export", "-n", "team", "--name", "opaque"}, `error: secret team/opaque already exists with type "Opaque", not "kubernetes.io/dockerconfigjson", and a Secret's type cannot change: use another --name, or delete it first (kubectl delete secret opaque -n team)` + "\n"},
+		{[]string{"export", "-n", "team", "--name", "helmed"}, "error: secret team/helmed: its data is managed by another field manager (helm/Update); re-run with --force to add your entries to it\n"},
+		{[]string{"export", "-n", "team", "--name", "broken"}, "; --force replaces its content\n"},
+		{[]string{"export", "-n", "team", "--service-account", "nosuch"}, `error: serviceaccount "nosuch" not found in namespace "team": create it (kubectl create serviceaccount nosuch -n team), or name another with --service-account` + "\n"},
+		{[]string{"delete", "-n", "team", "--name", "helmed"}, "error: secret team/helmed is not managed by kubectl-regcred (managers: helm/Update); use --force to delete it anyway\n"},
+	}
+	for _, tt := range tests {
+		before := len(w.cs.Actions())
+		code, _, errOut := w.run(tt.args...)
+		if code != 1 || strings.Count(errOut, "\n") != 1 || !strings.HasSuffix(errOut, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and one line ending %q", tt.args, code, errOut, tt.want)
+		}
+		for _, a := range w.cs.Actions()[before:] {
+			if v := a.GetVerb(); v != "get" && v != "list" {
+				t.Errorf("%v: a refused command wrote: %s %s", tt.args, v, a.GetResource().Resource)
+			}
+		}
+	}
+}

@@ -1,0 +1,150 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+)
+
+// DeleteOptions tune Delete.
+type DeleteOptions struct {
+	// Force deletes the Secret whole, whoever manages it and whoever's
+	// entries it holds.
+	Force bool
+	// DryRun sends every write as a server-side dry run.
+	DryRun bool
+	// Mine reports whether the entry under key, for username, is the
+	// caller's: the caller's keyring holds that registry for that user.
+	Mine func(key, username string) bool
+}
+
+// Removed is what Delete did, or in a dry run would do.
+type Removed struct {
+	Outcome Outcome
+	Changes []Change // per entry, when entries were removed and others kept
+}
+
+// Delete takes the caller's entries out of the dockerconfigjson Secret
+// name. It deletes the Secret itself only when regcred alone manages it
+// (kubectl-regcred is its only field manager) and every entry is the
+// caller's; when others' entries are left it removes just the caller's,
+// with the same conflict retry as Write. A Secret another tool manages and
+// that holds none of the caller's entries is a NotOursError. Force deletes
+// the Secret whole. A deletion names the UID it inspected.
+func Delete(ctx context.Context, c kubernetes.Interface, namespace, name string, opts DeleteOptions) (Removed, error) {
+	secrets := c.CoreV1().Secrets(namespace)
+	var dryRun []string
+	if opts.DryRun {
+		dryRun = []string{metav1.DryRunAll}
+	}
+	var r Removed
+	err := onConflict(func() error {
+		s, err := secrets.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			r = Removed{Outcome: NotFound}
+			return nil
+		}
+		if err != nil {
+			return Explain(err, "get", "secrets", namespace)
+		}
+		auths, perr := ParseAuths(s.Data[corev1.DockerConfigJsonKey])
+		if s.Type != corev1.SecretTypeDockerConfigJson || perr != nil {
+			auths = nil
+		}
+		kept := Auths{}
+		var changes []Change
+		for k, v := range auths {
+			e, err := decodeEntry(v)
+			if err == nil && opts.Mine != nil && opts.Mine(k, e.Username) {
+				changes = append(changes, Change{k, Remove})
+				continue
+			}
+			kept[k] = v
+			changes = append(changes, Change{k, Keep})
+		}
+		sort.Slice(changes, func(i, j int) bool { return changes[i].Key < changes[j].Key })
+		ours := onlyOurs(s)
+		switch {
+		case opts.Force || ours && len(kept) == 0:
+			r.Outcome, err = deleteExactly(ctx, secrets, s, dryRun)
+			return err
+		case len(kept) == len(auths) && !ours:
+			return &NotOursError{Namespace: namespace, Name: name, Managers: strings.Join(managers(s.ManagedFields, "", anyone), ", ")}
+		case len(kept) == len(auths):
+			return &NotOursError{Namespace: namespace, Name: name, Entries: len(auths)}
+		}
+		data, err := kept.JSON()
+		if err != nil {
+			return err
+		}
+		upd := s.DeepCopy()
+		upd.Data[corev1.DockerConfigJsonKey] = data
+		if _, err := secrets.Update(ctx, upd, metav1.UpdateOptions{FieldManager: FieldManager, DryRun: dryRun}); err != nil {
+			return err
+		}
+		r = Removed{Outcome: Configured, Changes: changes}
+		if opts.DryRun {
+			r.Outcome = WouldUpdate
+		}
+		return nil
+	})
+	if apierrors.IsConflict(err) {
+		return r, fmt.Errorf("secret %s/%s: other writers kept changing it; re-run to remove your entries from the latest", namespace, name)
+	}
+	if err != nil {
+		return r, Explain(err, "update", "secrets", namespace)
+	}
+	return r, nil
+}
+
+// deleteExactly deletes s, and no Secret that replaced it meanwhile.
+func deleteExactly(ctx context.Context, secrets typedcorev1.SecretInterface, s *corev1.Secret, dryRun []string) (Outcome, error) {
+	uid := s.UID
+	err := secrets.Delete(ctx, s.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}, DryRun: dryRun})
+	switch {
+	case apierrors.IsNotFound(err):
+		return NotFound, nil
+	case err != nil:
+		return "", Explain(err, "delete", "secrets", s.Namespace)
+	case len(dryRun) > 0:
+		return WouldDelete, nil
+	}
+	return Deleted, nil
+}
+
+// NotOursError is Delete's refusal to touch a Secret that holds none of
+// the caller's entries: another tool's (Managers), or regcred's holding
+// only others' entries (Entries).
+type NotOursError struct {
+	Namespace, Name string
+	Managers        string // the field managers of another tool's Secret, comma-separated
+	Entries         int    // or the number of others' entries in regcred's
+}
+
+func (e *NotOursError) Error() string {
+	if e.Managers == "" {
+		return fmt.Sprintf("secret %s/%s holds none of your registries (%d %s from other keyrings)", e.Namespace, e.Name, e.Entries, pluralEntries(e.Entries))
+	}
+	return fmt.Sprintf("secret %s/%s is not managed by %s (managers: %s)", e.Namespace, e.Name, FieldManager, e.Managers)
+}
+
+func pluralEntries(n int) string {
+	if n == 1 {
+		return "entry"
+	}
+	return "entries"
+}
+
+// onlyOurs reports whether kubectl-regcred is the Secret's only field
+// manager, for every field: a Secret another tool made keeps that tool's
+// entry (for its type, at least) even after --force wrote its data.
+func onlyOurs(s *corev1.Secret) bool {
+	return len(s.ManagedFields) > 0 && len(managers(s.ManagedFields, "", others)) == 0
+}
