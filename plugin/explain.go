@@ -5,52 +5,12 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"syscall"
 
-	"k8s.io/client-go/rest"
-
 	"github.com/regcred/regcred/kube"
 )
-
-// checkKubeconfig refuses, with the files it looked at, to fall back to
-// client-go's default of http://localhost:8080 when no kubeconfig names a
-// cluster, no --server was given and this is not a Pod (whose in-cluster
-// config client-go uses then).
-func (o *options) checkKubeconfig(context string) error {
-	if o.config.APIServer != nil && *o.config.APIServer != "" {
-		return nil
-	}
-	if _, err := rest.InClusterConfig(); err == nil {
-		return nil
-	}
-	loader := o.flagsFor(context).ToRawKubeConfigLoader()
-	raw, err := loader.RawConfig()
-	if err != nil {
-		return fmt.Errorf("kubeconfig: %w", err)
-	}
-	if len(raw.Clusters) > 0 {
-		return nil
-	}
-	return fmt.Errorf("no cluster to talk to: no kubeconfig names one (looked in %s); pass --kubeconfig FILE or set KUBECONFIG", o.kubeconfigFiles(context))
-}
-
-// kubeconfigFiles names the kubeconfig files the commands read, for messages.
-func (o *options) kubeconfigFiles(context string) string {
-	if o.config.KubeConfig != nil && *o.config.KubeConfig != "" {
-		return *o.config.KubeConfig
-	}
-	files := o.flagsFor(context).ToRawKubeConfigLoader().ConfigAccess().GetLoadingPrecedence()
-	if len(files) == 0 {
-		return "no file"
-	}
-	if env := os.Getenv("KUBECONFIG"); env != "" {
-		return strings.Join(files, ", ") + " (from KUBECONFIG)"
-	}
-	return strings.Join(files, ", ")
-}
 
 // withFlags ends a refusal of kube's with the flag that clears the way.
 func withFlags(err error) error {

@@ -8,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -74,9 +72,6 @@ type options struct {
 	clients    *clients
 	bulk       bool // a command that writes many namespaces (see client)
 }
-
-// clientCache is the command's one clientset per context.
-func (o *options) clientCache() *clients { return o.clients }
 
 // NewCommand builds the command tree.
 func NewCommand(env Env) *cobra.Command {
@@ -160,169 +155,4 @@ func newOptionsCommand(root *cobra.Command) *cobra.Command {
 			return err
 		},
 	}
-}
-
-// target is one cluster namespace to write to.
-type target struct {
-	context   string // "" is the kubeconfig's current context
-	namespace string
-}
-
-func (t target) String() string {
-	ctx := t.context
-	if ctx == "" {
-		ctx = "current context"
-	}
-	return fmt.Sprintf("[%s] namespace %s", ctx, t.namespace)
-}
-
-// flagsFor returns connection flags for one context, copying every
-// connection flag the user gave.
-func (o *options) flagsFor(context string) *genericclioptions.ConfigFlags {
-	b := o.config
-	f := genericclioptions.NewConfigFlags(true)
-	f.KubeConfig, f.ClusterName, f.AuthInfoName = b.KubeConfig, b.ClusterName, b.AuthInfoName
-	f.APIServer, f.TLSServerName, f.Insecure = b.APIServer, b.TLSServerName, b.Insecure
-	f.CertFile, f.KeyFile, f.CAFile, f.BearerToken = b.CertFile, b.KeyFile, b.CAFile, b.BearerToken
-	f.Impersonate, f.ImpersonateUID, f.ImpersonateGroup = b.Impersonate, b.ImpersonateUID, b.ImpersonateGroup
-	f.Username, f.Password, f.Timeout, f.DisableCompression = b.Username, b.Password, b.Timeout, b.DisableCompression
-	f.CacheDir = b.CacheDir
-	c := context
-	f.Context = &c
-	return f
-}
-
-// targets expands --context × --namespace. It reads kubeconfig files only.
-func (o *options) targets() ([]target, error) {
-	var out []target
-	for _, c := range o.contextList() {
-		namespaces := o.namespaces
-		if len(namespaces) == 0 {
-			ns, _, err := o.flagsFor(c).ToRawKubeConfigLoader().Namespace()
-			if err != nil {
-				return nil, fmt.Errorf("context %q: %w", c, err)
-			}
-			namespaces = []string{ns}
-		}
-		for _, ns := range namespaces {
-			out = append(out, target{context: c, namespace: ns})
-		}
-	}
-	return out, nil
-}
-
-// contextList is --context, or the kubeconfig's current context ("").
-func (o *options) contextList() []string {
-	if len(o.contexts) == 0 {
-		return []string{""}
-	}
-	return o.contexts
-}
-
-// client returns a clientset for a context. Its client-side rate limit
-// (limitQPS) is lifted for a command that writes many namespaces
-// (o.bulk) where the API server's priority and fairness governs the user
-// (see RateLimitFor): the server then queues and sheds load itself,
-// answering 429 with Retry-After, which client-go waits for and retries
-// (up to ten times). Parallelism is bounded by --parallel in any case.
-func (o *options) client(kctx string) (kubernetes.Interface, error) {
-	if o.env.Client != nil {
-		return o.env.Client(kctx)
-	}
-	if err := o.checkKubeconfig(kctx); err != nil {
-		return nil, err
-	}
-	cfg, err := o.flagsFor(kctx).ToRESTConfig()
-	if err != nil {
-		return nil, fmt.Errorf("kubeconfig: %w", err)
-	}
-	cfg.QPS, cfg.Burst = limitQPS, limitBurst
-	if o.bulk && RateLimitFor(context.Background(), cfg).Lifted {
-		cfg.QPS = -1
-	}
-	return kubernetes.NewForConfig(cfg)
-}
-
-// keyring is the local keyring's view for the plugin: what list shows,
-// read once, and get for the secrets.
-type keyring struct {
-	st   *store.Store
-	list map[string]string // server → username
-}
-
-func (o *options) openKeyring(ctx context.Context) (*keyring, error) {
-	st, err := o.env.OpenStore()
-	if err != nil {
-		return nil, err
-	}
-	list, err := st.List(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &keyring{st: st, list: list}, nil
-}
-
-// lookup is a kube.Lookup on the keyring: the stored registry whose
-// Secret key is the one asked about.
-func (k *keyring) lookup(ctx context.Context) kube.Lookup {
-	return func(server string) (kube.Registry, bool, error) {
-		stored, ok := k.resolve(server)
-		if !ok {
-			return kube.Registry{}, false, nil
-		}
-		c, err := k.st.Get(ctx, stored)
-		if errors.Is(err, store.ErrNotFound) {
-			return kube.Registry{}, false, nil
-		}
-		if err != nil {
-			return kube.Registry{}, false, err
-		}
-		return kube.Registry{Server: c.ServerURL, Username: c.Username, Password: c.Secret}, true, nil
-	}
-}
-
-// resolve returns the stored address answering query, from the list: the
-// one with query's Secret key (the same registry, or the same path scope,
-// however spelt).
-func (k *keyring) resolve(query string) (string, bool) {
-	want := kube.SecretKey(query)
-	for _, s := range slices.Sorted(maps.Keys(k.list)) {
-		if kube.SecretKey(s) == want {
-			return s, true
-		}
-	}
-	return "", false
-}
-
-// selectRegistries resolves REGISTRY arguments (or, with none, every
-// stored registry) to the usable stored addresses, reporting each skipped
-// entry through skip.
-func (k *keyring) selectRegistries(args []string, skip func(server, why string)) ([]string, error) {
-	var servers []string
-	if len(args) == 0 {
-		for _, s := range slices.Sorted(maps.Keys(k.list)) {
-			if why := kube.Unusable(s, k.list[s]); why != "" {
-				skip(s, why)
-				continue
-			}
-			servers = append(servers, s)
-		}
-		if len(servers) == 0 {
-			return nil, errors.New("the keyring holds no credentials the kubelet can use (store some with docker login)")
-		}
-		return servers, nil
-	}
-	for _, a := range args {
-		s, ok := k.resolve(a)
-		if !ok {
-			return nil, fmt.Errorf("registry %q is not in the keyring (docker-credential-regcred list shows what is)", a)
-		}
-		if why := kube.Unusable(s, k.list[s]); why != "" {
-			return nil, fmt.Errorf("registry %q cannot go into a pull Secret: it is %s", a, why)
-		}
-		if !slices.Contains(servers, s) {
-			servers = append(servers, s)
-		}
-	}
-	return servers, nil
 }

@@ -12,15 +12,6 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// Client-side rate limit, kept unless the API server protects itself.
-const (
-	limitQPS   = 50
-	limitBurst = 100
-	// MaxParallel caps --parallel: enough to hide the round trips of a
-	// few hundred namespaces, few enough for one person's command.
-	MaxParallel = 32
-)
-
 // pfPriorityLevelHeader is the response header in which the API server's
 // API Priority and Fairness names the priority level a request ran at.
 const pfPriorityLevelHeader = "X-Kubernetes-PF-PriorityLevel-UID"

@@ -171,29 +171,6 @@ func (f *targetFlags) serviceAccountsToLink(ctx context.Context, c kubernetes.In
 	return names, nil
 }
 
-// clients caches one clientset per context.
-type clients struct {
-	mu sync.Mutex
-	m  map[string]kubernetes.Interface
-}
-
-func (cs *clients) get(o *options, context string) (kubernetes.Interface, error) {
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	if c, ok := cs.m[context]; ok {
-		return c, nil
-	}
-	c, err := o.client(context)
-	if err != nil {
-		return nil, err
-	}
-	if cs.m == nil {
-		cs.m = map[string]kubernetes.Interface{}
-	}
-	cs.m[context] = c
-	return c, nil
-}
-
 // targetResult is what one target's work printed and produced.
 type targetResult struct {
 	lines    []string
@@ -268,4 +245,45 @@ func failure(results []targetResult, failed int) error {
 		return results[0].err
 	}
 	return fmt.Errorf("%d of %d targets failed (re-run to complete them)", failed, len(results))
+}
+
+// target is one cluster namespace to write to.
+type target struct {
+	context   string // "" is the kubeconfig's current context
+	namespace string
+}
+
+func (t target) String() string {
+	ctx := t.context
+	if ctx == "" {
+		ctx = "current context"
+	}
+	return fmt.Sprintf("[%s] namespace %s", ctx, t.namespace)
+}
+
+// targets expands --context × --namespace. It reads kubeconfig files only.
+func (o *options) targets() ([]target, error) {
+	var out []target
+	for _, c := range o.contextList() {
+		namespaces := o.namespaces
+		if len(namespaces) == 0 {
+			ns, _, err := o.flagsFor(c).ToRawKubeConfigLoader().Namespace()
+			if err != nil {
+				return nil, fmt.Errorf("context %q: %w", c, err)
+			}
+			namespaces = []string{ns}
+		}
+		for _, ns := range namespaces {
+			out = append(out, target{context: c, namespace: ns})
+		}
+	}
+	return out, nil
+}
+
+// contextList is --context, or the kubeconfig's current context ("").
+func (o *options) contextList() []string {
+	if len(o.contexts) == 0 {
+		return []string{""}
+	}
+	return o.contexts
 }
