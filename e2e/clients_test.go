@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/regcred/regcred/testenv/launch"
+
 	"github.com/docker/docker-credential-helpers/client"
 	"github.com/docker/docker-credential-helpers/credentials"
 
@@ -37,7 +39,7 @@ func containersStorage(w *world) []string {
 // clientTool returns a program from the helm/oras build cache.
 func clientTool(name string) func(t *testing.T, w *world) (string, []string) {
 	return func(t *testing.T, w *world) (string, []string) {
-		dir, err := testenv.ClientTools()
+		dir, err := launch.ClientTools()
 		if err != nil {
 			testenv.Unavailable(t, err)
 		}
@@ -60,7 +62,7 @@ func system(name string, args func(w *world) []string) func(t *testing.T, w *wor
 func image(w *world) string { return filepath.Join(w.session.Dir, "app.tar") }
 
 func writeImage(t *testing.T, w *world) {
-	if err := testenv.WriteAppImage(image(w), w.registry.Host+"/seed/app:1"); err != nil {
+	if err := launch.WriteAppImage(image(w), w.registry.Host+"/seed/app:1"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -288,7 +290,7 @@ func TestImportWhatUnwiredClientsWrote(t *testing.T) {
 	}
 	testenv.NoPlaintext(t, w.session, auth)
 	// helm on PATH too: configure, by default, wires every client installed.
-	tools, _ := testenv.ClientTools()
+	tools, _ := launch.ClientTools()
 	w.env["PATH"] += string(os.PathListSeparator) + tools
 	if out, code := w.exec("", "docker-credential-regcred", "configure"); code != 0 || strings.Count(out, "\n") != 4 || !strings.HasPrefix(out, "credentials are kept in the Secret Service") {
 		t.Fatalf("configure: exit %d\n%s", code, out)

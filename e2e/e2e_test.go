@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/regcred/regcred/testenv/launch"
+
 	"github.com/regcred/regcred/store/keyring"
 
 	"github.com/docker/docker-credential-helpers/client"
@@ -32,11 +34,11 @@ func TestMain(m *testing.M) {
 // regcred, and a private registry.
 type world struct {
 	t         *testing.T
-	kr        testenv.Keyring     // the keyring under test
-	session   *testenv.Session    // the Secret Service's, when that is it
-	user      *testenv.KernelUser // the kernel keyring's user, when that is it
+	kr        testenv.Keyring    // the keyring under test
+	session   *launch.Session    // the Secret Service's, when that is it
+	user      *launch.KernelUser // the kernel keyring's user, when that is it
 	home      string
-	registry  *testenv.Registry
+	registry  *launch.Registry
 	dockerCfg string
 	env       map[string]string
 }
@@ -52,7 +54,7 @@ func newWorld(t *testing.T) *world { return newWorldOn(t, "secret-service") }
 // keyrings are the keyrings the clients' tests run on: gnome-keyring
 // ("secret-service"), the kernel keyring, and the other Secret Service
 // providers.
-var keyrings = []string{"secret-service", "kernel", string(testenv.KeePassXC), string(testenv.KWallet)}
+var keyrings = []string{"secret-service", "kernel", string(launch.KeePassXC), string(launch.KWallet)}
 
 // newWorldOn is a world on keyring: a private Secret Service provider, or
 // the kernel keyring of a throw-away user, as whom every client then runs.
@@ -65,9 +67,9 @@ func newWorldOn(t *testing.T, keyring string) *world {
 		w.kr, w.home, w.env = w.user, w.user.Home, w.user.Env()
 	} else {
 		if keyring == "secret-service" {
-			w.session = testenv.StartSessionT(t, testenv.Unlocked)
+			w.session = testenv.StartSessionT(t, launch.Unlocked)
 		} else {
-			w.session = testenv.StartProviderT(t, testenv.Provider(keyring))
+			w.session = testenv.StartProviderT(t, launch.Provider(keyring))
 		}
 		w.kr, w.home, w.env = w.session, w.session.Dir, w.session.EnvMap()
 	}
@@ -114,7 +116,7 @@ func (w *world) exec(stdin string, name string, args ...string) (string, int) {
 	}
 	var cmd *exec.Cmd
 	if w.user != nil {
-		cmd = w.user.Command(w.env, testenv.Login, name, args...)
+		cmd = w.user.Command(w.env, launch.Login, name, args...)
 	} else {
 		cmd = exec.Command(name, args...)
 		for k, v := range w.env {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/regcred/regcred/testenv/launch"
+
 	"github.com/regcred/regcred/testenv"
 )
 
@@ -16,7 +18,7 @@ import (
 // run changes nothing, and --uninstall restores docker's previous set-up.
 func TestInstallScript(t *testing.T) {
 	testenv.Require(t, "sh", "docker", "kubectl")
-	root, err := testenv.RepoRoot()
+	root, err := launch.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

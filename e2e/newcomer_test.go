@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/regcred/regcred/testenv/launch"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -68,7 +70,7 @@ func (n *newcomer) expect(line string, code int, want ...string) string {
 // that sees it, and the cluster-side errors a newcomer meets first.
 func TestNewcomerPath(t *testing.T) {
 	testenv.Require(t, "sh", "docker", "kubectl")
-	root, err := testenv.RepoRoot()
+	root, err := launch.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,19 +143,19 @@ func TestNewcomerPath(t *testing.T) {
 	if b, _ := os.ReadFile(dockerCfg); strings.Contains(string(b), `"auth"`) {
 		t.Errorf("config.json holds a secret:\n%s", b)
 	}
-	if hits, err := testenv.FilesUnder([]string{home}, password); err != nil || len(hits) != 0 {
+	if hits, err := launch.FilesUnder([]string{home}, password); err != nil || len(hits) != 0 {
 		t.Errorf("the password in plaintext in %q (%v)", hits, err)
 	}
 
 	// 5. The cluster side's first errors, against a real API server.
 	dir := filepath.Join(home, "cluster")
 	os.MkdirAll(dir, 0o700)
-	c, err := testenv.StartCluster(dir, "newcomer")
+	c, err := launch.StartCluster(dir, "newcomer")
 	if err != nil {
 		testenv.Unavailable(t, err)
 	}
 	t.Cleanup(c.Stop)
-	kubeconfig, err := testenv.Kubeconfig(dir, c)
+	kubeconfig, err := launch.Kubeconfig(dir, c)
 	if err != nil {
 		t.Fatal(err)
 	}

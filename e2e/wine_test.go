@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/regcred/regcred/testenv/launch"
+
 	"github.com/regcred/regcred/store/keyring"
 
 	"github.com/regcred/regcred/testenv"
@@ -18,12 +20,12 @@ import (
 // winHelper is the Windows build of the helper in a Wine prefix.
 type winHelper struct {
 	t    *testing.T
-	wine *testenv.Wine
+	wine *launch.Wine
 	exe  string
 	env  map[string]string
 }
 
-func (h *winHelper) run(stdin string, args ...string) testenv.Result {
+func (h *winHelper) run(stdin string, args ...string) launch.Result {
 	h.t.Helper()
 	r, err := h.wine.Run(h.exe, h.env, stdin, args...)
 	if err != nil {
@@ -40,7 +42,7 @@ func (h *winHelper) store(server, user, secret string) {
 	}
 }
 
-func (h *winHelper) get(server string) (user, secret string, r testenv.Result) {
+func (h *winHelper) get(server string) (user, secret string, r launch.Result) {
 	h.t.Helper()
 	r = h.run(server, "get")
 	var c struct{ Username, Secret string }
@@ -93,17 +95,17 @@ func (h *winHelper) eraseAll() {
 // Wine's Credential Manager: the protocol, letter case, chunking,
 // concurrent stores and lists, items older versions wrote, and doctor.
 func TestWindowsCredentialManager(t *testing.T) {
-	if err := testenv.WineAvailable(); err != nil {
+	if err := launch.WineAvailable(); err != nil {
 		testenv.Unavailable(t, err)
 	}
 	dir := t.TempDir()
-	w, err := testenv.StartWine(dir)
+	w, err := launch.StartWine(dir)
 	if err != nil {
 		testenv.Unavailable(t, err)
 	}
 	t.Cleanup(w.Stop)
 	exeDir := filepath.Join(dir, "bin")
-	exe, err := testenv.BuildWindows(exeDir, "docker-credential-regcred")
+	exe, err := launch.BuildWindows(exeDir, "docker-credential-regcred")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +114,7 @@ func TestWindowsCredentialManager(t *testing.T) {
 
 	t.Run("protocol", func(t *testing.T) {
 		h.t = t
-		if r := h.run("", "version"); r.Code != 0 || !strings.Contains(r.Stdout, testenv.TestVersion) {
+		if r := h.run("", "version"); r.Code != 0 || !strings.Contains(r.Stdout, launch.TestVersion) {
 			t.Errorf("version: %d %q", r.Code, r.Stdout)
 		}
 		h.store("https://index.docker.io/v1/", "alice", "wonder:land-Ünï")
@@ -230,7 +232,7 @@ func TestWindowsCredentialManager(t *testing.T) {
 		// canonical name, reg.example.com: rewriting it in place must not
 		// be followed by deleting it.
 		h.t = t
-		seed, err := testenv.BuildWindowsPackage(filepath.Join(dir, "seed"), "keyringseed", testenv.Module+"/testenv/keyringseed")
+		seed, err := launch.BuildWindowsPackage(filepath.Join(dir, "seed"), "keyringseed", launch.Module+"/testenv/keyringseed")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -288,7 +290,7 @@ func TestWindowsCredentialManager(t *testing.T) {
 		// A different copy of the helper in the current directory: Go —
 		// docker too — refuses what a PATH lookup finds there (exec.ErrDot).
 		onPath := filepath.Join(dir, "onpath")
-		if _, err := testenv.BuildWindows(onPath, "docker-credential-regcred"); err != nil {
+		if _, err := launch.BuildWindows(onPath, "docker-credential-regcred"); err != nil {
 			t.Fatal(err)
 		}
 		h.env["WINEPATH"] = `Z:` + strings.ReplaceAll(onPath, "/", `\`)

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regcred/regcred/testenv/launch"
+
 	"github.com/regcred/regcred/store/address"
 	"github.com/regcred/regcred/store/keyring"
 
@@ -29,14 +31,14 @@ import (
 // fixture is a Store on a private gnome-keyring.
 type fixture struct {
 	t       *testing.T
-	session *testenv.Session
+	session *launch.Session
 	// lock is the session's writers' lock, as DefaultLockPath would put it.
 	lock string
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	s := testenv.StartSessionT(t, testenv.Unlocked)
+	s := testenv.StartSessionT(t, launch.Unlocked)
 	// The OS keyring is reached through the process environment, as in
 	// production: point this test process at the private bus.
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", s.Address)

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/regcred/regcred/testenv/launch"
 )
 
 // Container runs one static program in a container (rootful podman, its
@@ -49,7 +51,7 @@ func NewContainer(tb testing.TB, bin string, uid int) (*Container, error) {
 // profile security ("seccomp=FILE"; "" for podman's default). The
 // container's limits are the caller's own: root here may not raise them
 // (no CAP_SYS_RESOURCE), and podman's defaults would.
-func (c *Container) Run(env map[string]string, security, stdin string, args ...string) (Result, error) {
+func (c *Container) Run(env map[string]string, security, stdin string, args ...string) (launch.Result, error) {
 	podman := []string{"--root", filepath.Join(c.dir, "storage"), "--runroot", filepath.Join(c.dir, "run"), "--storage-driver", "vfs",
 		"run", "--rm", "-i", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096",
 		"--user", strconv.Itoa(c.uid) + ":" + strconv.Itoa(c.uid)}
@@ -63,5 +65,5 @@ func (c *Container) Run(env map[string]string, security, stdin string, args ...s
 	podman = append(podman, "--rootfs", filepath.Join(c.dir, "rootfs"), c.bin)
 	cmd := exec.Command("podman", append(podman, args...)...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
-	return run(cmd, stdin)
+	return launch.RunCmd(cmd, stdin)
 }

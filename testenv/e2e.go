@@ -1,8 +1,15 @@
 package testenv
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/regcred/regcred/testenv/launch"
 )
 
 // EnvE2E names the variable that turns on the black-box suites: the
@@ -29,3 +36,88 @@ func gate(main func() int) int {
 // MainE2E is the TestMain body of a black-box suite that needs nothing
 // built first: it runs the tests only when E2E says so.
 func MainE2E(m interface{ Run() int }) int { return gate(m.Run) }
+
+// MainWithBinaries is the TestMain body of a black-box suite: when E2E
+// says so, it builds the named commands (a name under cmd/, or a full
+// package path for a tool go.mod pins) into a fresh directory, stores its
+// path in *dir, runs the tests, removes it and returns the exit code for
+// os.Exit.
+func MainWithBinaries(m interface{ Run() int }, dir *string, names ...string) int {
+	return gate(func() int { return mainWithBinaries(m, dir, names...) })
+}
+
+func mainWithBinaries(m interface{ Run() int }, dir *string, names ...string) int {
+	d, err := os.MkdirTemp("", "regcred-bin-")
+	if err == nil {
+		err = os.Chmod(d, 0o755) // throw-away users run them too (see launch.KernelUser)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(d)
+	for _, n := range names {
+		var err error
+		if strings.Contains(n, "/") {
+			err = launch.BuildTool(d, n)
+		} else {
+			_, err = launch.Build(d, n)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	*dir = d
+	before, err := ownKernelKeys()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		return 1
+	}
+	code := m.Run()
+	after, err := ownKernelKeys()
+	switch {
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		return 1
+	case !slices.Equal(after, before):
+		fmt.Fprintf(os.Stderr, "FAIL: the tests changed this user's own persistent kernel keyring (regcred's keys: %q before, %.300q after); a test must use a throw-away user (testenv.NewKernelUser)\n", before, after)
+		return 1
+	}
+	return code
+}
+
+// ownKernelKeys lists regcred's keys in this user's own persistent kernel
+// keyring (of this process's user namespace: the newcomer test and the
+// bench run in namespaces of their own, whose keys /proc/keys shows under
+// the same uid). A persistent keyring found empty is dropped again: asking
+// for it creates it, and the machine is to be left as found.
+func ownKernelKeys() ([]string, error) {
+	ring, err := unix.KeyctlInt(unix.KEYCTL_GET_PERSISTENT, -1, unix.KEY_SPEC_PROCESS_KEYRING, 0, 0)
+	if err != nil {
+		return nil, nil // no persistent keyrings here: none to leak into
+	}
+	ids, err := launch.ReadKey(ring)
+	if err != nil {
+		return nil, fmt.Errorf("read this user's persistent keyring: %w", err)
+	}
+	if len(ids) == 0 {
+		_, _ = unix.KeyctlInt(unix.KEYCTL_INVALIDATE, ring, 0, 0, 0)
+		return nil, nil
+	}
+	var out []string
+	for b := ids; len(b) >= 4; b = b[4:] {
+		desc, err := unix.KeyctlString(unix.KEYCTL_DESCRIBE, int(int32(binary.NativeEndian.Uint32(b))))
+		if err == nil && strings.Contains(desc, ";docker-credential-regcred:") {
+			out = append(out, desc[strings.LastIndex(desc, ";")+1:])
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// MainInNamespace is the TestMain body of a black-box suite that runs a
+// Node (see launch.InNamespace), when E2E says so.
+func MainInNamespace(m interface{ Run() int }) int {
+	return gate(func() int { return launch.InNamespace(m.Run) })
+}

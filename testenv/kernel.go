@@ -1,20 +1,21 @@
 package testenv
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/regcred/regcred/testenv/launch"
+)
+
+var (
+	_ Keyring = (*launch.Session)(nil)
+	_ Keyring = (*launch.KernelUser)(nil)
 )
 
 // Keyring is what a test can see of a keyring under test, whichever it is.
@@ -29,92 +30,41 @@ type Keyring interface {
 	FilesContaining(needle string) ([]string, error)
 }
 
-var (
-	_ Keyring = (*Session)(nil)
-	_ Keyring = (*KernelUser)(nil)
-)
-
-// KernelUser is a throw-away user for tests of the kernel keyring: a uid no
-// process on the machine has, with a HOME of its own. The kernel gives each
-// uid its own persistent keyring, so the user's keyring is the test's
-// alone; when the test ends it is invalidated, and the test fails if any
-// key of the user is left (read from /proc/key-users, which counts every
-// key a uid owns). Processes run as the user through setpriv, so the
-// harness needs root (CI has it); elsewhere the test is skipped.
-type KernelUser struct {
-	UID  int
-	Home string
-	bin  string // wrapper scripts
-}
-
-// NewKernelUser makes a throw-away user for tb.
-func NewKernelUser(tb testing.TB) *KernelUser {
+// NewKernelUser makes a throw-away user for tb (launch.NewKernelUser),
+// removed when tb ends, failing tb if any key of it is left.
+func NewKernelUser(tb testing.TB) *launch.KernelUser {
 	tb.Helper()
 	if os.Geteuid() != 0 {
 		Unavailable(tb, errors.New("the kernel keyring tests run processes as throw-away users: run them as root"))
 	}
 	Require(tb, "setpriv", "keyctl")
-	u := &KernelUser{UID: unusedUID()}
-	if _, err := u.ring(); err != nil {
-		Unavailable(tb, fmt.Errorf("this kernel offers no persistent keyring: %w", err))
+	u, err := launch.NewKernelUser()
+	if errors.Is(err, launch.ErrNoPersistentKeyring) {
+		Unavailable(tb, err)
 	}
-	home, err := os.MkdirTemp("", "regcred-kuser-")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() {
-		if err := u.remove(); err != nil {
+		if err := u.Remove(); err != nil {
 			tb.Errorf("throw-away user %d: %v", u.UID, err)
 		}
 	})
-	u.Home, u.bin = home, filepath.Join(home, ".wrap")
-	for _, d := range []string{".config", ".cache", "run", "tmp", ".wrap"} {
-		if err := os.MkdirAll(filepath.Join(home, d), 0o700); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	if err := filepath.WalkDir(home, func(p string, _ os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Chown(p, u.UID, u.UID)
-	}); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { os.RemoveAll(home) })
 	return u
 }
 
-// Register gives the user a passwd entry (and group) for the rest of the
-// test, removed afterwards: D-Bus refuses connections from a uid it cannot
-// name, so a user who shares a test's session bus needs one.
-func (u *KernelUser) Register(tb testing.TB) {
+// RegisterUser gives u a passwd entry for the rest of tb (see
+// launch.KernelUser.Register).
+func RegisterUser(tb testing.TB, u *launch.KernelUser) {
 	tb.Helper()
 	Require(tb, "useradd", "userdel")
-	name := "regcred-t" + strconv.Itoa(u.UID)
-	var out []byte
-	var err error
-	for range 50 { // another test may hold /etc/passwd's lock for a moment
-		cmd := exec.Command("useradd", "--no-create-home", "--home-dir", u.Home, "--shell", "/usr/sbin/nologin",
-			"--uid", strconv.Itoa(u.UID), "--user-group", name)
-		if out, err = cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "lock") {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	unregister, err := u.Register()
 	if err != nil {
-		tb.Fatalf("useradd %s: %v %s", name, err, out)
+		tb.Fatal(err)
 	}
 	tb.Cleanup(func() {
-		for range 50 {
-			out, err := exec.Command("userdel", name).CombinedOutput()
-			if err == nil || !strings.Contains(string(out), "lock") {
-				if err != nil {
-					tb.Errorf("userdel %s: %v %s", name, err, out)
-				}
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
+		if err := unregister(); err != nil {
+			tb.Error(err)
 		}
 	})
 }
@@ -132,198 +82,6 @@ func NoPlaintext(tb testing.TB, k Keyring, needles ...string) {
 			tb.Errorf("a secret is in plaintext in %q", hits)
 		}
 	}
-}
-
-// unusedUID is a random uid no key on the machine belongs to.
-func unusedUID() int {
-	for {
-		uid := 2_000_000 + rand.IntN(1_000_000)
-		if _, err := os.Stat(fmt.Sprintf("/run/user/%d", uid)); keysOf(uid) < 0 && os.IsNotExist(err) && !named(uid) {
-			return uid
-		}
-	}
-}
-
-// named reports whether /etc/passwd names uid.
-func named(uid int) bool {
-	data, _ := os.ReadFile("/etc/passwd")
-	return strings.Contains(string(data), ":"+strconv.Itoa(uid)+":")
-}
-
-// keysOf is how many keys uid owns (/proc/key-users), -1 when none.
-func keysOf(uid int) int {
-	data, _ := os.ReadFile("/proc/key-users")
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 5 && f[0] == strconv.Itoa(uid)+":" {
-			n, _ := strconv.Atoi(strings.Split(f[2], "/")[0])
-			return n
-		}
-	}
-	return -1
-}
-
-// remove invalidates the user's persistent keyring, and with it every key
-// in it, and waits for the kernel to drop the user's last key.
-func (u *KernelUser) remove() error {
-	ring, err := u.ring()
-	if err == nil {
-		_, err = unix.KeyctlInt(unix.KEYCTL_INVALIDATE, ring, 0, 0, 0)
-	}
-	if err != nil {
-		return fmt.Errorf("invalidate its persistent keyring: %w", err)
-	}
-	for range 100 {
-		if keysOf(u.UID) < 0 {
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("left %d keys in the kernel (/proc/key-users)", keysOf(u.UID))
-}
-
-// ring is the user's persistent keyring, linked into this process's
-// keyring: this (root) process then possesses its keys and can read them.
-func (u *KernelUser) ring() (int, error) {
-	return unix.KeyctlInt(unix.KEYCTL_GET_PERSISTENT, u.UID, unix.KEY_SPEC_PROCESS_KEYRING, 0, 0)
-}
-
-// Login is the name of the session keyring the user's processes share, as
-// the processes of one login do (pam_keyinit gives each login its own).
-const Login = "regcred-test-login"
-
-// Command runs name as the user (setpriv drops root's capabilities with
-// its uid) in the session keyring session, with exactly env.
-func (u *KernelUser) Command(env map[string]string, session, name string, args ...string) *exec.Cmd {
-	cmd := exec.Command("sh", append([]string{"-c", u.script(session), "sh", name}, args...)...)
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.Dir = u.Home
-	return cmd
-}
-
-// script runs "$1" with the remaining arguments as the user, in the named
-// session keyring (keyctl announces joining it on stderr: that line is
-// dropped, and the program gets the caller's stderr back).
-func (u *KernelUser) script(session string) string {
-	return fmt.Sprintf(`exec setpriv --reuid %d --regid %d --clear-groups -- keyctl session %s sh -c 'exec 2>&3 3>&-; exec "$0" "$@"' "$@" 3>&2 2>/dev/null`,
-		u.UID, u.UID, session)
-}
-
-// Wrap returns an executable that runs bin as the user in the Login
-// session, for programs that exec a credential helper themselves (docker,
-// crane, the helpers' client package) and for the tests' own calls.
-func (u *KernelUser) Wrap(bin string) (string, error) {
-	w := filepath.Join(u.bin, filepath.Base(bin))
-	script := fmt.Sprintf("#!/bin/sh\nset -- %q \"$@\"\n%s\n", bin, u.script(Login))
-	if err := os.WriteFile(w, []byte(script), 0o755); err != nil {
-		return "", err
-	}
-	return w, nil
-}
-
-// Env is a minimal environment for the user: its HOME and XDG dirs, no
-// session bus, the kernel keyring named.
-func (u *KernelUser) Env() map[string]string {
-	return map[string]string{
-		"PATH":            os.Getenv("PATH"),
-		"HOME":            u.Home,
-		"XDG_CONFIG_HOME": filepath.Join(u.Home, ".config"),
-		"XDG_CACHE_HOME":  filepath.Join(u.Home, ".cache"),
-		"XDG_RUNTIME_DIR": filepath.Join(u.Home, "run"),
-		"TMPDIR":          filepath.Join(u.Home, "tmp"),
-		"LANG":            "C.UTF-8",
-		"REGCRED_BACKEND": "kernel",
-	}
-}
-
-// keys returns description → payload of every "user" key in the user's
-// persistent keyring.
-func (u *KernelUser) keys() (map[string]string, error) {
-	ring, err := u.ring()
-	if err != nil {
-		return nil, err
-	}
-	ids, err := readKey(ring)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]string{}
-	for b := ids; len(b) >= 4; b = b[4:] {
-		id := int(int32(binary.NativeEndian.Uint32(b)))
-		desc, err := unix.KeyctlString(unix.KEYCTL_DESCRIBE, id)
-		if errors.Is(err, unix.ENOKEY) {
-			continue // invalidated, not yet collected
-		}
-		if err != nil {
-			return nil, err
-		}
-		f := strings.SplitN(desc, ";", 5)
-		if len(f) != 5 || f[0] != "user" {
-			continue
-		}
-		payload, err := readKey(id)
-		if errors.Is(err, unix.ENOKEY) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		out[f[4]] = string(payload)
-	}
-	return out, nil
-}
-
-func readKey(id int) ([]byte, error) {
-	n, err := unix.KeyctlBuffer(unix.KEYCTL_READ, id, nil, 0)
-	if err != nil {
-		return nil, err
-	}
-	buf := make([]byte, n)
-	m, err := unix.KeyctlBuffer(unix.KEYCTL_READ, id, buf, 0)
-	if err != nil {
-		return nil, err
-	}
-	return buf[:min(m, n)], nil
-}
-
-// Items lists the accounts of the user's keys under service.
-func (u *KernelUser) Items(service string) ([]string, error) {
-	keys, err := u.keys()
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for desc := range keys {
-		if account, ok := strings.CutPrefix(desc, service+":"); ok {
-			out = append(out, account)
-		}
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
-// Snapshot is every key under service, description and payload, sorted.
-func (u *KernelUser) Snapshot(service string) (string, error) {
-	keys, err := u.keys()
-	if err != nil {
-		return "", err
-	}
-	var lines []string
-	for desc, payload := range keys {
-		if strings.HasPrefix(desc, service+":") {
-			lines = append(lines, fmt.Sprintf("%q\t%q", desc, payload))
-		}
-	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n"), nil
-}
-
-// FilesContaining lists the files under the user's HOME — its XDG
-// directories, runtime directory and TMPDIR are there too — holding needle.
-func (u *KernelUser) FilesContaining(needle string) ([]string, error) {
-	return filesContaining(u.Home, needle)
 }
 
 // UserNamespace is a user namespace in which root maps to root: files are

@@ -3,6 +3,8 @@ package testenv
 import (
 	"os"
 	"testing"
+
+	"github.com/regcred/regcred/testenv/launch"
 )
 
 // TestWineStartsAndLeavesNothing: a prefix's wineserver is listening before
@@ -14,14 +16,14 @@ func TestWineStartsAndLeavesNothing(t *testing.T) {
 	if !E2E() {
 		t.Skipf("starts Wine: runs with %s=1 (make ci)", EnvE2E)
 	}
-	if err := WineAvailable(); err != nil {
+	if err := launch.WineAvailable(); err != nil {
 		Unavailable(t, err)
 	}
-	w, err := StartWine(t.TempDir())
+	w, err := launch.StartWine(t.TempDir())
 	if err != nil {
 		Unavailable(t, err)
 	}
-	dir := w.serverDir()
+	dir := w.ServerDir()
 	if dir == "" {
 		w.Stop()
 		t.Fatal("no wineserver directory recorded in the prefix")
@@ -34,7 +36,7 @@ func TestWineStartsAndLeavesNothing(t *testing.T) {
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("%s left behind after Stop (%v)", dir, err)
 	}
-	if left := processesWithEnv("WINEPREFIX=" + w.Prefix); len(left) > 0 {
+	if left := launch.ProcessesWithEnv("WINEPREFIX=" + w.Prefix); len(left) > 0 {
 		t.Errorf("processes of the prefix left: %v", left)
 	}
 }

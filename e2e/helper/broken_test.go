@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regcred/regcred/testenv/launch"
+
 	"github.com/regcred/regcred/testenv"
 )
 
@@ -18,13 +20,13 @@ func TestBrokenKeyrings(t *testing.T) {
 	const secret = "SECRET-7f3a9c41"
 	tests := []struct {
 		name  string
-		mode  testenv.KeyringMode
+		mode  launch.KeyringMode
 		setup func(t *testing.T, e *env)
 		want  string
 	}{
 		{
 			name: "no session bus",
-			mode: testenv.BusOnly,
+			mode: launch.BusOnly,
 			setup: func(t *testing.T, e *env) {
 				if _, err := os.Stat(fmt.Sprintf("/run/user/%d/bus", os.Getuid())); err == nil {
 					testenv.Unavailable(t, fmt.Errorf("this machine has a user session bus; cannot test its absence"))
@@ -33,11 +35,11 @@ func TestBrokenKeyrings(t *testing.T) {
 			},
 			want: "no D-Bus session bus",
 		},
-		{name: "no Secret Service provider", mode: testenv.BusOnly, want: "no Secret Service provider on the D-Bus session bus"},
-		{name: "no login collection", mode: testenv.NoLogin, want: "the keyring has no login or default collection"},
+		{name: "no Secret Service provider", mode: launch.BusOnly, want: "no Secret Service provider on the D-Bus session bus"},
+		{name: "no login collection", mode: launch.NoLogin, want: "the keyring has no login or default collection"},
 		{
 			name: "locked collection",
-			mode: testenv.Unlocked,
+			mode: launch.Unlocked,
 			setup: func(t *testing.T, e *env) {
 				if err := e.session.Lock(); err != nil {
 					t.Fatalf("lock the login collection: %v", err)
@@ -47,7 +49,7 @@ func TestBrokenKeyrings(t *testing.T) {
 		},
 		{
 			name: "keyring not answering",
-			mode: testenv.Unlocked,
+			mode: launch.Unlocked,
 			setup: func(t *testing.T, e *env) {
 				if err := e.session.Pause(); err != nil {
 					t.Fatal(err)
@@ -58,7 +60,7 @@ func TestBrokenKeyrings(t *testing.T) {
 		},
 		{
 			name:  "keyring killed",
-			mode:  testenv.Unlocked,
+			mode:  launch.Unlocked,
 			setup: func(t *testing.T, e *env) { e.session.KillKeyring() },
 			want:  "no Secret Service provider on the D-Bus session bus",
 		},
@@ -74,7 +76,7 @@ func TestBrokenKeyrings(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.vars["PATH"] = fake + string(os.PathListSeparator) + e.vars["PATH"]
-			if tt.mode == testenv.Unlocked {
+			if tt.mode == launch.Unlocked {
 				e.mustStore("present.example", "alice", secret)
 			}
 			e.vars["REGCRED_TIMEOUT"] = "1s" // after the set-up store, which a loaded machine may slow
@@ -86,7 +88,7 @@ func TestBrokenKeyrings(t *testing.T) {
 				{"store", storeJSON("present.example", "alice", secret+"2")},
 				{"get", "present.example"},
 			} {
-				if tt.mode != testenv.Unlocked && call.in == "present.example" {
+				if tt.mode != launch.Unlocked && call.in == "present.example" {
 					continue // nothing is stored: get answers not found without the keyring
 				}
 				start := time.Now()

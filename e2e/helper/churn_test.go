@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/regcred/regcred/testenv/launch"
+
 	"github.com/regcred/regcred/store/keyring"
 
 	"github.com/regcred/regcred/testenv"
@@ -23,7 +25,7 @@ import (
 // the deterministic check of the workaround; TestStoreChurnKeepsKeyringAlive
 // and TestKillLoop are the stress tests of its effect.
 func TestClientsRegisterFirst(t *testing.T) {
-	e := newEnv(t, testenv.Unlocked)
+	e := newEnv(t, launch.Unlocked)
 	testenv.Require(t, "dbus-monitor")
 	mon, err := e.session.MonitorSecretService()
 	if err != nil {
@@ -73,7 +75,7 @@ func TestStoreChurnKeepsKeyringAlive(t *testing.T) {
 	if os.Getenv("REGCRED_STRESS") == "" {
 		t.Skip("stress test: run by `make stress` (REGCRED_STRESS=1)")
 	}
-	e := newEnv(t, testenv.Unlocked)
+	e := newEnv(t, launch.Unlocked)
 	const total, workers = 1200, 4
 	var next, failed atomic.Int64
 	var wg sync.WaitGroup

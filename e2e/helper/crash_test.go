@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/regcred/regcred/store/keyring"
+	"github.com/regcred/regcred/testenv/launch"
 
-	"github.com/regcred/regcred/testenv"
+	"github.com/regcred/regcred/store/keyring"
 )
 
 // cred is a credential as the crash test writes it.
@@ -28,7 +28,7 @@ type cred struct{ user, secret string }
 // every keyring item is one list accounts for — or doctor reports it and
 // doctor --fix repairs it.
 func TestKillDuringStoreAndErase(t *testing.T) {
-	faultBin, err := testenv.BuildTagged(binDir, "docker-credential-regcred", "docker-credential-regcred-fault", "regcredfault")
+	faultBin, err := launch.BuildTagged(binDir, "docker-credential-regcred", "docker-credential-regcred-fault", "regcredfault")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/regcred/regcred/testenv/launch"
+
 	"github.com/regcred/regcred/store/keyring"
 
 	"github.com/moby/profiles/seccomp"
@@ -54,7 +56,7 @@ func TestKernelKeyringSharedBySessions(t *testing.T) {
 	if r := other.run("", "list"); r.stdout != "{}\n" {
 		t.Errorf("another user's list: %q", r.stdout)
 	}
-	proc := other.user.Command(nil, testenv.Login, "cat", "/proc/keys")
+	proc := other.user.Command(nil, launch.Login, "cat", "/proc/keys")
 	out, err := proc.Output()
 	if err != nil {
 		t.Fatal(err)

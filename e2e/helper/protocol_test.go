@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/regcred/regcred/testenv/launch"
+
 	"github.com/regcred/regcred/store/keyring"
 
 	"github.com/docker/docker-credential-helpers/client"
@@ -26,9 +28,9 @@ func TestMain(m *testing.M) {
 // env runs the helper binary against one private keyring.
 type env struct {
 	t       *testing.T
-	kr      testenv.Keyring     // the keyring under test
-	session *testenv.Session    // the Secret Service's, when that is it
-	user    *testenv.KernelUser // the kernel keyring's user, when that is it
+	kr      testenv.Keyring    // the keyring under test
+	session *launch.Session    // the Secret Service's, when that is it
+	user    *launch.KernelUser // the kernel keyring's user, when that is it
 	vars    map[string]string
 	bin     string // the helper binary to run
 }
@@ -37,7 +39,7 @@ type env struct {
 func helperBin() string { return filepath.Join(binDir, "docker-credential-regcred") }
 
 // newEnv is an env on a private gnome-keyring set up as mode says.
-func newEnv(t *testing.T, mode testenv.KeyringMode) *env {
+func newEnv(t *testing.T, mode launch.KeyringMode) *env {
 	t.Helper()
 	s := testenv.StartSessionT(t, mode)
 	return &env{t: t, kr: s, session: s, vars: s.EnvMap(), bin: helperBin()}
@@ -46,7 +48,7 @@ func newEnv(t *testing.T, mode testenv.KeyringMode) *env {
 // keyrings are the keyrings the tests of what every keyring must do run
 // on: gnome-keyring ("secret-service"), the kernel keyring, and the other
 // Secret Service providers.
-var keyrings = []string{"secret-service", "kernel", string(testenv.KeePassXC), string(testenv.KWallet)}
+var keyrings = []string{"secret-service", "kernel", string(launch.KeePassXC), string(launch.KWallet)}
 
 // newEnvOn is an env on a keyring of its own: a private unlocked Secret
 // Service provider, or the kernel keyring of a throw-away user (the helper
@@ -55,9 +57,9 @@ func newEnvOn(t *testing.T, keyring string) *env {
 	t.Helper()
 	switch keyring {
 	case "secret-service":
-		return newEnv(t, testenv.Unlocked)
-	case string(testenv.KeePassXC), string(testenv.KWallet):
-		s := testenv.StartProviderT(t, testenv.Provider(keyring))
+		return newEnv(t, launch.Unlocked)
+	case string(launch.KeePassXC), string(launch.KWallet):
+		s := testenv.StartProviderT(t, launch.Provider(keyring))
 		return &env{t: t, kr: s, session: s, vars: s.EnvMap(), bin: helperBin()}
 	}
 	u := testenv.NewKernelUser(t)
@@ -102,7 +104,7 @@ type result struct {
 
 func (e *env) run(stdin string, args ...string) result {
 	e.t.Helper()
-	r, err := testenv.Run(e.bin, e.vars, stdin, args...)
+	r, err := launch.Run(e.bin, e.vars, stdin, args...)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -367,7 +369,7 @@ func TestListReadsWhatGetReads(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := "new-user"
-		if e.session.Provider == testenv.GnomeKeyring {
+		if e.session.Provider == launch.GnomeKeyring {
 			want = "old-user" // proof the label was set, and is what list reads here
 		}
 		if l := e.list(); len(l) != 1 || l["ghcr.io"] != want {
@@ -408,7 +410,7 @@ func TestProtocolIdentityTokenAndDockerHub(t *testing.T) {
 func TestProtocolVersionAndUsage(t *testing.T) {
 	e := &env{t: t, vars: map[string]string{"PATH": os.Getenv("PATH")}, bin: helperBin()} // needs no keyring
 	usage := "Usage: docker-credential-regcred <store|get|erase|list|version>\n"
-	version := "docker-credential-regcred (github.com/regcred/regcred) " + testenv.TestVersion + "\n"
+	version := "docker-credential-regcred (github.com/regcred/regcred) " + launch.TestVersion + "\n"
 	tests := []struct {
 		args   []string
 		stdout string

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regcred/regcred/testenv/launch"
+
 	"github.com/regcred/regcred/testenv"
 )
 
@@ -15,15 +17,15 @@ import (
 // that names that provider's fix — not gnome-keyring's.
 func TestClosedProviderFailsInTime(t *testing.T) {
 	tests := []struct {
-		provider testenv.Provider
+		provider launch.Provider
 		want     string
 	}{
-		{testenv.KeePassXC, "KeePassXC did not answer in time (it may be waiting for you to unlock its database or confirm access): unlock it, or raise REGCRED_TIMEOUT (waited 2s)"},
-		{testenv.KWallet, "KWallet did not answer in time (it may be asking for the wallet's password): open the wallet, or raise REGCRED_TIMEOUT (waited 2s)"},
+		{launch.KeePassXC, "KeePassXC did not answer in time (it may be waiting for you to unlock its database or confirm access): unlock it, or raise REGCRED_TIMEOUT (waited 2s)"},
+		{launch.KWallet, "KWallet did not answer in time (it may be asking for the wallet's password): open the wallet, or raise REGCRED_TIMEOUT (waited 2s)"},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.provider), func(t *testing.T) {
-			s := testenv.StartProviderModeT(t, tt.provider, testenv.Locked)
+			s := testenv.StartProviderModeT(t, tt.provider, launch.Locked)
 			e := &env{t: t, kr: s, session: s, vars: s.EnvMap(), bin: helperBin()}
 			e.vars["REGCRED_TIMEOUT"] = "2s"
 			for _, v := range []struct{ verb, in, prefix string }{
@@ -57,7 +59,7 @@ func TestClosedProviderFailsInTime(t *testing.T) {
 // such runs), then chunked stores, a burst of 9 item writes each. After
 // all of them KeePassXC still runs and holds every credential.
 func TestKeePassXCOutlivesItsSaves(t *testing.T) {
-	s := testenv.StartProviderT(t, testenv.KeePassXC)
+	s := testenv.StartProviderT(t, launch.KeePassXC)
 	e := &env{t: t, kr: s, session: s, vars: s.EnvMap(), bin: helperBin()}
 	want := map[string]string{}
 	for i := range 40 {

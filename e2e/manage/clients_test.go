@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/regcred/regcred/testenv/launch"
+
 	"github.com/docker/docker-credential-helpers/client"
 
 	"github.com/regcred/regcred/testenv"
@@ -37,7 +39,7 @@ func (e *env) snapshot() map[string]string {
 }
 
 func TestConfigureEveryTool(t *testing.T) {
-	e := newEnv(t, testenv.BusOnly) // configure needs no keyring
+	e := newEnv(t, launch.BusOnly) // configure needs no keyring
 	writeFile(t, e.helmConfig(), `{"auths": {"charts.example": {}}, "x-helm": true}`)
 
 	r := e.run("configure", "--tools", "docker,containers,helm")
@@ -133,7 +135,7 @@ func TestConfigureEveryTool(t *testing.T) {
 // TestConfigureDefaultsToInstalledTools: without --tools, configure wires
 // docker's config and each other client found on PATH, and only those.
 func TestConfigureDefaultsToInstalledTools(t *testing.T) {
-	e := newEnv(t, testenv.BusOnly)
+	e := newEnv(t, launch.BusOnly)
 	e.vars["PATH"] = binDir + string(os.PathListSeparator) + fakeProgram(t, "helm")
 	if r := e.run("configure"); r.code != 0 {
 		t.Fatalf("configure: exit %d\n%s", r.code, r.stderr)
@@ -162,7 +164,7 @@ func equalFiles(a, b map[string]string) bool {
 // every file a known client writes, each in its own format, one line per
 // entry, and leaves none of the secrets in any file.
 func TestImportEveryClientFile(t *testing.T) {
-	e := newEnv(t, testenv.Unlocked)
+	e := newEnv(t, launch.Unlocked)
 	home := e.session.Dir
 	files := map[string]string{
 		filepath.Join(e.docker, "config.json"):              `{"auths": {"d.example": {"auth": "ZHVzZXI6ZC1zZWNyZXQ="}}, "psFormat": "x"}`, // duser:d-secret
@@ -213,7 +215,7 @@ func TestImportEveryClientFile(t *testing.T) {
 // credentials — the first (docker's) is imported, the other stays, named on
 // one line. An unreadable entry anywhere stops the import before any write.
 func TestImportConflictsAndBadInput(t *testing.T) {
-	e := newEnv(t, testenv.Unlocked)
+	e := newEnv(t, launch.Unlocked)
 	auth := filepath.Join(e.session.Dir, "run/containers/auth.json")
 	docker := e.writeConfig(`{"auths": {"r.example": {"auth": "YTphLXB3"}}}`, 0o600) // a:a-pw
 	writeFile(t, auth, `{"auths": {"https://R.example": {"auth": "YjpiLXB3"}, "s.example": {"auth": "czpzLXB3"}}}`)

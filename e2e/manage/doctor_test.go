@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/regcred/regcred/testenv/launch"
+
 	"github.com/docker/docker-credential-helpers/client"
 	"github.com/docker/docker-credential-helpers/credentials"
 
@@ -29,38 +31,38 @@ func TestDoctorFailurePaths(t *testing.T) {
 	// The checks in the order doctor prints them: each setup fails exactly one.
 	tests := []struct {
 		name   string
-		mode   testenv.KeyringMode
+		mode   launch.KeyringMode
 		setup  func(t *testing.T, e *env)
 		check  string // the failing check
 		reason string // in its message
 	}{
-		{"binary not on PATH", testenv.Unlocked, func(t *testing.T, e *env) { e.vars["PATH"] = "/usr/bin:/bin" },
+		{"binary not on PATH", launch.Unlocked, func(t *testing.T, e *env) { e.vars["PATH"] = "/usr/bin:/bin" },
 			"docker-credential-regcred is on PATH", "install it"},
-		{"docker not pointed at regcred", testenv.Unlocked, func(t *testing.T, e *env) { e.writeConfig(`{"credsStore": "desktop"}`, 0o600) },
+		{"docker not pointed at regcred", launch.Unlocked, func(t *testing.T, e *env) { e.writeConfig(`{"credsStore": "desktop"}`, 0o600) },
 			"docker, crane, oras, buildx: wired to regcred", "configure --tools docker"},
-		{"podman not pointed at regcred", testenv.Unlocked, func(t *testing.T, e *env) {
+		{"podman not pointed at regcred", launch.Unlocked, func(t *testing.T, e *env) {
 			testenv.Require(t, "podman")
 			if err := os.Remove(filepath.Join(e.session.Dir, ".config/containers/registries.conf.d/90-regcred.conf")); err != nil {
 				t.Fatal(err)
 			}
 		}, "podman, buildah, skopeo: wired to regcred", "configure --tools containers"},
-		{"helm not pointed at regcred", testenv.Unlocked, func(t *testing.T, e *env) {
+		{"helm not pointed at regcred", launch.Unlocked, func(t *testing.T, e *env) {
 			e.vars["PATH"] += string(os.PathListSeparator) + fakeProgram(t, "helm")
 		}, "helm: wired to regcred", "configure --tools helm"},
-		{"plaintext secret in config", testenv.Unlocked, func(t *testing.T, e *env) {
+		{"plaintext secret in config", launch.Unlocked, func(t *testing.T, e *env) {
 			e.writeConfig(`{"credsStore": "regcred", "auths": {"r.example": {"auth": "dTpw"}}}`, 0o600)
 		}, "no plaintext credential in ", "import`"},
-		{"plaintext secret in podman's auth file", testenv.Unlocked, func(t *testing.T, e *env) {
+		{"plaintext secret in podman's auth file", launch.Unlocked, func(t *testing.T, e *env) {
 			writeFile(t, filepath.Join(e.session.Dir, "run/containers/auth.json"), `{"auths": {"r.example": {"auth": "dTpw"}}}`)
 		}, "no plaintext credential in ", "written by podman, buildah, skopeo"},
-		{"plaintext secret in ~/.dockercfg", testenv.Unlocked, func(t *testing.T, e *env) {
+		{"plaintext secret in ~/.dockercfg", launch.Unlocked, func(t *testing.T, e *env) {
 			writeFile(t, filepath.Join(e.session.Dir, ".dockercfg"), `{"r.example": {"auth": "dTpw", "email": "u@example.com"}}`)
 		}, "no plaintext credential in ", "written by docker (legacy)"},
-		{"no session bus", testenv.BusOnly, func(t *testing.T, e *env) { delete(e.vars, "DBUS_SESSION_BUS_ADDRESS") },
+		{"no session bus", launch.BusOnly, func(t *testing.T, e *env) { delete(e.vars, "DBUS_SESSION_BUS_ADDRESS") },
 			"D-Bus session bus", "no D-Bus session bus"},
-		{"no provider", testenv.BusOnly, nil, "Secret Service provider on the bus", "no Secret Service provider"},
-		{"no login collection", testenv.NoLogin, nil, "keyring collection present and unlocked", "no login or default collection"},
-		{"locked", testenv.Unlocked, func(t *testing.T, e *env) {
+		{"no provider", launch.BusOnly, nil, "Secret Service provider on the bus", "no Secret Service provider"},
+		{"no login collection", launch.NoLogin, nil, "keyring collection present and unlocked", "no login or default collection"},
+		{"locked", launch.Unlocked, func(t *testing.T, e *env) {
 			if err := e.session.Lock(); err != nil {
 				t.Fatal(err)
 			}
@@ -95,7 +97,7 @@ func TestDoctorFailurePaths(t *testing.T) {
 // and leaves the third for the user to erase.
 func TestDoctorRepair(t *testing.T) {
 	testenv.Require(t, "secret-tool")
-	e := newEnv(t, testenv.Unlocked)
+	e := newEnv(t, launch.Unlocked)
 	if r := e.run("configure"); r.code != 0 {
 		t.Fatalf("configure: %s", r.stderr)
 	}
@@ -160,7 +162,7 @@ func TestDoctorRepair(t *testing.T) {
 // relative to the current directory fail with exec.ErrDot in Go programs —
 // docker's too — and doctor says so instead of "not found".
 func TestDoctorShadowedByCurrentDirectory(t *testing.T) {
-	e := newEnv(t, testenv.Unlocked)
+	e := newEnv(t, launch.Unlocked)
 	e.writeConfig(`{"credsStore": "regcred"}`, 0o600)
 	cmd := exec.Command(filepath.Join(binDir, "docker-credential-regcred"), "doctor")
 	cmd.Dir = binDir
@@ -204,18 +206,18 @@ func writeFile(t *testing.T, path, content string) {
 // of exactly that provider's known faults.
 func TestDoctorNamesProvider(t *testing.T) {
 	tests := []struct {
-		provider testenv.Provider
+		provider launch.Provider
 		name     string
 		version  func() (string, error) // what the system says is installed
 		warns    []string               // the start of each warning
 	}{
-		{testenv.GnomeKeyring, "GNOME Keyring", debianVersion("gnome-keyring"), nil},
-		{testenv.KeePassXC, "KeePassXC", debianVersion("keepassxc"), []string{
+		{launch.GnomeKeyring, "GNOME Keyring", debianVersion("gnome-keyring"), nil},
+		{launch.KeePassXC, "KeePassXC", debianVersion("keepassxc"), []string{
 			"KeePassXC before 2.7.6 asks a person to confirm every replaced item",
 			"KeePassXC serves secrets only while its database is open and unlocked",
 			"KeePassXC saves its database in a thread while it serves requests",
 		}},
-		{testenv.KWallet, "KWallet (kwalletd5)", debianVersion("libkf5wallet-bin"), []string{
+		{launch.KWallet, "KWallet (kwalletd5)", debianVersion("libkf5wallet-bin"), []string{
 			"KWallet keeps an item's old label when the item is replaced",
 		}},
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/regcred/regcred/testenv/launch"
+
 	"github.com/regcred/regcred/store/keyring"
 
 	"github.com/docker/docker-credential-helpers/client"
@@ -22,17 +24,17 @@ import (
 // which runs as that user with nothing recorded and no REGCRED_BACKEND.
 type desktop struct {
 	t       *testing.T
-	session *testenv.Session
-	user    *testenv.KernelUser
+	session *launch.Session
+	user    *launch.KernelUser
 	vars    map[string]string
 	bin     string
 }
 
 func newDesktop(t *testing.T) *desktop {
 	t.Helper()
-	s := testenv.StartSessionT(t, testenv.Unlocked)
+	s := testenv.StartSessionT(t, launch.Unlocked)
 	u := testenv.NewKernelUser(t)
-	u.Register(t)
+	testenv.RegisterUser(t, u)
 	if err := s.Share(u); err != nil {
 		t.Fatal(err)
 	}
@@ -47,9 +49,9 @@ func newDesktop(t *testing.T) *desktop {
 	return d
 }
 
-func (d *desktop) run(stdin string, args ...string) testenv.Result {
+func (d *desktop) run(stdin string, args ...string) launch.Result {
 	d.t.Helper()
-	r, err := testenv.Run(d.bin, d.vars, stdin, args...)
+	r, err := launch.Run(d.bin, d.vars, stdin, args...)
 	if err != nil {
 		d.t.Fatal(err)
 	}
@@ -87,14 +89,14 @@ func TestKeyringChoiceNeverChangesSilently(t *testing.T) {
 	}
 	ssh := maps.Clone(d.vars)
 	delete(ssh, "DBUS_SESSION_BUS_ADDRESS")
-	r, err := testenv.Run(d.bin, ssh, "desk.example", "get")
+	r, err := launch.Run(d.bin, ssh, "desk.example", "get")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.Code != 1 || !strings.Contains(r.Stdout, "no D-Bus session bus") {
 		t.Errorf("get over SSH: exit %d %q; want the Secret Service's own error, not another keyring", r.Code, r.Stdout)
 	}
-	r, _ = testenv.Run(d.bin, ssh, "", "doctor")
+	r, _ = launch.Run(d.bin, ssh, "", "doctor")
 	if !strings.Contains(r.Stdout, "✓ keyring chosen: Secret Service (recorded in "+filepath.Join(d.vars["XDG_CONFIG_HOME"], "regcred", "config.json")+": a Secret Service answered)") {
 		t.Errorf("doctor over SSH does not name the recorded keyring:\n%s", r.Stdout)
 	}
@@ -103,11 +105,11 @@ func TestKeyringChoiceNeverChangesSilently(t *testing.T) {
 	}
 	// REGCRED_BACKEND overrides it for one process, and records nothing.
 	ssh["REGCRED_BACKEND"] = "kernel"
-	if r, _ := testenv.Run(d.bin, ssh, "", "list"); r.Code != 0 || r.Stdout != "{}\n" {
+	if r, _ := launch.Run(d.bin, ssh, "", "list"); r.Code != 0 || r.Stdout != "{}\n" {
 		t.Errorf("list with REGCRED_BACKEND=kernel: %d %q", r.Code, r.Stdout)
 	}
 	ssh["REGCRED_BACKEND"] = "pass"
-	if r, _ := testenv.Run(d.bin, ssh, "", "list"); r.Code != 1 || r.Stdout != "REGCRED_BACKEND=pass: no keyring \"pass\" here: choose secret-service or kernel\n" {
+	if r, _ := launch.Run(d.bin, ssh, "", "list"); r.Code != 1 || r.Stdout != "REGCRED_BACKEND=pass: no keyring \"pass\" here: choose secret-service or kernel\n" {
 		t.Errorf("list with REGCRED_BACKEND=pass: %d %q", r.Code, r.Stdout)
 	}
 	if got := d.recorded(); got != "secret-service" {
@@ -156,7 +158,7 @@ func TestConfigureBackendMovesCredentials(t *testing.T) {
 	// Back to a Secret Service that is not there: refused, nothing changes.
 	gone := maps.Clone(d.vars)
 	gone["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=/nonexistent"
-	r, _ = testenv.Run(d.bin, gone, "", "configure", "--tools", "docker", "--backend", "secret-service")
+	r, _ = launch.Run(d.bin, gone, "", "configure", "--tools", "docker", "--backend", "secret-service")
 	if r.Code != 1 || !strings.Contains(r.Stderr, "the kernel keyring still holds every credential") || strings.Count(r.Stderr, "\n") != 1 {
 		t.Errorf("configure to an absent Secret Service: %d %q", r.Code, r.Stderr)
 	}

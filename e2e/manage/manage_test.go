@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/regcred/regcred/testenv/launch"
+
 	"github.com/docker/cli/cli/config/configfile"
 	"github.com/docker/docker-credential-helpers/client"
 	"github.com/docker/docker-credential-helpers/credentials"
@@ -25,12 +27,12 @@ func TestMain(m *testing.M) {
 
 type env struct {
 	t       *testing.T
-	session *testenv.Session
+	session *launch.Session
 	vars    map[string]string
 	docker  string // DOCKER_CONFIG
 }
 
-func newEnv(t *testing.T, mode testenv.KeyringMode) *env {
+func newEnv(t *testing.T, mode launch.KeyringMode) *env {
 	t.Helper()
 	s := testenv.StartSessionT(t, mode)
 	e := &env{t: t, session: s, vars: s.EnvMap(), docker: filepath.Join(s.Dir, ".docker")}
@@ -46,7 +48,7 @@ type result struct {
 
 func (e *env) run(args ...string) result {
 	e.t.Helper()
-	r, err := testenv.Run(filepath.Join(binDir, "docker-credential-regcred"), e.vars, "", args...)
+	r, err := launch.Run(filepath.Join(binDir, "docker-credential-regcred"), e.vars, "", args...)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -85,7 +87,7 @@ func readJSON(t *testing.T, path string) map[string]any {
 const otherFields = `"experimental": "enabled", "stackOrchestrator": "swarm", "x-tool": {"nested": [1, 2]}, "psFormat": "table {{.ID}}"`
 
 func TestConfigure(t *testing.T) {
-	e := newEnv(t, testenv.BusOnly) // configure needs no keyring
+	e := newEnv(t, launch.BusOnly) // configure needs no keyring
 	p := e.writeConfig(`{`+otherFields+`, "credsStore": "desktop", "auths": {"r.example": {}}}`, 0o640)
 
 	r := e.run("configure")
@@ -118,7 +120,7 @@ func TestConfigure(t *testing.T) {
 }
 
 func TestConfigureNewFileSymlinkRegistriesAndPath(t *testing.T) {
-	e := newEnv(t, testenv.BusOnly)
+	e := newEnv(t, launch.BusOnly)
 	// A new file is 0600.
 	if r := e.run("configure"); r.code != 0 {
 		t.Fatalf("configure without config.json: %s", r.stderr)
@@ -183,7 +185,7 @@ func TestDockerCLIConfigFileDropsUnknownFields(t *testing.T) {
 }
 
 func TestImportFromConfig(t *testing.T) {
-	e := newEnv(t, testenv.Unlocked)
+	e := newEnv(t, launch.Unlocked)
 	const cfg = `{
 	"auths": {
 		"a.example": {"auth": "YWxpY2U6cGE6c3N3MHJk"},
@@ -239,7 +241,7 @@ func TestImportFromConfig(t *testing.T) {
 func TestNoPlaintextLeftInDockerDir(t *testing.T) {
 	for _, oldBackup := range []bool{false, true} {
 		t.Run(fmt.Sprintf("old backup %v", oldBackup), func(t *testing.T) {
-			e := newEnv(t, testenv.Unlocked)
+			e := newEnv(t, launch.Unlocked)
 			cfg := `{"auths": {"a.example": {"auth": "YWxpY2U6czNjcmV0LWE="}, "b.example": {"username": "bob", "password": "s3cret-b"}, "c.example": {}}, ` + otherFields + `}`
 			p := e.writeConfig(cfg, 0o600)
 			if oldBackup {
@@ -276,7 +278,7 @@ func TestNoPlaintextLeftInDockerDir(t *testing.T) {
 // uses is imported and scrubbed; the other stays in the file, named on one
 // line with the one that won.
 func TestImportDuplicateKeys(t *testing.T) {
-	e := newEnv(t, testenv.Unlocked)
+	e := newEnv(t, launch.Unlocked)
 	p := e.writeConfig(`{"auths": {
 		"docker.io": {"auth": "c2hhZG93OnNoYWRvdy1wdw=="},
 		"https://index.docker.io/v1/": {"auth": "aHViOmh1Yi1wdw=="},
@@ -313,7 +315,7 @@ func TestImportDuplicateKeys(t *testing.T) {
 }
 
 func TestImportFromConfigKeepsFileOnFailure(t *testing.T) {
-	e := newEnv(t, testenv.BusOnly) // no Secret Service: every keyring write fails
+	e := newEnv(t, launch.BusOnly) // no Secret Service: every keyring write fails
 	p := e.writeConfig(`{"auths": {"a.example": {"auth": "YWxpY2U6cHc="}}}`, 0o600)
 	before, _ := os.ReadFile(p)
 	r := e.run("import", "--from-config")
@@ -324,7 +326,7 @@ func TestImportFromConfigKeepsFileOnFailure(t *testing.T) {
 		t.Error("a failed import changed config.json")
 	}
 	e.session.Stop()
-	e2 := newEnv(t, testenv.Unlocked)
+	e2 := newEnv(t, launch.Unlocked)
 	p = e2.writeConfig(`{"auths": {"a.example": {"auth": "YWxpY2U6cHc="}}}`, 0o600)
 	if r := e2.run("import", "--from-config", "--keep", p); r.code != 0 || !strings.Contains(r.stdout, "copied 1") {
 		t.Errorf("import --keep: %s %s", r.stdout, r.stderr)
@@ -351,7 +353,7 @@ func TestImportFromHelpers(t *testing.T) {
 	testenv.Require(t, "pass", "gpg")
 	upstreamHelper(t, "secretservice", true)
 	upstreamHelper(t, "pass", false)
-	e := newEnv(t, testenv.Unlocked)
+	e := newEnv(t, launch.Unlocked)
 	gnupg := filepath.Join(e.session.Dir, "gnupg")
 	os.MkdirAll(gnupg, 0o700)
 	e.vars["GNUPGHOME"] = gnupg
@@ -405,7 +407,7 @@ func TestImportFromHelpers(t *testing.T) {
 }
 
 func TestLsNeverShowsSecrets(t *testing.T) {
-	e := newEnv(t, testenv.Unlocked)
+	e := newEnv(t, launch.Unlocked)
 	for _, c := range []credentials.Credentials{{ServerURL: "b.example", Username: "bob", Secret: "SECRET1"}, {ServerURL: "a.example", Username: "alice", Secret: "SECRET2"}} {
 		if err := client.Store(e.program(), &c); err != nil {
 			t.Fatal(err)
@@ -444,7 +446,7 @@ func TestCompletionScripts(t *testing.T) {
 // description, examples and usage on stdout and exit 0; a bad flag is one
 // line on stderr naming where help is, exit 1.
 func TestHelpEverywhere(t *testing.T) {
-	e := newEnv(t, testenv.BusOnly)
+	e := newEnv(t, launch.BusOnly)
 	for _, cmd := range []string{"configure", "import", "doctor", "ls", "completion"} {
 		for _, args := range [][]string{{cmd, "--help"}, {cmd, "-h"}, {"help", cmd}} {
 			r := e.run(args...)

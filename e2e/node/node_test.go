@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regcred/regcred/testenv/launch"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -53,21 +55,21 @@ const (
 type world struct {
 	t          *testing.T
 	env        map[string]string
-	registry   *testenv.Registry
+	registry   *launch.Registry
 	kubeconfig string
 	client     kubernetes.Interface
-	node       *testenv.Node
+	node       *launch.Node
 	image      string
 	docker     string // DOCKER_CONFIG
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	if err := testenv.NodeUnavailable(); err != nil {
+	if err := launch.NodeUnavailable(); err != nil {
 		testenv.Unavailable(t, err)
 	}
 	testenv.Require(t, "docker", "kubectl")
-	s := testenv.StartSessionT(t, testenv.Unlocked)
+	s := testenv.StartSessionT(t, launch.Unlocked)
 	w := &world{t: t, env: s.EnvMap(), docker: filepath.Join(s.Dir, ".docker")}
 	w.registry = testenv.StartRegistry(t, map[string]string{user: password})
 	w.image = w.registry.Host + "/" + user + "/my-private-app:v1"
@@ -81,12 +83,12 @@ func newWorld(t *testing.T) *world {
 	w.env["PATH"] = binDir + string(os.PathListSeparator) + w.env["PATH"]
 
 	dir := t.TempDir()
-	c, err := testenv.StartCluster(dir, "node-test", testenv.ClusterOptions{ServiceAccountAdmission: true})
+	c, err := launch.StartCluster(dir, "node-test", launch.ClusterOptions{ServiceAccountAdmission: true})
 	if err != nil {
 		testenv.Unavailable(t, err)
 	}
 	t.Cleanup(c.Stop)
-	if w.kubeconfig, err = testenv.Kubeconfig(dir, c); err != nil {
+	if w.kubeconfig, err = launch.Kubeconfig(dir, c); err != nil {
 		t.Fatal(err)
 	}
 	w.env["KUBECONFIG"] = w.kubeconfig
@@ -98,7 +100,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	if w.node, err = testenv.StartNode(filepath.Join(dir, "node"), nodeName, w.kubeconfig, c, w.registry.Host); err != nil {
+	if w.node, err = launch.StartNode(filepath.Join(dir, "node"), nodeName, w.kubeconfig, c, w.registry.Host); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.node.Stop)
@@ -240,7 +242,7 @@ func TestPrivateRegistryTask(t *testing.T) {
 		t.Fatalf("docker login left a credential in config.json: %s", b)
 	}
 	tarball := filepath.Join(t.TempDir(), "app.tar")
-	if err := testenv.WriteAppImage(tarball, w.image); err != nil {
+	if err := launch.WriteAppImage(tarball, w.image); err != nil {
 		t.Fatal(err)
 	}
 	w.run("", "crane", "push", "--insecure", tarball, w.image) // through regcred, too

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/regcred/regcred/testenv"
+	"github.com/regcred/regcred/testenv/launch"
 )
 
 // TestHelpInKubectlStyle: help and --help for every command give a
@@ -44,7 +44,7 @@ func TestHelpInKubectlStyle(t *testing.T) {
 // version the build stamped, in one line.
 func TestVersionCommand(t *testing.T) {
 	k := &kenv{t: t, vars: map[string]string{"HOME": t.TempDir()}}
-	want := "kubectl regcred version " + testenv.TestVersion + "\n"
+	want := "kubectl regcred version " + launch.TestVersion + "\n"
 	for _, args := range [][]string{{"version"}, {"--version"}} {
 		if r := k.plugin(args...); r.code != 0 || r.stdout != want || r.stderr != "" {
 			t.Errorf("%v: exit %d stdout %q stderr %q; want %q", args, r.code, r.stdout, r.stderr, want)

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/regcred/regcred/testenv/launch"
+
 	"github.com/docker/docker-credential-helpers/client"
 	"github.com/docker/docker-credential-helpers/credentials"
 	corev1 "k8s.io/api/core/v1"
@@ -23,8 +25,8 @@ import (
 // Shared by the package's tests: the built binaries and two real clusters.
 var (
 	binDir     string
-	clusterA   *testenv.Cluster
-	clusterB   *testenv.Cluster
+	clusterA   *launch.Cluster
+	clusterB   *launch.Cluster
 	kubeconfig string
 	clusterErr error
 )
@@ -48,18 +50,18 @@ func runMain(m *testing.M) int {
 	defer os.RemoveAll(dir)
 	binDir = filepath.Join(dir, "bin")
 	for _, b := range []string{"docker-credential-regcred", "kubectl-regcred"} {
-		if _, err := testenv.Build(binDir, b); err != nil {
+		if _, err := launch.Build(binDir, b); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
 	}
-	if err := testenv.BuildTool(binDir, "github.com/google/go-containerregistry/cmd/crane"); err != nil {
+	if err := launch.BuildTool(binDir, "github.com/google/go-containerregistry/cmd/crane"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	clusterErr = startClusters(dir)
 	defer func() {
-		for _, c := range []*testenv.Cluster{clusterA, clusterB} {
+		for _, c := range []*launch.Cluster{clusterA, clusterB} {
 			if c != nil {
 				c.Stop()
 			}
@@ -72,17 +74,17 @@ func startClusters(dir string) error {
 	var err error
 	for _, c := range []struct {
 		name string
-		dst  **testenv.Cluster
+		dst  **launch.Cluster
 	}{{"alpha", &clusterA}, {"beta", &clusterB}} {
 		d := filepath.Join(dir, c.name)
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return err
 		}
-		if *c.dst, err = testenv.StartCluster(d, c.name); err != nil {
+		if *c.dst, err = launch.StartCluster(d, c.name); err != nil {
 			return err
 		}
 	}
-	kubeconfig, err = testenv.Kubeconfig(dir, clusterA, clusterB)
+	kubeconfig, err = launch.Kubeconfig(dir, clusterA, clusterB)
 	return err
 }
 
@@ -90,7 +92,7 @@ func startClusters(dir string) error {
 // namespaces of their own on the shared clusters.
 type kenv struct {
 	t       *testing.T
-	session *testenv.Session
+	session *launch.Session
 	vars    map[string]string
 }
 
@@ -99,7 +101,7 @@ func newKenv(t *testing.T) *kenv {
 	if clusterErr != nil {
 		testenv.Unavailable(t, clusterErr)
 	}
-	s := testenv.StartSessionT(t, testenv.Unlocked)
+	s := testenv.StartSessionT(t, launch.Unlocked)
 	vars := s.EnvMap()
 	vars["KUBECONFIG"] = kubeconfig
 	vars["PATH"] = binDir + string(os.PathListSeparator) + vars["PATH"]
@@ -126,7 +128,7 @@ func (k *kenv) exec(bin, stdin string, args ...string) result {
 		}
 		bin = p
 	}
-	r, err := testenv.Run(bin, k.vars, stdin, args...)
+	r, err := launch.Run(bin, k.vars, stdin, args...)
 	if err != nil {
 		k.t.Fatal(err)
 	}

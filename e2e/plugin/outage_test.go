@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regcred/regcred/testenv/launch"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -22,12 +24,12 @@ import (
 func TestAPIServerStoppedMidExport(t *testing.T) {
 	k := newKenv(t)
 	dir := t.TempDir()
-	gamma, err := testenv.StartCluster(dir, "gamma")
+	gamma, err := launch.StartCluster(dir, "gamma")
 	if err != nil {
 		testenv.Unavailable(t, err)
 	}
 	t.Cleanup(gamma.Stop)
-	kc, err := testenv.Kubeconfig(dir, gamma)
+	kc, err := launch.Kubeconfig(dir, gamma)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +47,7 @@ func TestAPIServerStoppedMidExport(t *testing.T) {
 	}
 	k.store("reg.example", "alice", "pw")
 
-	faultBin, err := testenv.BuildTagged(binDir, "kubectl-regcred", "kubectl-regcred-fault", "regcredfault")
+	faultBin, err := launch.BuildTagged(binDir, "kubectl-regcred", "kubectl-regcred-fault", "regcredfault")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regcred/regcred/testenv/launch"
+
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -281,7 +283,7 @@ func TestExportMissingServiceAccount(t *testing.T) {
 // the test for an image it did not answer.
 func kubeletLookup(t *testing.T, s *corev1.Secret, images []string) map[string]string {
 	t.Helper()
-	tools, err := testenv.K8sTools()
+	tools, err := launch.K8sTools()
 	if err != nil {
 		testenv.Unavailable(t, err)
 	}
@@ -439,7 +441,7 @@ func TestPartialFailureAtScale(t *testing.T) {
 	nss := []string{namespace(t), namespace(t), namespace(t), namespace(t)}
 	run := "mid-" + strings.ToLower(t.Name())
 	label(t, "regcred-test", run, nss...)
-	faultBin, err := testenv.BuildTagged(binDir, "kubectl-regcred", "kubectl-regcred-fault", "regcredfault")
+	faultBin, err := launch.BuildTagged(binDir, "kubectl-regcred", "kubectl-regcred-fault", "regcredfault")
 	if err != nil {
 		t.Fatal(err)
 	}

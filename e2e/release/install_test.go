@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regcred/regcred/testenv/launch"
+
 	"github.com/google/uuid"
 
 	"github.com/regcred/regcred/testenv"
@@ -518,14 +520,14 @@ func TestKrewInstallsThePlugin(t *testing.T) {
 		t.Fatal(err)
 	}
 	krewRoot := t.TempDir()
-	s := testenv.StartSessionT(t, testenv.Unlocked)
+	s := testenv.StartSessionT(t, launch.Unlocked)
 	vars := s.EnvMap()
 	vars["KREW_ROOT"] = krewRoot
 	vars["KREW_NO_UPGRADE_CHECK"] = "1"
 	vars["PATH"] = strings.Join([]string{filepath.Join(krewRoot, "bin"), tools, filepath.Dir(kubectl), "/usr/bin", "/bin"}, string(os.PathListSeparator))
-	run := func(stdin string, args ...string) testenv.Result {
+	run := func(stdin string, args ...string) launch.Result {
 		t.Helper()
-		r, err := testenv.Run(kubectl, vars, stdin, args...)
+		r, err := launch.Run(kubectl, vars, stdin, args...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -539,7 +541,7 @@ func TestKrewInstallsThePlugin(t *testing.T) {
 		t.Errorf("kubectl regcred version: exit %d %q; want %s", r.Code, r.Stdout, version)
 	}
 	helper := filepath.Join(krewRoot, "store", "regcred", "v"+version, "docker-credential-regcred")
-	if r, err := testenv.Run(helper, vars, `{"ServerURL":"krew.example","Username":"u","Secret":"s3cret"}`, "store"); err != nil || r.Code != 0 {
+	if r, err := launch.Run(helper, vars, `{"ServerURL":"krew.example","Username":"u","Secret":"s3cret"}`, "store"); err != nil || r.Code != 0 {
 		t.Fatalf("the archive's helper stores: %v %+v", err, r)
 	}
 	if r := run("", "regcred", "export", "--dry-run=client", "-n", "demo"); r.Code != 0 || r.Stdout != "[current context] namespace demo: secret/regcred created (dry run)\n" {
@@ -572,7 +574,7 @@ func TestKrewInstallsThePlugin(t *testing.T) {
 // TestWindowsZipRunsUnderWine: the Windows archive's helper runs under
 // Wine against Credential Manager: version, store and get.
 func TestWindowsZipRunsUnderWine(t *testing.T) {
-	if err := testenv.WineAvailable(); err != nil {
+	if err := launch.WineAvailable(); err != nil {
 		testenv.Unavailable(t, err)
 	}
 	dir, version := dist(t)
@@ -588,7 +590,7 @@ func TestWindowsZipRunsUnderWine(t *testing.T) {
 	if err := os.WriteFile(exe, b, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	w, err := testenv.StartWine(filepath.Join(tmp, "wine"))
+	w, err := launch.StartWine(filepath.Join(tmp, "wine"))
 	if err != nil {
 		testenv.Unavailable(t, err)
 	}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/regcred/regcred/testenv"
+	"github.com/regcred/regcred/testenv/launch"
 )
 
 // exportBench compares `kubectl regcred export` of 50 registries into 3
@@ -30,16 +30,16 @@ func (b *bench) exportBench(runs int, log io.Writer) (string, error) {
 		}
 	}
 	fmt.Fprintln(log, "benchtool: starting etcd and kube-apiserver for the export benchmark")
-	cluster, err := testenv.StartCluster(filepath.Join(dir, "cluster"), "bench")
+	cluster, err := launch.StartCluster(filepath.Join(dir, "cluster"), "bench")
 	if err != nil {
 		return "", err
 	}
 	defer cluster.Stop()
-	kubeconfig, err := testenv.Kubeconfig(dir, cluster)
+	kubeconfig, err := launch.Kubeconfig(dir, cluster)
 	if err != nil {
 		return "", err
 	}
-	session, err := testenv.StartSession(filepath.Join(dir, "session"), testenv.Unlocked)
+	session, err := launch.StartSession(filepath.Join(dir, "session"), launch.Unlocked)
 	if err != nil {
 		return "", err
 	}

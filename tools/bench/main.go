@@ -24,11 +24,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/regcred/regcred/testenv/launch"
+
 	"github.com/regcred/regcred/store/keyring"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/regcred/regcred/testenv"
 )
 
 func main() {
@@ -130,9 +130,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if *providerList != "" {
-		var providers []testenv.Provider
+		var providers []launch.Provider
 		for _, p := range strings.Split(*providerList, ",") {
-			providers = append(providers, testenv.Provider(strings.TrimSpace(p)))
+			providers = append(providers, launch.Provider(strings.TrimSpace(p)))
 		}
 		section, err := b.providerBench(providers, *providerN, *providerRuns, stderr)
 		if err != nil {
@@ -164,7 +164,7 @@ func readOptional(path string) string {
 // bench is the set-up: a keyring session, a pass store and three helpers.
 type bench struct {
 	dir     string
-	session *testenv.Session
+	session *launch.Session
 	bins    map[string]string
 	env     []string
 }
@@ -199,7 +199,7 @@ func setUp() (_ *bench, err error) {
 	if err := os.MkdirAll(sdir, 0o700); err != nil {
 		return nil, err
 	}
-	if b.session, err = testenv.StartSession(sdir, testenv.Unlocked); err != nil {
+	if b.session, err = launch.StartSession(sdir, launch.Unlocked); err != nil {
 		return nil, err
 	}
 	gnupg := filepath.Join(sdir, "gnupg")

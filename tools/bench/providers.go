@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/regcred/regcred/testenv"
+	"github.com/regcred/regcred/testenv/launch"
 )
 
 // providerOps are the operations measured on each provider: relogin stores
@@ -35,7 +35,7 @@ const hangLimit = 10 * time.Second
 // providerBench measures regcred and the upstream secretservice helper on
 // each of the other Secret Service providers, N credentials each, and
 // 20 parallel logins of each helper: did the provider survive them?
-func (b *bench) providerBench(providers []testenv.Provider, n, runs int, log io.Writer) (string, error) {
+func (b *bench) providerBench(providers []launch.Provider, n, runs int, log io.Writer) (string, error) {
 	var w strings.Builder
 	fmt.Fprintf(&w, "## Other Secret Service providers (N = %d)\n\n", n)
 	fmt.Fprintf(&w, "Each provider runs headless on a private D-Bus session with a throw-away database or wallet (as in the tests), shared by both helpers; %d paired runs, medians; a call is stopped after %v. Every write (the fill included) follows a pause of %v, not timed: KeePassXC crashes when a write lands during its autosave, which regcred avoids and the upstream helper does not (see the README's provider table). `relogin` stores over an existing credential, as a second `docker login` does. `parallel logins` starts 20 store processes of one helper at once (distinct registries), 3 times, on a fresh provider: did the provider stay up, and is every credential there?\n\n", runs, hangLimit, writeGap)
@@ -88,12 +88,12 @@ func ratioCell(ours, base timing) string {
 }
 
 // providerSession starts p on a fresh private bus in the bench directory.
-func (b *bench) providerSession(p testenv.Provider) (*testenv.Session, func(), error) {
+func (b *bench) providerSession(p launch.Provider) (*launch.Session, func(), error) {
 	dir, err := os.MkdirTemp("", "regcred-bench-provider-")
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := testenv.StartProvider(dir, p, testenv.Unlocked)
+	s, err := launch.StartProvider(dir, p, launch.Unlocked)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, nil, err
@@ -103,7 +103,7 @@ func (b *bench) providerSession(p testenv.Provider) (*testenv.Session, func(), e
 
 // onProvider fills a fresh p with n credentials per helper and measures
 // providerOps; it returns the medians and the provider as doctor names it.
-func (b *bench) onProvider(p testenv.Provider, n, runs int) (map[string]map[string]timing, string, error) {
+func (b *bench) onProvider(p launch.Provider, n, runs int) (map[string]map[string]timing, string, error) {
 	s, stop, err := b.providerSession(p)
 	if err != nil {
 		return nil, "", err
@@ -223,7 +223,7 @@ func (b *bench) timed(env []string, bin, stdin string, args ...string) (string, 
 
 // parallelLogins runs 3 rounds of 20 simultaneous stores of helper h on a
 // fresh provider p, then says whether p survived and kept every one.
-func (b *bench) parallelLogins(p testenv.Provider, h string) (string, error) {
+func (b *bench) parallelLogins(p launch.Provider, h string) (string, error) {
 	s, stop, err := b.providerSession(p)
 	if err != nil {
 		return "", err

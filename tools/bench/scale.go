@@ -128,7 +128,7 @@ done`
 	return w.String(), nil
 }
 
-// Contexts of the benchmark's kubeconfig (testenv.Kubeconfig): the admin,
+// Contexts of the benchmark's kubeconfig (launch.Kubeconfig): the admin,
 // and the user "nobody", whom grantMember makes a team member.
 const adminContext, memberContext = "bench", "bench-nobody"
 

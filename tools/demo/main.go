@@ -20,7 +20,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/regcred/regcred/testenv"
+	"github.com/regcred/regcred/testenv/launch"
 )
 
 func main() {
@@ -29,7 +29,7 @@ func main() {
 		bin = os.Args[1] // where the binaries are; default <repo>/bin
 	}
 	cleanup := startK8sToolsBuild()
-	code := testenv.InNamespace(func() int {
+	code := launch.InNamespace(func() int {
 		if err := run(os.Stdout, bin); err != nil {
 			fmt.Fprintln(os.Stderr, "demo:", err)
 			return 1
@@ -49,10 +49,10 @@ const buildEnv = "REGCRED_DEMO_BUILD_LOG"
 // the module proxy cannot be reached), so that the keyring half runs
 // meanwhile. It returns what removes the build's log.
 func startK8sToolsBuild() func() {
-	if os.Getenv(buildEnv) != "" || testenv.K8sToolsCached() {
+	if os.Getenv(buildEnv) != "" || launch.K8sToolsCached() {
 		return func() {}
 	}
-	root, err := testenv.RepoRoot()
+	root, err := launch.RepoRoot()
 	if err != nil {
 		return func() {}
 	}
@@ -93,7 +93,7 @@ type demo struct {
 
 func run(out io.Writer, bin string) error {
 	if bin == "" {
-		root, err := testenv.RepoRoot()
+		root, err := launch.RepoRoot()
 		if err != nil {
 			return err
 		}
@@ -115,7 +115,7 @@ func run(out io.Writer, bin string) error {
 		"# caches and regcred's tools); later runs start in seconds.")
 	d.say("Sandbox %s: its own HOME, D-Bus session and keyring; removed at the end.", sandbox)
 
-	session, err := testenv.StartSession(filepath.Join(sandbox, "home"), testenv.Unlocked)
+	session, err := launch.StartSession(filepath.Join(sandbox, "home"), launch.Unlocked)
 	if err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func run(out io.Writer, bin string) error {
 	password := "demo-" + randomHex(6)
 	regDir := filepath.Join(sandbox, "registry")
 	os.MkdirAll(regDir, 0o700)
-	reg, err := testenv.NewRegistry(regDir, map[string]string{"janedoe": password})
+	reg, err := launch.NewRegistry(regDir, map[string]string{"janedoe": password})
 	if err != nil {
 		return err
 	}
@@ -161,7 +161,7 @@ func run(out io.Writer, bin string) error {
 
 // cluster exports to a real local kube-apiserver, inspects the result and,
 // where a node can run, runs the page's Pod.
-func (d *demo) cluster(sandbox string, reg *testenv.Registry, password string) error {
+func (d *demo) cluster(sandbox string, reg *launch.Registry, password string) error {
 	if _, err := exec.LookPath("etcd"); err != nil {
 		return fmt.Errorf("etcd is not installed (make deps)")
 	}
@@ -175,12 +175,12 @@ func (d *demo) cluster(sandbox string, reg *testenv.Registry, password string) e
 	dir := filepath.Join(sandbox, "cluster")
 	os.MkdirAll(dir, 0o700)
 	d.say("Starting etcd and a kube-apiserver on loopback…")
-	c, err := testenv.StartCluster(dir, "demo", testenv.ClusterOptions{ServiceAccountAdmission: true})
+	c, err := launch.StartCluster(dir, "demo", launch.ClusterOptions{ServiceAccountAdmission: true})
 	if err != nil {
 		return err
 	}
 	defer c.Stop()
-	kubeconfig, err := testenv.Kubeconfig(dir, c)
+	kubeconfig, err := launch.Kubeconfig(dir, c)
 	if err != nil {
 		return err
 	}
@@ -200,7 +200,7 @@ func (d *demo) cluster(sandbox string, reg *testenv.Registry, password string) e
 			return err
 		}
 	}
-	if err := testenv.NodeUnavailable(); err != nil {
+	if err := launch.NodeUnavailable(); err != nil {
 		d.say("Stopping here, after inspect: running the page's Pod needs a node, and this machine cannot run one: %v.", err)
 		d.say("As root with containerd installed (`make deps`), `make demo` goes on to run the Pod on a real kubelet.")
 		return nil
@@ -214,7 +214,7 @@ func (d *demo) cluster(sandbox string, reg *testenv.Registry, password string) e
 func (d *demo) buildK8sTools() (string, error) {
 	log := os.Getenv(buildEnv)
 	if log == "" {
-		return testenv.K8sTools() // cached
+		return launch.K8sTools() // cached
 	}
 	d.say("The cluster half: building kube-apiserver, the kubelet and its pull-secret resolver from k8s.io/kubernetes\n" +
 		"# (started in the background with the demo; first time only: about 5 to 15 minutes on 2 cores, 2-3 GB of\n" +
@@ -237,25 +237,25 @@ func (d *demo) buildK8sTools() (string, error) {
 		}
 	}
 	fmt.Fprintf(d.out, "  built (%s spent waiting here)\n", time.Since(start).Round(time.Second))
-	return testenv.K8sTools()
+	return launch.K8sTools()
 }
 
 // node runs the page's last step: the Pod, on a real kubelet and containerd,
 // pulling the private image with the exported Secret.
-func (d *demo) node(sandbox string, c *testenv.Cluster, kubeconfig string, reg *testenv.Registry) error {
+func (d *demo) node(sandbox string, c *launch.Cluster, kubeconfig string, reg *launch.Registry) error {
 	d.say("Starting a node: containerd and a kubelet, registered with the API server…")
-	n, err := testenv.StartNode(filepath.Join(sandbox, "node"), "demo-node", kubeconfig, c, reg.Host)
+	n, err := launch.StartNode(filepath.Join(sandbox, "node"), "demo-node", kubeconfig, c, reg.Host)
 	if err != nil {
 		return err
 	}
 	defer n.Stop()
 	image := reg.Host + "/janedoe/my-private-app:v1"
 	tarball := filepath.Join(sandbox, "app.tar")
-	if err := testenv.WriteAppImage(tarball, image); err != nil {
+	if err := launch.WriteAppImage(tarball, image); err != nil {
 		return err
 	}
 	bin := filepath.Join(sandbox, "tools")
-	if err := testenv.BuildTool(bin, "github.com/google/go-containerregistry/cmd/crane"); err != nil {
+	if err := launch.BuildTool(bin, "github.com/google/go-containerregistry/cmd/crane"); err != nil {
 		return err
 	}
 	d.env = setEnv(d.env, "PATH", bin+string(os.PathListSeparator)+envValue(d.env, "PATH"))

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regcred/regcred/testenv/launch"
+
 	"github.com/regcred/regcred/testenv"
 )
 
@@ -17,12 +19,12 @@ func TestMain(m *testing.M) { os.Exit(testenv.MainInNamespace(m)) }
 // binaries and checks the story's milestones appear in order.
 func TestDemoRunsToTheEnd(t *testing.T) {
 	testenv.Require(t, "dbus-daemon", "gnome-keyring-daemon", "docker-registry", "docker", "etcd", "kubectl")
-	if _, err := testenv.K8sTools(); err != nil {
+	if _, err := launch.K8sTools(); err != nil {
 		testenv.Unavailable(t, err)
 	}
 	bin := t.TempDir()
 	for _, b := range []string{"docker-credential-regcred", "kubectl-regcred"} {
-		if _, err := testenv.Build(bin, b); err != nil {
+		if _, err := launch.Build(bin, b); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -34,7 +36,7 @@ func TestDemoRunsToTheEnd(t *testing.T) {
 	milestones := []string{"The first run builds kube-apiserver", "Login Succeeded", `"credsStore": "regcred"`, "✓ keyring items in order",
 		"type: kubernetes.io/dockerconfigjson", "secret/regcred created", "in sync", `[{"name":"regcred"}]`}
 	// The page's last step: the Pod Running on a real node, where one can run.
-	nodeErr := testenv.NodeUnavailable()
+	nodeErr := launch.NodeUnavailable()
 	if nodeErr == nil {
 		milestones = append(milestones, "pod/private-reg created", "private-reg   1/1     Running", "regcred podapp running")
 	} else {
@@ -60,7 +62,7 @@ func TestDemoRunsToTheEnd(t *testing.T) {
 // build main started before the namespace, and a failed build is an error
 // that carries its log.
 func TestBuildWaitReportsTheBackgroundBuild(t *testing.T) {
-	if _, err := testenv.K8sTools(); err != nil {
+	if _, err := launch.K8sTools(); err != nil {
 		testenv.Unavailable(t, err)
 	}
 	log := filepath.Join(t.TempDir(), "build.log")

@@ -13,7 +13,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/regcred/regcred/testenv"
+	"github.com/regcred/regcred/testenv/launch"
 )
 
 func main() {
@@ -39,7 +39,7 @@ func run() error {
 			return fmt.Errorf("%s is not installed: sudo apt-get install docker-registry apache2-utils", p)
 		}
 	}
-	reg, err := testenv.NewRegistry(dir, map[string]string{"me": password})
+	reg, err := launch.NewRegistry(dir, map[string]string{"me": password})
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package testenv
+package launch
 
 import (
 	"bufio"
@@ -119,7 +119,7 @@ func (w *Wine) installShim(dir string) error {
 // itself, then anything left that runs in the prefix, each by PID.
 func (w *Wine) Stop() {
 	// Last of all, the server's directory under /tmp, which Wine leaves.
-	if dir := w.serverDir(); dir != "" {
+	if dir := w.ServerDir(); dir != "" {
 		defer os.RemoveAll(dir)
 	}
 	kill := exec.Command(wineserver, "--kill")
@@ -129,7 +129,7 @@ func (w *Wine) Stop() {
 		// Wine's services exit a moment after the server: wait for them,
 		// killing any that stay.
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-			left := processesWithEnv("WINEPREFIX=" + w.Prefix)
+			left := ProcessesWithEnv("WINEPREFIX=" + w.Prefix)
 			if len(left) == 0 {
 				return
 			}
@@ -159,13 +159,13 @@ func (w *Wine) Stop() {
 // wineserver under /tmp (mkdtemp) and names in $WINEPREFIX/wineserver.
 var serverDirName = regexp.MustCompile(`^wine-[A-Za-z0-9]{6}$`)
 
-// serverDir is the prefix's wineserver directory, "" until the server has
+// ServerDir is the prefix's wineserver directory, "" until the server has
 // chosen it. Debian's Wine (a patch for Debian bugs 903622 and 904041)
 // makes it with mkdtemp, not as /tmp/.wine-UID, and records its name in
 // the prefix: a client that looks before the record exists makes a
 // directory of its own and fails ("chdir to /tmp/wine-…/server-…: No such
 // file or directory"), and nothing removes the directory afterwards.
-func (w *Wine) serverDir() string {
+func (w *Wine) ServerDir() string {
 	b, err := os.ReadFile(filepath.Join(w.Prefix, "wineserver"))
 	name := strings.TrimSpace(string(b))
 	if err != nil || !serverDirName.MatchString(name) {
@@ -178,7 +178,7 @@ func (w *Wine) serverDir() string {
 // and its socket made, so that wineboot, started next, finds it.
 func (w *Wine) awaitServer(timeout time.Duration) error {
 	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if dir := w.serverDir(); dir != "" {
+		if dir := w.ServerDir(); dir != "" {
 			if sockets, _ := filepath.Glob(filepath.Join(dir, "server-*", "socket")); len(sockets) > 0 {
 				return nil
 			}
@@ -209,7 +209,7 @@ func (w *Wine) Run(exe string, extra map[string]string, stdin string, args ...st
 	for k, v := range extra {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	r, err := run(cmd, stdin)
+	r, err := RunCmd(cmd, stdin)
 	r.Stdout, r.Stderr = crlf(r.Stdout), crlf(r.Stderr)
 	return r, err
 }
@@ -246,8 +246,8 @@ func WineAvailable() error {
 	return nil
 }
 
-// processesWithEnv lists the processes whose environment holds kv.
-func processesWithEnv(kv string) []int {
+// ProcessesWithEnv lists the processes whose environment holds kv.
+func ProcessesWithEnv(kv string) []int {
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	var pids []int
 	for _, d := range dirs {

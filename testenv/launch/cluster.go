@@ -1,4 +1,4 @@
-package testenv
+package launch
 
 import (
 	"crypto/rand"
@@ -112,7 +112,7 @@ func StartCluster(dir, name string, opts ...ClusterOptions) (*Cluster, error) {
 		return nil, fmt.Errorf("etcd not found on PATH (Debian package etcd-server; `make deps` installs it)")
 	}
 	c := &Cluster{Name: name, dir: dir, AdminToken: randomHex(16)}
-	etcdClient, etcdPeer := freeAddr(), freeAddr()
+	etcdClient, etcdPeer := FreeAddr(), FreeAddr()
 	if err := c.start("etcd", "etcd",
 		"--data-dir", filepath.Join(dir, "etcd"),
 		"--listen-client-urls", "http://"+etcdClient, "--advertise-client-urls", "http://"+etcdClient,
@@ -133,7 +133,7 @@ func StartCluster(dir, name string, opts ...ClusterOptions) (*Cluster, error) {
 		c.Stop()
 		return nil, err
 	}
-	apiAddr := freeAddr()
+	apiAddr := FreeAddr()
 	_, port, _ := strings.Cut(apiAddr, ":")
 	c.Server = "https://" + apiAddr
 	c.apiBin = filepath.Join(tools, "kube-apiserver")
