@@ -12,3 +12,18 @@ func TestInCI(t *testing.T) {
 		}
 	}
 }
+
+// TestE2E: the black-box suites run with REGCRED_E2E=1, or under CI unless
+// REGCRED_E2E=0.
+func TestE2E(t *testing.T) {
+	for _, tt := range []struct {
+		ci, e2e string
+		want    bool
+	}{{"", "", false}, {"", "1", true}, {"", "0", false}, {"true", "", true}, {"true", "0", false}, {"true", "1", true}, {"false", "1", true}} {
+		t.Setenv("CI", tt.ci)
+		t.Setenv(EnvE2E, tt.e2e)
+		if got := E2E(); got != tt.want {
+			t.Errorf("CI=%q %s=%q: E2E() = %v, want %v", tt.ci, EnvE2E, tt.e2e, got, tt.want)
+		}
+	}
+}

@@ -12,16 +12,25 @@ import (
 	"github.com/regcred/regcred/testenv/launch"
 )
 
-// EnvE2E names the variable that turns on the black-box suites: the
-// packages under e2e/ and the demo's test, which build the binaries and
-// start real components (clusters, a node, Wine, the release). `make ci`
-// sets it; CI=true turns them on as well.
+// EnvE2E names the variable that turns the black-box suites on (1) or off
+// (0): the packages under e2e/ and the demo's test, which build the
+// binaries and start real components (clusters, a node, Wine, the
+// release). Unset, CI=true turns them on.
 const EnvE2E = "REGCRED_E2E"
 
-// E2E reports whether the black-box suites run: REGCRED_E2E=1, or CI.
-// Without it `make test` still compiles them (vet, staticcheck and gopls
-// read them) but runs none.
-func E2E() bool { return os.Getenv(EnvE2E) == "1" || InCI() }
+// E2E reports whether the black-box suites run: REGCRED_E2E=1, or CI
+// unless REGCRED_E2E=0 (make ci's in-process phase). Without it `make
+// test` still compiles them (vet, staticcheck and gopls read them) but
+// runs none.
+func E2E() bool {
+	switch os.Getenv(EnvE2E) {
+	case "1":
+		return true
+	case "0":
+		return false
+	}
+	return InCI()
+}
 
 // gate runs main when the black-box suites are on, and otherwise says on
 // stderr how to run them and runs nothing.
