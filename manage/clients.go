@@ -99,7 +99,7 @@ func (r *runner) toolFile(t tool) (string, error) {
 	case "helm":
 		return r.helmRegistryConfig()
 	default:
-		return ConfigPath(r.getenv)
+		return DockerConfigPath(r.getenv)
 	}
 }
 
@@ -231,7 +231,7 @@ func (r *runner) clientFiles() ([]clientFile, error) {
 			files = append(files, clientFile{path: path, owner: owner, legacy: legacy})
 		}
 	}
-	docker, err := ConfigPath(r.getenv)
+	docker, err := DockerConfigPath(r.getenv)
 	if err != nil {
 		return nil, err
 	}

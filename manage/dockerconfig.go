@@ -32,8 +32,8 @@ type dockerConfig struct {
 	fields map[string]json.RawMessage
 }
 
-// ConfigPath is config.json in dir, or in $DOCKER_CONFIG, or in ~/.docker.
-func ConfigPath(getenv func(string) string) (string, error) {
+// DockerConfigPath is docker's config.json: in $DOCKER_CONFIG, or in ~/.docker.
+func DockerConfigPath(getenv func(string) string) (string, error) {
 	if d := getenv("DOCKER_CONFIG"); d != "" {
 		return filepath.Join(d, "config.json"), nil
 	}
