@@ -23,7 +23,7 @@ func BenchmarkChunks(b *testing.B) {
 	}
 }
 
-// BenchmarkParseLabel is list's own work per item on the Secret keyring.Service.
+// BenchmarkParseLabel is list's own work per item on the Secret Service.
 func BenchmarkParseLabel(b *testing.B) {
 	text := keyring.Label{Server: "https://registry-0042.example.com:5000", User: "user42"}.String()
 	for b.Loop() {

@@ -16,7 +16,7 @@ func (ItemFormat) IsChunk(account string) bool {
 }
 
 // LabelOf is the label of an item's content, for keyrings that keep no
-// label apart from it: the zero keyring.Label unless this version wrote it.
+// label apart from it: the zero Label unless this version wrote it.
 func (ItemFormat) LabelOf(data string) keyring.Label {
 	it, err := decodeItem(data)
 	if err != nil || it.version() != itemVersion {

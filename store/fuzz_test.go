@@ -11,7 +11,7 @@ import (
 
 // FuzzItem: decoding an item never panics; every item that decodes as a
 // record of this version re-encodes to an item with the same label and
-// secret, and its label survives the Secret keyring.Service label text.
+// secret, and its label survives the Secret Service label text.
 func FuzzItem(f *testing.F) {
 	head := newHead("R.example:5000", "<token>", "b", []byte("x"), 3)
 	enc, _ := json.Marshal(head)

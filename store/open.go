@@ -1,13 +1,13 @@
 // Opening the store: Open is the one way every command gets its store.
 //
 // Where the OS offers one keyring (Windows, macOS) there is nothing to
-// choose. On Linux there are two: a Secret keyring.Service (gnome-keyring,
+// choose. On Linux there are two: a Secret Service (gnome-keyring,
 // KeePassXC, KWallet) where a desktop session runs one, and the kernel's
 // persistent keyring, which every machine has. The choice is made once —
 // by `configure`, or else by the first command that needs a keyring:
-// the Secret keyring.Service if one answers, otherwise the kernel keyring — and
+// the Secret Service if one answers, otherwise the kernel keyring — and
 // recorded in regcred's config file, so that it never changes between two
-// commands (a desktop reached over SSH, where no Secret keyring.Service answers,
+// commands (a desktop reached over SSH, where no Secret Service answers,
 // must not split one user's credentials over two keyrings). REGCRED_BACKEND
 // overrides it for one process.
 
@@ -184,7 +184,7 @@ func keyringOptions(cfg Config, getenv func(string) string) keyring.Options {
 	return keyring.Options{Timeout: cfg.Timeout, Format: ItemFormat{}, LockPath: cfg.LockPath, CacheDir: filepath.Join(cache, "regcred")}
 }
 
-// Detect picks the keyring a first command records: the Secret keyring.Service if
+// Detect picks the keyring a first command records: the Secret Service if
 // an older regcred kept its index beside (they used only the Secret
 // keyring.Service), otherwise as keyring.Detect says.
 func Detect(ctx context.Context, cfg Config, getenv func(string) string) Choice {

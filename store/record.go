@@ -102,7 +102,7 @@ func encodeRecord(server, username, secret string) ([]byte, error) {
 // ones inside its strings are written \u007b and \u007d, which decode the
 // same. KeePassXC resolves placeholders such as {TITLE} or {REF:…} in what
 // it hands back, so a secret holding one would come back changed (and a
-// {REF} it cannot resolve hung its Secret keyring.Service).
+// {REF} it cannot resolve hung its Secret Service).
 func marshalItem(v any) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil || len(b) < 2 {

@@ -1,15 +1,18 @@
-// Package store keeps registry credentials in the OS keyring, one item per
-// registry under the service "docker-credential-regcred". The keyring is
-// the only truth: there is no index to keep in step with it.
+// Package store keeps registry credentials in the OS keyring (package
+// keyring), one item per registry under the service
+// "docker-credential-regcred". The keyring is the only truth: there is no
+// index to keep in step with it. Open is how a command gets its store: it
+// chooses the keyring, records the choice, and opens the store on it.
 //
 // An item is named by its registry's canonical address (see
 // address.Canonical), so every spelling of an address reaches the same item,
 // on case-sensitive and case-insensitive keyrings alike. It holds the
 // address as the client stored it, the username and the secret, and the
-// keyring shows the address and username as its keyring.Label. Where the label is
+// keyring shows the address and username as its label. Where the label is
 // written in the same call as the secret (gnome-keyring, Credential
 // Manager) list reads labels, not secrets; where it is written apart
-// (KeePassXC, KWallet: see Provider.labelsTrue) list reads the items. Where
+// (KeePassXC, KWallet: see keyring.Provider) list reads the items, by the
+// ItemFormat the store gives each keyring. Where
 // the OS cannot enumerate its keyring (macOS), a list of what this machine
 // stored answers list.
 //
@@ -20,10 +23,10 @@
 //
 // Writers hold one lock per user (see DefaultLockPath) and ask the keyring
 // what they replace; readers take no lock. Under that lock the Secret
-// keyring.Service keyring also keeps writes to KeePassXC out of its saves, which a
-// write landing in can crash (see Provider.beforeWrite). A process can die, and a keyring
-// call can time out and land later, between any two steps, so writes run
-// in this order:
+// Service keyring also keeps writes to KeePassXC out of its saves, which a
+// write landing in can crash (see keyring.Provider). A process can die,
+// and a keyring call can time out and land later, between any two steps,
+// so writes run in this order:
 //
 //	store: read the item → clear the slot it does not use and write the
 //	       chunks there, if the secret needs them → write the item → clear
@@ -64,7 +67,7 @@ type Credential struct {
 
 // Config says where and how a Store keeps its data.
 type Config struct {
-	// keyring.Keyring is where items go; required.
+	// Keyring is where items go; required.
 	Keyring keyring.Keyring
 	// LockPath is the writers' lock file; DefaultLockPath() when empty.
 	LockPath string
@@ -450,7 +453,7 @@ const (
 )
 
 // ConfigFromEnv builds a Config from the environment, read through getenv
-// (os.Getenv in main), all but its keyring.Keyring (see package backend). Bad
+// (os.Getenv in main), all but its Keyring (see Open). Bad
 // values are errors, not silently ignored.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	cfg := Config{Timeout: keyring.DefaultTimeout}
