@@ -104,7 +104,7 @@ stress: deps
 # of them with FUZZSCALE (e.g. FUZZSCALE=10 for an overnight run).
 FUZZSCALE ?= 1
 FUZZ_TARGETS = helper:FuzzStoreInput:$$((150000*$(FUZZSCALE))) \
-	store:FuzzServerAddress:$$((500000*$(FUZZSCALE))) \
+	store/address:FuzzServerAddress:$$((500000*$(FUZZSCALE))) \
 	store:FuzzItem:$$((300000*$(FUZZSCALE))) \
 	kube:FuzzDockerConfigJSON:$$((45000*$(FUZZSCALE)))
 

@@ -1,9 +1,10 @@
-package testenv
+package e2e
 
 import (
 	"os"
 	"testing"
 
+	"github.com/regcred/regcred/testenv"
 	"github.com/regcred/regcred/testenv/launch"
 )
 
@@ -13,15 +14,12 @@ import (
 // fails), and Stop leaves no process of the prefix and no directory of its
 // server under /tmp.
 func TestWineStartsAndLeavesNothing(t *testing.T) {
-	if !E2E() {
-		t.Skipf("starts Wine: runs with %s=1 (make ci)", EnvE2E)
-	}
 	if err := launch.WineAvailable(); err != nil {
-		Unavailable(t, err)
+		testenv.Unavailable(t, err)
 	}
 	w, err := launch.StartWine(t.TempDir())
 	if err != nil {
-		Unavailable(t, err)
+		testenv.Unavailable(t, err)
 	}
 	dir := w.ServerDir()
 	if dir == "" {
