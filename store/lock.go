@@ -7,26 +7,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/regcred/regcred/store/keyring"
-
 	"github.com/gofrs/flock"
 )
-
-// DefaultLockPath is the writers' lock: one per user, whatever config
-// directory a process uses, so that every writer of the user's keyring —
-// docker logins from two config dirs, doctor --fix, a migration —
-// serialises. It lives in $XDG_RUNTIME_DIR where that is set (memory, one
-// per login user), otherwise in the user's cache directory.
-func DefaultLockPath(getenv func(string) string) (string, error) {
-	if d := getenv("XDG_RUNTIME_DIR"); d != "" {
-		return filepath.Join(d, keyring.Service+".lock"), nil
-	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("find a place for the writers' lock: %w", err)
-	}
-	return filepath.Join(d, "regcred", "lock"), nil
-}
 
 // lock takes the exclusive writers' lock at path, waiting at most timeout,
 // and returns its release.

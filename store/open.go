@@ -22,8 +22,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/regcred/regcred/internal/atomicfile"
 	"github.com/regcred/regcred/store/keyring"
@@ -218,4 +220,58 @@ func choose(ctx context.Context, getenv func(string) string, cfg Config) (Choice
 		c.Why = "recorded in " + path + ": " + c.Why
 	}
 	return c, nil
+}
+
+// Environment variables that configure a Store.
+const (
+	// EnvItemLimit overrides the keyring's item limit (bytes per keyring item).
+	EnvItemLimit = "REGCRED_ITEM_LIMIT"
+	// EnvTimeout overrides keyring.DefaultTimeout (a Go duration bounding each keyring call).
+	EnvTimeout = "REGCRED_TIMEOUT"
+)
+
+// ConfigFromEnv builds a Config from the environment, read through getenv
+// (os.Getenv in main), all but its Keyring (see Open). Bad
+// values are errors, not silently ignored.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	cfg := Config{Timeout: keyring.DefaultTimeout}
+	if v := getenv(EnvTimeout); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return Config{}, fmt.Errorf("%s=%q: want a positive Go duration such as 30s", EnvTimeout, v)
+		}
+		cfg.Timeout = d
+	}
+	if v := getenv(EnvItemLimit); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < minItemLimit {
+			return Config{}, fmt.Errorf("%s=%q: want a number of bytes of at least %d", EnvItemLimit, v, minItemLimit)
+		}
+		cfg.ItemLimit = n
+	}
+	lockPath, err := DefaultLockPath(getenv)
+	if err != nil {
+		return Config{}, err
+	}
+	cfg.LockPath = lockPath
+	if dir, err := os.UserConfigDir(); err == nil {
+		cfg.LegacyIndex = filepath.Join(dir, "regcred", "index.json")
+	}
+	return cfg, nil
+}
+
+// DefaultLockPath is the writers' lock: one per user, whatever config
+// directory a process uses, so that every writer of the user's keyring —
+// docker logins from two config dirs, doctor --fix, a migration —
+// serialises. It lives in $XDG_RUNTIME_DIR where that is set (memory, one
+// per login user), otherwise in the user's cache directory.
+func DefaultLockPath(getenv func(string) string) (string, error) {
+	if d := getenv("XDG_RUNTIME_DIR"); d != "" {
+		return filepath.Join(d, keyring.Service+".lock"), nil
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("find a place for the writers' lock: %w", err)
+	}
+	return filepath.Join(d, "regcred", "lock"), nil
 }

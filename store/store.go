@@ -46,8 +46,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/regcred/regcred/store/address"
@@ -442,42 +440,4 @@ func (w *writer) deleteNames(names []string) error {
 		}
 	}
 	return nil
-}
-
-// Environment variables that configure a Store.
-const (
-	// EnvItemLimit overrides the keyring's item limit (bytes per keyring item).
-	EnvItemLimit = "REGCRED_ITEM_LIMIT"
-	// EnvTimeout overrides keyring.DefaultTimeout (a Go duration bounding each keyring call).
-	EnvTimeout = "REGCRED_TIMEOUT"
-)
-
-// ConfigFromEnv builds a Config from the environment, read through getenv
-// (os.Getenv in main), all but its Keyring (see Open). Bad
-// values are errors, not silently ignored.
-func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	cfg := Config{Timeout: keyring.DefaultTimeout}
-	if v := getenv(EnvTimeout); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return Config{}, fmt.Errorf("%s=%q: want a positive Go duration such as 30s", EnvTimeout, v)
-		}
-		cfg.Timeout = d
-	}
-	if v := getenv(EnvItemLimit); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < minItemLimit {
-			return Config{}, fmt.Errorf("%s=%q: want a number of bytes of at least %d", EnvItemLimit, v, minItemLimit)
-		}
-		cfg.ItemLimit = n
-	}
-	lockPath, err := DefaultLockPath(getenv)
-	if err != nil {
-		return Config{}, err
-	}
-	cfg.LockPath = lockPath
-	if dir, err := os.UserConfigDir(); err == nil {
-		cfg.LegacyIndex = filepath.Join(dir, "regcred", "index.json")
-	}
-	return cfg, nil
 }
