@@ -21,8 +21,9 @@
 // names the slot, the chunk count and the chunks' SHA-256. Chunks are
 // written 1..n and deleted n..1, so a slot always holds chunks 1..m.
 //
-// Writers hold one lock per user (see DefaultLockPath) and ask the keyring
-// what they replace; readers take no lock. Under that lock the Secret
+// Writers hold one lock per user (see DefaultLockPath), waiting while it
+// changes hands and giving up only on one holder that keeps it past the
+// time-out, and ask the keyring what they replace; readers take no lock. Under that lock the Secret
 // Service keyring also keeps writes to KeePassXC out of its saves, which a
 // write landing in can crash (see keyring.Provider). A process can die,
 // and a keyring call can time out and land later, between any two steps,
@@ -72,8 +73,10 @@ type Config struct {
 	// ItemLimit is the largest keyring item in bytes before a credential is
 	// split; when zero, the keyring's own (keyring.OS.ItemLimit), or 64 KiB.
 	ItemLimit int
-	// Timeout bounds waiting for the writers' lock, and re-reading an item
-	// that keeps changing; keyring.DefaultTimeout when zero.
+	// Timeout bounds how long one holder may keep the writers' lock while
+	// this writer waits (it waits as long as the lock changes hands), and
+	// re-reading an item that keeps changing; keyring.DefaultTimeout when
+	// zero.
 	Timeout time.Duration
 	// LegacyIndex is the index file versions before 3 kept: while it exists
 	// their items may still need migrating. Empty for none.
