@@ -232,7 +232,7 @@ func TestWindowsCredentialManager(t *testing.T) {
 		// canonical name, reg.example.com: rewriting it in place must not
 		// be followed by deleting it.
 		h.t = t
-		seed, err := launch.BuildWindowsPackage(filepath.Join(dir, "seed"), "keyringseed", launch.Module+"/testenv/keyringseed")
+		seed, err := launch.BuildWindowsPackage(filepath.Join(dir, "seed"), "keyringseed", launch.Module+"/testenv/launch/keyringseed")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -22,7 +22,7 @@ var (
 	podappErr  error
 )
 
-// podapp builds testenv/podapp once, static, for linux/amd64.
+// podapp builds testenv/launch/podapp once, static, for linux/amd64.
 func podapp() ([]byte, error) {
 	podappOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "regcred-podapp-")
@@ -32,7 +32,7 @@ func podapp() ([]byte, error) {
 		}
 		defer os.RemoveAll(dir)
 		out := filepath.Join(dir, "podapp")
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, Module+"/testenv/podapp")
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, Module+"/testenv/launch/podapp")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 		if b, err := cmd.CombinedOutput(); err != nil {
 			podappErr = fmt.Errorf("go build podapp: %v\n%s", err, b)
