@@ -43,7 +43,7 @@ func lock(ctx context.Context, path string, timeout time.Duration) (func(), erro
 		if h, _ := os.ReadFile(holderPath(path)); string(h) != holder {
 			holder, since = string(h), time.Now()
 		}
-		if held := time.Since(since); held > timeout {
+		if time.Since(since) > timeout {
 			return nil, fmt.Errorf("another docker-credential-regcred holds %s (one holder kept it over %s while this one waited)", path, timeout)
 		}
 		select {
