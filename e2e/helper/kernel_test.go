@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -219,4 +220,56 @@ func TestBrokenConfigDir(t *testing.T) {
 			t.Errorf("get with the recorded choice unreadable: exit %d %q, want %q", r.code, r.stdout, want)
 		}
 	})
+}
+
+// TestKernelKeyringNotLinkedIntoAnotherUsersSession: sudo without
+// pam_keyinit (Debian's, Ubuntu's) hands the caller's session keyring to
+// the user it runs as. A docker login run so must not link that user's
+// keyring into the caller's session, where every process of the caller
+// could read it; and a link an older regcred left there is taken away by
+// the next command run so. The caller's processes find none of the
+// secrets, before or after.
+func TestKernelKeyringNotLinkedIntoAnotherUsersSession(t *testing.T) {
+	alice := newEnvOn(t, "kernel")  // runs the helper through sudo
+	bob := testenv.NewKernelUser(t) // whose session keyring sudo hands on
+	dir := t.TempDir()
+	stdin := filepath.Join(dir, "store.json")
+	if err := os.WriteFile(stdin, []byte(storeJSON("sudo.example", "alice", "alice-s3cret")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var env []string
+	for k, v := range alice.vars {
+		env = append(env, k+"="+v)
+	}
+	as := func(uid int) string { return fmt.Sprintf("setpriv --reuid %d --regid %d --clear-groups --", uid, uid) }
+	// dump prints every payload bob's processes can read through the
+	// keyrings his session keyring links to.
+	dump := as(bob.UID) + ` sh -c 'for r in $(keyctl rlist @s); do for k in $(keyctl rlist $r 2>/dev/null); do keyctl print $k 2>/dev/null; done; done; echo dumped'`
+	for _, tt := range []struct {
+		name, before, helper string
+	}{
+		// A fresh sudo docker login.
+		{"store", "true", "store < " + stdin},
+		// An older regcred linked alice's keyring into bob's session; the
+		// next command through sudo (a docker pull's get) takes it away.
+		{"earlier link", fmt.Sprintf("keyctl get_persistent @s %d >/dev/null", alice.user.UID), "get <<< sudo.example >/dev/null"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			script := fmt.Sprintf("set -e; keyctl chown @s %d >/dev/null; %s; %s %s %s; %s",
+				bob.UID, tt.before, as(alice.user.UID), helperBin(), tt.helper, dump)
+			cmd := exec.Command("keyctl", "session", "-", "bash", "-c", script)
+			cmd.Env, cmd.Dir = env, alice.user.Home
+			out, err := cmd.CombinedOutput()
+			if err != nil || !strings.HasSuffix(string(out), "dumped\n") {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if strings.Contains(string(out), "alice-s3cret") {
+				t.Errorf("bob's processes read alice's secret through his session keyring:\n%s", out)
+			}
+		})
+	}
+	var c struct{ Secret string }
+	if r := alice.run("sudo.example", "get"); r.code != 0 || json.Unmarshal([]byte(r.stdout), &c) != nil || c.Secret != "alice-s3cret" {
+		t.Errorf("alice's own get: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
 }

@@ -172,31 +172,41 @@ func (k *KernelKeyring) call(ctx context.Context, fn func(ring int) error) error
 			}
 			k.ring = ring
 		}
-		err := fn(k.ring)
-		if errors.Is(err, unix.EACCES) {
-			// Refused: the kernel did not see us possess the keyring
-			// through a session keyring that is not ours (sudo -u hands
-			// one over). A link in our own process keyring proves it.
-			if _, lerr := unix.KeyctlInt(unix.KEYCTL_GET_PERSISTENT, -1, unix.KEY_SPEC_PROCESS_KEYRING, 0, 0); lerr == nil {
-				err = fn(k.ring)
-			}
-		}
-		return kernelError(err, false)
+		return kernelError(fn(k.ring), false)
 	})
 }
 
-// persistentKeyring returns the user's persistent keyring, linked into the
-// session keyring, as `keyctl get_persistent @s` does: the link makes this
-// and every later process of the session possess it (its keys then are
-// ours to read and write), and costs no key of the user's quota. A session
-// keyring that is not the user's to write (one inherited through sudo)
-// gets a link in the process keyring instead.
+// persistentKeyring returns the user's persistent keyring, linked where
+// this process possesses it (its keys then are ours to read and write):
+// into the session keyring, as `keyctl get_persistent @s` does, when that
+// is the user's own — every later process of the session then finds it
+// linked, at no cost to the user's quota. A session keyring that belongs
+// to another user is one sudo handed over (Debian's has no pam_keyinit):
+// a link there would let every process of that user read ours. The
+// keyring is linked into this process's own keyring instead, and a link
+// an older regcred left in that session is taken away.
 func persistentKeyring() (int, error) {
-	ring, err := unix.KeyctlInt(unix.KEYCTL_GET_PERSISTENT, -1, unix.KEY_SPEC_SESSION_KEYRING, 0, 0)
-	if errors.Is(err, unix.EACCES) {
-		ring, err = unix.KeyctlInt(unix.KEYCTL_GET_PERSISTENT, -1, unix.KEY_SPEC_PROCESS_KEYRING, 0, 0)
+	if ownSession() {
+		ring, err := unix.KeyctlInt(unix.KEYCTL_GET_PERSISTENT, -1, unix.KEY_SPEC_SESSION_KEYRING, 0, 0)
+		if !errors.Is(err, unix.EACCES) { // one we may not write: as another's
+			return ring, err
+		}
+	}
+	ring, err := unix.KeyctlInt(unix.KEYCTL_GET_PERSISTENT, -1, unix.KEY_SPEC_PROCESS_KEYRING, 0, 0)
+	if err == nil {
+		// ENOENT: not linked there (the usual case); EACCES: not ours to change.
+		_, _ = unix.KeyctlInt(unix.KEYCTL_UNLINK, ring, unix.KEY_SPEC_SESSION_KEYRING, 0, 0)
 	}
 	return ring, err
+}
+
+// ownSession reports whether this process's session keyring belongs to
+// its own user (the kernel gives a process without one the user's session
+// keyring, which does).
+func ownSession() bool {
+	desc, err := unix.KeyctlString(unix.KEYCTL_DESCRIBE, unix.KEY_SPEC_SESSION_KEYRING)
+	f := strings.SplitN(desc, ";", 5) // type;uid;gid;perm;description
+	return err == nil && len(f) == 5 && f[1] == strconv.Itoa(os.Geteuid())
 }
 
 // kernelError maps keyctl's errors to this package's.
