@@ -517,7 +517,7 @@ func (k *SecretService) call(ctx context.Context, fn func(*ss.SecretService) err
 	if err := checkBus(); err != nil {
 		return err
 	}
-	return withProviderHint(Bounded(ctx, k.opts.Timeout, func() error {
+	return withProviderHint(ctx, hintBudget(k.opts.Timeout), Bounded(ctx, k.opts.Timeout, func() error {
 		k.mu.Lock()
 		defer k.mu.Unlock()
 		if k.svc == nil || !k.svc.Connected() {
