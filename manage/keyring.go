@@ -34,7 +34,8 @@ func (r *runner) chooseKeyring(name string, noMove bool) error {
 			return err
 		}
 		cfg.LegacyIndex = "" // what holds credentials now, not what an older version used
-		from = store.Detect(r.ctx, cfg, r.getenv).Name
+		c, _ := store.Detect(r.ctx, cfg, r.getenv)
+		from = c.Name
 	}
 	if name == from {
 		if err := store.Record(r.getenv, name, "configure --backend "+name); err != nil {

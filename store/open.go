@@ -188,21 +188,24 @@ func keyringOptions(cfg Config, getenv func(string) string) keyring.Options {
 
 // Detect picks the keyring a first command records: the Secret Service if
 // an older regcred kept its index beside (they used only the Secret
-// keyring.Service), otherwise as keyring.Detect says.
-func Detect(ctx context.Context, cfg Config, getenv func(string) string) Choice {
+// Service), otherwise as keyring.Detect says — and whether the choice is
+// sure enough to record (see keyring.Detect).
+func Detect(ctx context.Context, cfg Config, getenv func(string) string) (c Choice, sure bool) {
 	if len(keyring.Names()) > 1 && cfg.LegacyIndex != "" {
 		if _, err := os.Stat(cfg.LegacyIndex); err == nil {
-			return Choice{Name: keyring.Names()[0], Why: "an older regcred kept its credentials there"}
+			return Choice{Name: keyring.Names()[0], Why: "an older regcred kept its credentials there"}, true
 		}
 	}
-	name, why := keyring.Detect(ctx, keyringOptions(cfg, getenv))
-	return Choice{Name: name, Why: why}
+	name, why, sure := keyring.Detect(ctx, keyringOptions(cfg, getenv))
+	return Choice{Name: name, Why: why}, sure
 }
 
-// choose picks the keyring as Open says.
+// choose picks the keyring as Open says. A detected choice that is not
+// sure is used, not recorded: the next command asks again.
 func choose(ctx context.Context, getenv func(string) string, cfg Config) (Choice, error) {
 	if len(keyring.Names()) == 1 { // nothing to choose, or to record
-		return Detect(ctx, cfg, getenv), nil
+		c, _ := Detect(ctx, cfg, getenv)
+		return c, nil
 	}
 	if name := getenv(EnvBackend); name != "" {
 		if err := check(name); err != nil {
@@ -215,8 +218,10 @@ func choose(ctx context.Context, getenv func(string) string, cfg Config) (Choice
 	if err != nil || c.Name != "" {
 		return c, err
 	}
-	c = Detect(ctx, cfg, getenv)
-	if Record(getenv, c.Name, c.Why) == nil {
+	c, sure := Detect(ctx, cfg, getenv)
+	if !sure {
+		c.Why += "; not recorded until it does"
+	} else if Record(getenv, c.Name, c.Why) == nil {
 		c.Why = "recorded in " + path + ": " + c.Why
 	}
 	return c, nil

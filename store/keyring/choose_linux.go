@@ -2,6 +2,7 @@ package keyring
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 )
@@ -29,17 +30,28 @@ func New(name string, opts Options) OS {
 const detectTimeout = 5 * time.Second
 
 // Detect picks the Secret Service if one answers, otherwise the kernel
-// keyring, and says why.
-func Detect(ctx context.Context, opts Options) (name, why string) {
+// keyring, and says why. The choice is sure when a Secret Service
+// answered, or when none is there to answer: no session bus, nobody
+// serving the Secret Service on it, or a provider with no collection to
+// keep items in (gnome-keyring started without a login keyring, as on a
+// headless machine). A provider that is there but did not answer — its
+// database locked, an unlock prompt dismissed or typed into slowly, a
+// wedged bus — is the Secret Service all the same, but not surely: a
+// desktop's keyring is chosen, never one that forgets at reboot, and
+// the caller asks again next time rather than recording it.
+func Detect(ctx context.Context, opts Options) (name, why string, sure bool) {
 	opts.Timeout = min(opts.Timeout, detectTimeout)
 	if opts.Timeout <= 0 {
 		opts.Timeout = detectTimeout
 	}
 	err := NewSecretService(opts).Probe(ctx)
-	if err == nil {
-		return SecretServiceName, "a Secret Service answered"
+	switch {
+	case err == nil:
+		return SecretServiceName, "a Secret Service answered", true
+	case errors.Is(err, ErrNoSessionBus), errors.Is(err, ErrNoProvider), errors.Is(err, ErrNoCollection):
+		return KernelName, "no Secret Service answered (" + firstClause(err.Error()) + ")", true
 	}
-	return KernelName, "no Secret Service answered (" + firstClause(err.Error()) + ")"
+	return SecretServiceName, "a Secret Service is running but did not answer (" + firstClause(err.Error()) + ")", false
 }
 
 // firstClause is the start of an error, up to its first colon or

@@ -14,6 +14,6 @@ func Names() []string { return []string{Native} }
 func New(_ string, opts Options) OS { return nativeKeyring(opts) }
 
 // Detect has nothing to choose between.
-func Detect(context.Context, Options) (name, why string) {
-	return Native, "the one keyring of this OS"
+func Detect(context.Context, Options) (name, why string, sure bool) {
+	return Native, "the one keyring of this OS", true
 }

@@ -17,6 +17,7 @@ import (
 // never answers (a wedged dbus-daemon) costs each call its time-out (and a
 // fifth more, for the provider's hint) and no more — also the second call of a process, after the first one's
 // abandoned connection attempt holds godbus's session-bus lock for good.
+// Detection there is not sure of its choice.
 // It runs in a child process: the wedged lock is the process's for life.
 func TestFrozenBusBoundedByTimeout(t *testing.T) {
 	if os.Getenv("REGCRED_FROZEN_BUS_CHILD") == "1" {
@@ -74,5 +75,10 @@ func frozenBusChild(t *testing.T) {
 		if took > 2*time.Second {
 			t.Errorf("call %d ended after %s; want its 500 ms time-out and the hint's 100 ms", i, took)
 		}
+	}
+	// A first command on such a bus uses the Secret Service it cannot
+	// reach, and says so, rather than record the kernel keyring for good.
+	if name, why, sure := Detect(context.Background(), Options{Timeout: 500 * time.Millisecond}); name != SecretServiceName || sure {
+		t.Errorf("Detect on a wedged bus: %q (%s), sure %v; want %q, not sure", name, why, sure, SecretServiceName)
 	}
 }
