@@ -22,6 +22,12 @@ type Report struct {
 	Legacy []string
 	// OldIndex says the index file of an older version is still there.
 	OldIndex bool
+	// UnreadableIndex says that index file is there but cannot be read:
+	// make it the user's, or remove it.
+	UnreadableIndex string
+	// Erasing lists credentials whose erase was interrupted (the item
+	// marked, some chunks left): doctor --fix finishes it.
+	Erasing []string
 	// Corrupt lists credential items that cannot be read: erase them
 	// (docker logout) and log in again.
 	Corrupt []string
@@ -46,7 +52,11 @@ func (r Report) Problems() []string {
 	if r.OldIndex {
 		out = append(out, "an older version's index file is still there")
 	}
+	if r.UnreadableIndex != "" {
+		out = append(out, "an older version's index file cannot be read: make "+r.UnreadableIndex+" yours, or remove it")
+	}
 	add("items cannot be read (erase them with docker logout and log in again)", r.Corrupt)
+	add("erases were interrupted", r.Erasing)
 	add("registries list shows are gone from the keyring", r.Gone)
 	if len(r.Stray) > 0 {
 		out = append(out, fmt.Sprintf("%d chunk items belong to no credential", len(r.Stray)))
@@ -66,6 +76,9 @@ func (s *Store) Check(ctx context.Context) (Report, error) {
 	var r Report
 	_, r.Cached = s.cfg.Keyring.(forgetter)
 	r.OldIndex = s.legacyPending()
+	if s.legacyUnreadable() {
+		r.UnreadableIndex = s.cfg.LegacyIndex
+	}
 	used := map[string]bool{} // chunk accounts a head names
 	var chunks []string
 	for _, account := range slices.Sorted(maps.Keys(labels)) {
@@ -89,9 +102,15 @@ func (s *Store) Check(ctx context.Context) (Report, error) {
 		}
 		it, derr := decodeItem(data)
 		rec, aerr := s.assemble(ctx, account, data)
-		if derr != nil || aerr != nil {
+		switch {
+		case errors.Is(aerr, errErasing):
+			r.Erasing = append(r.Erasing, account)
+			continue
+		case derr != nil || corrupt(aerr):
 			r.Corrupt = append(r.Corrupt, account)
 			continue
+		case aerr != nil:
+			return Report{}, fmt.Errorf("check: read %s: %w", account, aerr)
 		}
 		if it.head != nil {
 			for _, name := range it.head.chunkNames(account) {
@@ -118,7 +137,7 @@ func (s *Store) Check(ctx context.Context) (Report, error) {
 // Repair puts the keyring in order, holding the writers' lock: it migrates
 // older items, deletes stray chunks — under the lock no store of this user
 // is under way, so none is a store's chunk in flight — and drops gone
-// registries from a list cache. Corrupt items are left for the user to
+// registries from a list cache, and finishes interrupted erases. Corrupt items are left for the user to
 // erase: deleting a secret is the user's call. It returns what it found.
 func (s *Store) Repair(ctx context.Context) (Report, error) {
 	found, err := s.Check(ctx)
@@ -135,6 +154,11 @@ func (s *Store) Repair(ctx context.Context) (Report, error) {
 		}
 		if err := w.deleteNames(now.Stray); err != nil {
 			return err
+		}
+		for _, account := range now.Erasing {
+			if err := w.erase(account); err != nil {
+				return err
+			}
 		}
 		if f, ok := s.cfg.Keyring.(forgetter); ok {
 			for _, account := range now.Gone {

@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -225,5 +227,194 @@ func TestChunkedGetDuringLogout(t *testing.T) {
 	}
 	if !errors.Is(err, ErrNotFound) {
 		t.Errorf("Get during an erase = %v, want not found", err)
+	}
+}
+
+// faultAt is a keyring whose Delete of the account "stop" names fails, as
+// a process killed there would leave it; and whose Gets of accounts
+// failing says fail with err (a time-out, a locked keyring).
+type faultAt struct {
+	*keyring.Memory
+	stop string
+	fail func(account string) bool
+	err  error
+}
+
+var errKilled = errors.New("killed")
+
+func (k *faultAt) Delete(ctx context.Context, account string) error {
+	if account == k.stop {
+		return errKilled
+	}
+	return k.Memory.Delete(ctx, account)
+}
+
+func (k *faultAt) Get(ctx context.Context, account string) (string, error) {
+	if k.fail != nil && k.fail(account) {
+		return "", k.err
+	}
+	return k.Memory.Get(ctx, account)
+}
+
+// TestInterruptedEraseLeavesNoOrphans (issue 28, point 7): an erase of a
+// chunked credential killed at any delete leaves nothing the credential's
+// item does not name — it left every chunk, the whole secret, behind an
+// item already deleted, where a list cache hid them even from doctor.
+// The item is marked before the first delete: then get and list find no
+// credential, doctor reports an interrupted erase (on a keyring listed
+// from a cache too) and doctor --fix finishes it.
+func TestInterruptedEraseLeavesNoOrphans(t *testing.T) {
+	ctx := context.Background()
+	secret := strings.Repeat("0123456789", 100) // 4 chunks at 300 bytes
+	key := keyFor("r.example")
+	for _, cached := range []bool{false, true} {
+		// Chunks go last first (chunkName(…, 4) is the first delete), the item last.
+		// Each after the mark.
+		for i, stop := range []string{chunkName(key, slots[0], 4), chunkName(key, slots[0], 3), chunkName(key, slots[0], 1), key} {
+			t.Run(fmt.Sprintf("cached %v, killed at delete %d", cached, i+1), func(t *testing.T) {
+				mem := keyring.NewMemory()
+				k := &faultAt{Memory: mem}
+				var kr keyring.Keyring = k
+				if cached {
+					mem.NoList = true
+					kr = &keyring.ListCache{Keyring: k, Path: filepath.Join(t.TempDir(), "list.json")}
+				}
+				st := newMemStore(t, kr, 300)
+				if err := st.Put(ctx, Credential{ServerURL: "r.example", Username: "u", Secret: secret}); err != nil {
+					t.Fatal(err)
+				}
+				if n := len(mem.Snapshot()); n != 5 {
+					t.Fatalf("%d items; want the item and 4 chunks", n)
+				}
+				k.stop = stop
+				if err := st.Erase(ctx, "r.example"); !errors.Is(err, errKilled) {
+					t.Fatalf("Erase = %v; want it killed", err)
+				}
+				k.stop = ""
+				if _, ok := mem.Snapshot()[key]; !ok {
+					t.Fatalf("the item went before its chunks: %q are left, named by nothing", slices.Sorted(maps.Keys(mem.Snapshot())))
+				}
+				if _, err := st.Get(ctx, "r.example"); !errors.Is(err, ErrNotFound) {
+					t.Errorf("Get after the interrupted erase = %v; want not found", err)
+				}
+				if l, err := st.List(ctx); err != nil || len(l) != 0 {
+					t.Errorf("List after the interrupted erase = %v, %v; want it to agree with get", l, err)
+				}
+				r, err := st.Check(ctx)
+				if err != nil || len(r.Erasing) != 1 || len(r.Corrupt) != 0 {
+					t.Fatalf("Check = %q, %v; want one interrupted erase", r.Problems(), err)
+				}
+				if _, err := st.Repair(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if items := mem.Snapshot(); len(items) != 0 {
+					t.Errorf("after doctor --fix the keyring holds %q", slices.Sorted(maps.Keys(items)))
+				}
+			})
+		}
+	}
+}
+
+// TestUnreadableLegacyIndex (issue 28, point 8): an older version's index
+// that is there but cannot be read (a root-owned file from an old sudo
+// run; here a directory, which root cannot read either) holds up no store,
+// erase or not-found get; doctor names it.
+func TestUnreadableLegacyIndex(t *testing.T) {
+	ctx := context.Background()
+	st := newMemStore(t, keyring.NewMemory(), 0)
+	if err := os.Mkdir(st.cfg.LegacyIndex, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Put(ctx, Credential{ServerURL: "r.example", Username: "u", Secret: "s"}); err != nil {
+		t.Errorf("Put = %v", err)
+	}
+	if _, err := st.Get(ctx, "public.example"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Get of a registry never stored = %v; want not found (a public image's pull)", err)
+	}
+	if err := st.Erase(ctx, "r.example"); err != nil {
+		t.Errorf("Erase = %v", err)
+	}
+	r, err := st.Check(ctx)
+	if err != nil || r.UnreadableIndex != st.cfg.LegacyIndex || r.OldIndex {
+		t.Errorf("Check = %q, %v; want the unreadable index named", r.Problems(), err)
+	}
+}
+
+// TestLegacyIndexOnlyOnTheSecretService (issue 28, point 9): older versions
+// kept their items, and their index, in the Secret Service only; a store
+// opened on any other keyring neither migrates from nor removes it.
+func TestLegacyIndexOnlyOnTheSecretService(t *testing.T) {
+	config := t.TempDir()
+	getenv := func(k string) string {
+		return map[string]string{"XDG_CONFIG_HOME": config, "XDG_RUNTIME_DIR": config}[k]
+	}
+	for i, name := range keyring.Names() {
+		o, err := OpenNamed(Env{Getenv: getenv}, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := o.Store.cfg.LegacyIndex != "", i == 0; got != want {
+			t.Errorf("on the %s the store uses the old index: %v; want %v", name, got, want)
+		}
+	}
+	// Without the index, a write leaves the file as it is.
+	k := keyring.NewMemory()
+	st := newMemStore(t, k, 0)
+	index := st.cfg.LegacyIndex
+	st.cfg.LegacyIndex = ""
+	if err := os.WriteFile(index, []byte("regcred-index 1\nold.example \"u\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Put(ctx(), Credential{ServerURL: "r.example", Username: "u", Secret: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(index); err != nil {
+		t.Errorf("the old index is gone: %v", err)
+	}
+}
+
+func ctx() context.Context { return context.Background() }
+
+// TestTransientErrorsAreNotCorruption (issue 28, point 12): a chunk read
+// that times out says so: migration keeps the old index for next time (it
+// skipped the item and deleted the index), doctor reports the error (it
+// called the credential corrupt and advised erasing it), and list fails
+// (it dropped the registry).
+func TestTransientErrorsAreNotCorruption(t *testing.T) {
+	c := context.Background()
+	mem := keyring.NewMemory()
+	k := &faultAt{Memory: mem, err: keyring.ErrKeyringTimeout}
+	st := newMemStore(t, k, 300)
+	if err := st.Put(c, Credential{ServerURL: "r.example", Username: "u", Secret: strings.Repeat("s", 1000)}); err != nil {
+		t.Fatal(err)
+	}
+	// An older version's item, whose label this version does not write,
+	// so that list reads the item and its chunks; and its index.
+	data := mem.Snapshot()[keyFor("r.example")]
+	if err := mem.Set(c, keyFor("r.example"), keyring.Label{}, data); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(st.cfg.LegacyIndex, []byte("regcred-index 2 x\nr.example \"u\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k.fail = func(account string) bool { return strings.HasPrefix(account, chunkPrefix) }
+	if err := st.Put(c, Credential{ServerURL: "other.example", Username: "o", Secret: "o"}); !errors.Is(err, keyring.ErrKeyringTimeout) {
+		t.Errorf("a write whose migration timed out = %v; want the time-out", err)
+	}
+	if _, err := os.Stat(st.cfg.LegacyIndex); err != nil {
+		t.Errorf("migration that timed out removed the old index: %v", err)
+	}
+	if r, err := st.Check(c); !errors.Is(err, keyring.ErrKeyringTimeout) {
+		t.Errorf("Check = %q, %v; want the time-out, not a corrupt credential", r.Problems(), err)
+	}
+	if l, err := st.List(c); !errors.Is(err, keyring.ErrKeyringTimeout) {
+		t.Errorf("List = %v, %v; want the time-out, not the registry dropped", l, err)
+	}
+	k.fail = nil
+	if err := st.Put(c, Credential{ServerURL: "other.example", Username: "o", Secret: "o"}); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := st.List(c); err != nil || l["r.example"] != "u" {
+		t.Errorf("List once the keyring answers = %v, %v", l, err)
 	}
 }

@@ -14,15 +14,28 @@ import (
 	"github.com/regcred/regcred/store/keyring"
 )
 
-// legacyPending reports whether the index file of versions before 3
-// exists: every such version kept one, so its items may still need
-// migrating. An unreadable one counts as absent (it cannot be used).
+// legacyPending reports whether the index file of versions before 3 is
+// there to read: every such version kept one, so its items may still need
+// migrating. An unreadable one (a root-owned file from an old sudo run)
+// counts as absent: it cannot be used, and must not hold up every store,
+// erase and not-found get (doctor names it).
 func (s *Store) legacyPending() bool {
 	if s.cfg.LegacyIndex == "" {
 		return false
 	}
-	_, err := os.Stat(s.cfg.LegacyIndex)
+	_, err := os.ReadFile(s.cfg.LegacyIndex)
 	return err == nil
+}
+
+// legacyUnreadable reports whether the index file is there but cannot be
+// read.
+func (s *Store) legacyUnreadable() bool {
+	if s.cfg.LegacyIndex == "" {
+		return false
+	}
+	_, serr := os.Stat(s.cfg.LegacyIndex)
+	_, rerr := os.ReadFile(s.cfg.LegacyIndex)
+	return serr == nil && rerr != nil
 }
 
 // legacyStamp is the account version 2 kept its list stamp under, where
@@ -115,8 +128,11 @@ func (w *writer) migrateOne(account string, relabel bool) error {
 		return err
 	}
 	rec, err := w.s.assemble(w.ctx, account, data)
+	if corrupt(err) || errors.Is(err, errErasing) {
+		return nil // cannot be read, or being erased: doctor reports it
+	}
 	if err != nil {
-		return nil // cannot be read: doctor reports it
+		return err // could not be read now: the index stays for next time
 	}
 	key := keyFor(rec.A)
 	if it, _ := decodeItem(data); key == account && it.version() == itemVersion && !relabel {

@@ -168,6 +168,12 @@ func OpenNamed(env Env, name string) (Opened, error) {
 
 // open opens the store on cfg and the keyring c names.
 func open(cfg Config, c Choice, env Env) (Opened, error) {
+	if len(keyring.Names()) > 1 && c.Name != keyring.Names()[0] {
+		// Older versions kept their items, and this index of them, in the
+		// Secret Service only: a write elsewhere must neither migrate from
+		// nor remove it, or those items would never be migrated.
+		cfg.LegacyIndex = ""
+	}
 	k := keyring.New(c.Name, keyringOptions(cfg, env.Getenv))
 	cfg.Keyring, cfg.Fault = k, env.Fault
 	st, err := New(cfg)

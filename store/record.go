@@ -61,7 +61,14 @@ type chunkHead struct {
 	G string `json:"g,omitempty"`
 	N int    `json:"n"`
 	H string `json:"h"`
+	// E marks the head of a credential being erased: its chunks go next,
+	// then the item. Get finds no credential in it; doctor --fix finishes
+	// an erase interrupted there.
+	E bool `json:"e,omitempty"`
 }
+
+// errErasing marks an item an erase has begun on.
+var errErasing = errors.New("this credential is being erased")
 
 // item is a credential item's content: a record or the head of its chunks.
 type item struct {

@@ -32,14 +32,19 @@
 //	store: read the item → clear the slot it does not use and write the
 //	       chunks there, if the secret needs them → write the item → clear
 //	       every slot the new item does not use
-//	erase: read the item → delete it → clear both slots
+//	erase: read the item → if chunked, mark it erased → clear both slots
+//	       → delete it
 //
 // Writing the item is the switch-over: get returns the old or the new
 // credential at every step, never neither for an overwrite and never a mix
 // (a reader whose chunks were replaced under it finds the item changed and
-// reads again). Whatever an interrupted write leaves, the next write of that
-// registry clears. Items older versions wrote are rewritten in this form
-// first (see migrate).
+// reads again). An erase takes the secret's chunks before the item that
+// names them, so what an interrupted erase leaves is always named by the
+// item — doctor finds it even where list answers from a cache — and get
+// and list find no credential in a marked one. Whatever an interrupted write leaves, the next
+// write of that registry clears, and doctor --fix finishes an interrupted
+// erase. Items older versions wrote are rewritten in this form first (see
+// migrate), on the keyring they used.
 package store
 
 import (
@@ -156,6 +161,9 @@ func (s *Store) read(ctx context.Context, key string) (Credential, error) {
 			return Credential{}, fmt.Errorf("read %s: %w", key, err)
 		}
 		rec, aerr := s.assemble(ctx, key, data)
+		if errors.Is(aerr, errErasing) {
+			return Credential{}, ErrNotFound
+		}
 		if aerr == nil {
 			return Credential{ServerURL: rec.A, Username: rec.U, Secret: rec.S}, nil
 		}
@@ -175,6 +183,13 @@ func (s *Store) read(ctx context.Context, key string) (Credential, error) {
 // errChunkMissing marks a head whose chunks are not all there.
 var errChunkMissing = errors.New("a chunk of this credential is missing")
 
+// corrupt reports whether err, from assemble, says what the keyring holds
+// cannot be read — not that the keyring could not be asked (a time-out, a
+// locked keyring), which says nothing about the credential.
+func corrupt(err error) bool {
+	return errors.Is(err, errCorruptItem) || errors.Is(err, errChunkMissing) || errors.Is(err, errChunksMixed)
+}
+
 // assemble decodes the item stored under account, reading its chunks if it
 // has any. A record without an address (version 1) is named by account.
 func (s *Store) assemble(ctx context.Context, account, data string) (*record, error) {
@@ -183,6 +198,9 @@ func (s *Store) assemble(ctx context.Context, account, data string) (*record, er
 		return nil, err
 	}
 	rec := it.rec
+	if it.head != nil && it.head.E {
+		return nil, errErasing
+	}
 	if it.head != nil {
 		var whole []byte
 		for _, name := range it.head.chunkNames(account) {
@@ -272,8 +290,11 @@ func (s *Store) List(ctx context.Context) (map[string]string, error) {
 				return nil, fmt.Errorf("list: read %s: %w", account, err)
 			}
 			rec, err := s.assemble(ctx, account, data)
-			if err != nil {
+			if corrupt(err) || errors.Is(err, errErasing) {
 				continue // doctor reports it
+			}
+			if err != nil {
+				return nil, fmt.Errorf("list: read %s: %w", account, err)
 			}
 			l = keyring.Label{Server: rec.A, User: rec.U}
 		}
@@ -367,13 +388,30 @@ func (w *writer) erase(key string) error {
 	if err != nil {
 		return err
 	}
+	if cur != nil && cur.head != nil && !cur.head.E {
+		// Mark the item first: chunks deleted under a live head would
+		// be a credential get cannot read, not one being erased.
+		mark := *cur.head
+		mark.A, mark.U, mark.E = "", "", true
+		data, err := marshalItem(mark)
+		if err != nil {
+			return fmt.Errorf("encode erase mark: %w", err)
+		}
+		w.fault("item")
+		if err := w.kr.Set(w.ctx, key, keyring.Label{}, string(data)); err != nil {
+			return err
+		}
+	}
+	if err := w.clearExcept(key, cur, ""); err != nil {
+		return err
+	}
 	if cur != nil {
 		w.fault("item")
 		if err := w.kr.Delete(w.ctx, key); err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
 	}
-	return w.clearExcept(key, cur, "")
+	return nil
 }
 
 // writeChunks writes the chunks into slot, in order. If a write fails, it

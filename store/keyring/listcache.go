@@ -45,7 +45,11 @@ func (c *ListCache) Set(ctx context.Context, account string, label Label, data s
 		return err
 	}
 	if label == (Label{}) {
-		return nil // a chunk
+		// A chunk, never in the cache; or a credential's item written
+		// unlabelled, as an erase marks it first: list then reads it.
+		if f, err := c.load(); err != nil || !hasKey(f.Registries, account) {
+			return nil
+		}
 	}
 	return c.update(func(r map[string]Label) { r[account] = label })
 }
@@ -102,4 +106,9 @@ func (c *ListCache) update(change func(map[string]Label)) error {
 		return fmt.Errorf("list cache: %w", err)
 	}
 	return nil
+}
+
+func hasKey(m map[string]Label, k string) bool {
+	_, ok := m[k]
+	return ok
 }
