@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/regcred/regcred/store/address"
+	"github.com/regcred/regcred/store/keyring"
 )
 
 func TestKeyForIsOneAccountPerRegistry(t *testing.T) {
@@ -27,7 +28,7 @@ func TestKeyForIsOneAccountPerRegistry(t *testing.T) {
 			}
 		}
 	}
-	for _, reserved := range []string{legacyStamp, probeAccount, chunkName("docker.io", "a", 1), chunkPrefix + "0123456789abcdef0123456789abcdef:1"} {
+	for _, reserved := range []string{keyring.LegacyStamp, probeAccount, chunkName("docker.io", "a", 1), chunkPrefix + "0123456789abcdef0123456789abcdef:1"} {
 		if address.Validate(reserved) == nil {
 			t.Errorf("reserved account %q is a valid registry address: it could collide with a credential", reserved)
 		}

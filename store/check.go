@@ -86,7 +86,7 @@ func (s *Store) Check(ctx context.Context) (Report, error) {
 			chunks = append(chunks, account)
 			continue
 		}
-		if account == legacyStamp {
+		if account == keyring.LegacyStamp {
 			r.Legacy = append(r.Legacy, account)
 		}
 		if address.Validate(account) != nil {

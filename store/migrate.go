@@ -38,10 +38,6 @@ func (s *Store) legacyUnreadable() bool {
 	return serr == nil && rerr != nil
 }
 
-// legacyStamp is the account version 2 kept its list stamp under, where
-// the provider had no session collection.
-const legacyStamp = "regcred:stamp"
-
 // migrate rewrites the items versions 1 and 2 wrote in this version's form,
 // then removes their index: every item the keyring lists without a label of
 // this version (or, where it cannot list, every item the old index names).
@@ -57,7 +53,7 @@ func (w *writer) migrate() error {
 			return fmt.Errorf("migrate %s: %w", account, err)
 		}
 	}
-	if err := w.kr.Delete(w.ctx, legacyStamp); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := w.kr.Delete(w.ctx, keyring.LegacyStamp); err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	if p := w.s.cfg.LegacyIndex; p != "" {

@@ -22,7 +22,9 @@ import (
 	"github.com/regcred/regcred/store/address"
 	"github.com/regcred/regcred/store/keyring"
 
+	"github.com/godbus/dbus/v5"
 	gokeyring "github.com/zalando/go-keyring"
+	ss "github.com/zalando/go-keyring/secret_service"
 
 	"github.com/regcred/regcred/store"
 	"github.com/regcred/regcred/testenv"
@@ -546,6 +548,9 @@ func TestRepairDeletesStrayChunks(t *testing.T) {
 // label, chunk sets named by a generation, and version 2's stamp item —
 // are found by get through the old index, listed, and rewritten in this
 // version's form, and the old index goes.
+// sessionCollection is gnome-keyring's in-memory collection.
+const sessionCollection = dbus.ObjectPath("/org/freedesktop/secrets/collection/session")
+
 func TestMigratesOlderItems(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -564,6 +569,34 @@ func TestMigratesOlderItems(t *testing.T) {
 		if err := gokeyring.Set(keyring.Service, account, data); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// Version 2 (16f5ecb) kept its stamp in gnome-keyring's in-memory
+	// session collection where there was one.
+	sessionStamps := func() []dbus.ObjectPath {
+		svc, err := ss.NewSecretService()
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths, err := svc.SearchItems(svc.Object("org.freedesktop.secrets", sessionCollection), map[string]string{"service": keyring.Service, "username": "regcred:stamp"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return paths
+	}
+	svc, err := ss.NewSecretService()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := svc.OpenSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.CreateItem(svc.Object("org.freedesktop.secrets", sessionCollection), "0123",
+		map[string]string{"service": keyring.Service, "username": "regcred:stamp"}, ss.NewSecret(sess.Path(), "")); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(sessionStamps()); n != 1 {
+		t.Fatalf("%d stamps in the session collection; want the one just made", n)
 	}
 	cfg := f.config(512, nil)
 	if err := os.MkdirAll(filepath.Dir(cfg.LegacyIndex), 0o700); err != nil {
@@ -596,6 +629,9 @@ func TestMigratesOlderItems(t *testing.T) {
 	}
 	if list, err := st.List(ctx); err != nil || !maps.Equal(list, want) {
 		t.Errorf("List after migration = %v, %v; want %v", list, err, want)
+	}
+	if stamps := sessionStamps(); len(stamps) != 0 {
+		t.Errorf("the old stamp survived migration in the session collection: %q", stamps)
 	}
 	f.checkInOrder(st)
 	// An item in an older form with no old index left (one restored from a

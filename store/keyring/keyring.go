@@ -29,6 +29,11 @@ const ProbeAccount = "regcred:probe"
 // It has no colon: Windows Credential Manager target names are service:user.
 const Service = "docker-credential-regcred"
 
+// LegacyStamp is the account version 2 kept its list stamp under: in
+// gnome-keyring's session collection where there was one, else beside the
+// credentials. Deleting it deletes it from both.
+const LegacyStamp = "regcred:stamp"
+
 // DefaultTimeout bounds each keyring call unless REGCRED_TIMEOUT says otherwise.
 const DefaultTimeout = 30 * time.Second
 

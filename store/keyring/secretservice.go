@@ -24,7 +24,9 @@ const (
 	ssCollections     = "org.freedesktop.Secret.Service.Collections"
 	ssLoginCollection = dbus.ObjectPath("/org/freedesktop/secrets/collection/login")
 	ssDefaultAlias    = dbus.ObjectPath("/org/freedesktop/secrets/aliases/default")
-	ssIsLocked        = "org.freedesktop.Secret.Error.IsLocked"
+	// ssSessionCollection is gnome-keyring's in-memory collection.
+	ssSessionCollection = dbus.ObjectPath("/org/freedesktop/secrets/collection/session")
+	ssIsLocked          = "org.freedesktop.Secret.Error.IsLocked"
 )
 
 // SecretService is the freedesktop Secret Service (gnome-keyring, KeePassXC,
@@ -254,6 +256,16 @@ func (k *SecretService) providerOf(svc *ss.SecretService, version bool) (*Provid
 func (k *SecretService) Delete(ctx context.Context, account string) error {
 	return k.call(ctx, func(svc *ss.SecretService) error {
 		paths, err := k.find(svc, account)
+		if account == LegacyStamp {
+			// Version 2 kept it in gnome-keyring's in-memory session
+			// collection where there was one (absent elsewhere: no items).
+			more, serr := svc.SearchItems(svc.Object(ssName, ssSessionCollection), map[string]string{"service": Service, "username": account})
+			if serr == nil && len(more) > 0 && errors.Is(err, ErrNotFound) {
+				paths, err = more, nil
+			} else if serr == nil && err == nil {
+				paths = append(paths, more...)
+			}
+		}
 		if err != nil {
 			return err
 		}
