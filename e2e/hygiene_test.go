@@ -83,9 +83,10 @@ func TestSecretHygiene(t *testing.T) {
 		}
 	}
 	testenv.NoPlaintext(t, w.kr, password)
-	// What regcred itself creates: the writers' lock (configure's state,
-	// in the config dir, is checked where configure is tested).
-	lock := filepath.Join(w.env["XDG_RUNTIME_DIR"], "docker-credential-regcred.lock")
+	// What regcred itself creates: the writers' lock and its holder file,
+	// in their directory (configure's state, in the config dir, is checked
+	// where configure is tested).
+	lock := filepath.Join(w.env["HOME"], ".cache", "regcred")
 	err = filepath.WalkDir(lock, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err

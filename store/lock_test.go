@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"os"
+	"os/user"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -66,5 +68,48 @@ func TestLockGivesUpOnOneHolder(t *testing.T) {
 	}
 	if took < 300*time.Millisecond || strings.Contains(err.Error(), "\n") {
 		t.Errorf("gave up after %v", took)
+	}
+}
+
+// TestDefaultLockPathOnePerUser (issue 28, point 10): every process of a
+// user takes the same writers' lock — it followed XDG_RUNTIME_DIR, so a
+// shell and a cron job (which has none) or sudo -u (which can pass on the
+// caller's) did not exclude each other. A HOME that is not the user's
+// own (sudo -E) gives way to the user database's.
+func TestDefaultLockPathOnePerUser(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("one local application data directory per user")
+	}
+	home := t.TempDir()
+	want := filepath.Join(home, ".cache", "regcred", "lock")
+	other := t.TempDir() // another user's HOME
+	if os.Geteuid() == 0 {
+		if err := os.Chown(other, 12345, 12345); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		other = "/" // root's
+	}
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"login shell", map[string]string{"HOME": home, "XDG_RUNTIME_DIR": "/run/user/1000", "XDG_CACHE_HOME": home + "/.cache"}, want},
+		{"cron job", map[string]string{"HOME": home}, want},
+		{"sudo -u, the caller's runtime dir", map[string]string{"HOME": home, "XDG_RUNTIME_DIR": "/run/user/1001"}, want},
+		{"a cache dir elsewhere", map[string]string{"HOME": home, "XDG_CACHE_HOME": t.TempDir()}, want},
+		{"sudo -E, the caller's HOME", map[string]string{"HOME": other}, filepath.Join(u.HomeDir, ".cache", "regcred", "lock")},
+		{"no HOME", map[string]string{}, filepath.Join(u.HomeDir, ".cache", "regcred", "lock")},
+	}
+	for _, tt := range tests {
+		got, err := DefaultLockPath(func(k string) string { return tt.env[k] })
+		if err != nil || got != tt.want {
+			t.Errorf("%s: DefaultLockPath = %q, %v; want %q", tt.name, got, err, tt.want)
+		}
 	}
 }

@@ -20,7 +20,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -274,15 +276,28 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 // DefaultLockPath is the writers' lock: one per user, whatever config
 // directory a process uses, so that every writer of the user's keyring —
 // docker logins from two config dirs, doctor --fix, a migration —
-// serialises. It lives in $XDG_RUNTIME_DIR where that is set (memory, one
-// per login user), otherwise in the user's cache directory.
+// serialises. Every process of the user must agree on it: a login shell,
+// a cron job (no XDG_RUNTIME_DIR), sudo -u (which may pass on the
+// caller's), a systemd unit. So it is not where those variables point but
+// in the user's home directory, ~/.cache/regcred/lock: $HOME where that is
+// the user's own directory (sudo -u sets it to the target user's), else
+// the home directory the user database gives. Windows has no such
+// variety: there it is in the user's local application data.
 func DefaultLockPath(getenv func(string) string) (string, error) {
-	if d := getenv("XDG_RUNTIME_DIR"); d != "" {
-		return filepath.Join(d, keyring.Service+".lock"), nil
+	if runtime.GOOS == "windows" {
+		d, err := os.UserCacheDir()
+		if err != nil {
+			return "", fmt.Errorf("find a place for the writers' lock: %w", err)
+		}
+		return filepath.Join(d, "regcred", "lock"), nil
 	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("find a place for the writers' lock: %w", err)
+	home := getenv("HOME")
+	if home == "" || !ownDir(home) {
+		u, err := user.Current()
+		if err != nil || u.HomeDir == "" {
+			return "", fmt.Errorf("find a place for the writers' lock: HOME is not this user's directory, and the user database names none (%v)", err)
+		}
+		home = u.HomeDir
 	}
-	return filepath.Join(d, "regcred", "lock"), nil
+	return filepath.Join(home, ".cache", "regcred", "lock"), nil
 }

@@ -44,7 +44,7 @@ func newFixture(t *testing.T) *fixture {
 	// The OS keyring is reached through the process environment, as in
 	// production: point this test process at the private bus.
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", s.Address)
-	return &fixture{t: t, session: s, lock: filepath.Join(s.Dir, "run", keyring.Service+".lock")}
+	return &fixture{t: t, session: s, lock: filepath.Join(s.Dir, ".cache", "regcred", "lock")}
 }
 
 // keyring is a Secret Service keyring as Open makes it for the fixture.
