@@ -75,7 +75,8 @@ func TestLockGivesUpOnOneHolder(t *testing.T) {
 // user takes the same writers' lock — it followed XDG_RUNTIME_DIR, so a
 // shell and a cron job (which has none) or sudo -u (which can pass on the
 // caller's) did not exclude each other. A HOME that is not the user's
-// own (sudo -E) gives way to the user database's.
+// own (sudo -E) gives way to the user database's. (A container's uid that
+// no database names keeps its HOME: e2e/helper's container tests.)
 func TestDefaultLockPathOnePerUser(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("one local application data directory per user")

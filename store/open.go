@@ -281,7 +281,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 // caller's), a systemd unit. So it is not where those variables point but
 // in the user's home directory, ~/.cache/regcred/lock: $HOME where that is
 // the user's own directory (sudo -u sets it to the target user's), else
-// the home directory the user database gives. Windows has no such
+// the home directory the user database gives (else $HOME all the same: a
+// container's uid often has no entry). Windows has no such
 // variety: there it is in the user's local application data.
 func DefaultLockPath(getenv func(string) string) (string, error) {
 	if runtime.GOOS == "windows" {
@@ -293,11 +294,12 @@ func DefaultLockPath(getenv func(string) string) (string, error) {
 	}
 	home := getenv("HOME")
 	if home == "" || !ownDir(home) {
-		u, err := user.Current()
-		if err != nil || u.HomeDir == "" {
-			return "", fmt.Errorf("find a place for the writers' lock: HOME is not this user's directory, and the user database names none (%v)", err)
+		if u, err := user.Current(); err == nil && u.HomeDir != "" {
+			home = u.HomeDir
 		}
-		home = u.HomeDir
+	}
+	if home == "" { // a uid no database names (a container's): HOME as it is
+		return "", errors.New("find a place for the writers' lock: HOME is unset and the user database names no home directory for this user")
 	}
 	return filepath.Join(home, ".cache", "regcred", "lock"), nil
 }

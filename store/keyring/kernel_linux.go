@@ -216,7 +216,9 @@ func kernelError(err error, gettingRing bool) error {
 		return nil
 	case errors.Is(err, unix.ENOKEY), errors.Is(err, unix.EKEYEXPIRED), errors.Is(err, unix.EKEYREVOKED):
 		return ErrNotFound
-	case errors.Is(err, unix.ENOSYS), gettingRing && errors.Is(err, unix.EPERM):
+	case errors.Is(err, unix.ENOSYS):
+		return ErrNoKeyctl
+	case gettingRing && errors.Is(err, unix.EPERM):
 		return ErrKeyctlForbidden
 	case gettingRing && errors.Is(err, unix.EOPNOTSUPP):
 		return ErrNoPersistentKeyring

@@ -50,9 +50,14 @@ var (
 
 // Sentinel errors of the kernel keyring.
 var (
-	// ErrKeyctlForbidden: keyctl(2) is refused outright, as the default
-	// seccomp profiles of docker and podman refuse it in containers.
-	ErrKeyctlForbidden = errors.New("the kernel keyring cannot be used here: the keyctl system call is forbidden (a container's seccomp profile blocks it, as docker's default one does); log in on the host, or give the container a seccomp profile that allows keyctl and add_key")
+	// ErrKeyctlForbidden: keyctl(2) is refused outright, as docker's
+	// default seccomp profile refuses it in containers — rightly: keys are
+	// not namespaced, so outside a user namespace of its own a container
+	// allowed keyctl shares its uid's keys with the host and every other
+	// container of that uid. The advice says so.
+	ErrKeyctlForbidden = errors.New("the kernel keyring cannot be used here: the keyctl system call is forbidden (a container's seccomp profile blocks it, as docker's default one does); log in on the host — a profile that allows keyctl would share this uid's keys with the host and every container of the same uid, unless the container has a user namespace of its own (rootless podman, dockerd --userns-remap)")
+	// ErrNoKeyctl: the kernel offers no keyctl(2) at all (WSL 1, gVisor).
+	ErrNoKeyctl = errors.New("the kernel keyring cannot be used here: this kernel has no keyctl system call (WSL 1 and gVisor have none); use a Secret Service instead (docker-credential-regcred configure --backend secret-service)")
 	// ErrNoPersistentKeyring: a kernel built without CONFIG_PERSISTENT_KEYRINGS.
 	ErrNoPersistentKeyring = errors.New("this kernel has no persistent keyrings (CONFIG_PERSISTENT_KEYRINGS): use a Secret Service instead (docker-credential-regcred configure --backend secret-service)")
 	// ErrQuota: the user's key quota is full.
