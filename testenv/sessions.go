@@ -47,3 +47,22 @@ func StartProviderModeT(tb testing.TB, provider launch.Provider, mode launch.Key
 	tb.Cleanup(s.Stop)
 	return s
 }
+
+// StartProviderAsT starts provider as mode says, on a private bus, both run
+// as the throw-away user u (given a passwd entry for the test), and stops
+// them when the test ends.
+func StartProviderAsT(tb testing.TB, provider launch.Provider, mode launch.KeyringMode, u *launch.KernelUser) *launch.Session {
+	tb.Helper()
+	RegisterUser(tb, u)
+	dir, err := os.MkdirTemp("", "regcred-session-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(dir) })
+	s, err := launch.StartProviderAs(dir, provider, mode, u)
+	if err != nil {
+		Unavailable(tb, err)
+	}
+	tb.Cleanup(s.Stop)
+	return s
+}

@@ -40,11 +40,17 @@ const DefaultTimeout = 30 * time.Second
 // Sentinel errors for the ways the OS keyring can be unusable. Each carries
 // the one-line explanation a user needs; callers compare with errors.Is.
 var (
-	ErrNotFound       = errors.New("credentials not found")
-	ErrNoSessionBus   = errors.New("no D-Bus session bus")
-	ErrNoProvider     = errors.New("no Secret Service provider on the D-Bus session bus: install and start one (gnome-keyring, KeePassXC with Secret Service integration, or KWallet); without a desktop: " + unlockHint)
-	ErrNoCollection   = errors.New("the keyring has no login or default collection: create or unlock one with " + unlockHint)
-	ErrLocked         = errors.New("the keyring is locked and could not be unlocked (no unlock prompt could be shown): unlock it with " + unlockHint)
+	ErrNotFound     = errors.New("credentials not found")
+	ErrNoSessionBus = errors.New("no D-Bus session bus")
+	ErrNoProvider   = errors.New("no Secret Service provider on the D-Bus session bus: install and start one (gnome-keyring, KeePassXC with Secret Service integration, or KWallet); without a desktop: " + unlockHint)
+	ErrNoCollection = errors.New("the keyring has no login or default collection: create or unlock one with " + unlockHint)
+	ErrLocked       = errors.New("the keyring is locked and could not be unlocked (no unlock prompt could be shown): unlock it with " + unlockHint)
+	// ErrAccessDenied: the provider asked a person whether this program may
+	// read or change an item (KeePassXC's access confirmation) and was told no.
+	ErrAccessDenied = errors.New("the keyring refused docker-credential-regcred the credential (its access request was declined): allow it when the keyring asks; KeePassXC remembers the answer if you tick Remember")
+	// ErrDeleteDeclined: the provider asked a person to confirm a delete and
+	// was told no: the item stays.
+	ErrDeleteDeclined = errors.New("the keyring kept the credential: its delete confirmation was declined")
 	ErrKeyringTimeout = errors.New("the keyring did not answer in time (it may be waiting on an unlock prompt); raise REGCRED_TIMEOUT or unlock the keyring")
 )
 

@@ -46,7 +46,9 @@ func (p Provider) Faults() []string {
 	if p.keepassxc() {
 		out = append(out,
 			"KeePassXC serves secrets only while its database is open and unlocked: keep KeePassXC running, or a docker command waits REGCRED_TIMEOUT and fails",
-			"KeePassXC saves its database in a thread while it serves requests, and a write that lands during a save can crash it, whichever program writes: regcred waits for the save its last writes started to end before it writes again (a login right after another can take a save longer)")
+			"KeePassXC saves its database in a thread while it serves requests, and a write that lands during a save can crash it, whichever program writes: regcred waits for the save its last writes started to end before it writes again (a login right after another can take a save longer)",
+			"KeePassXC moves a deleted item to its Recycle Bin and keeps a replaced secret in the entry's history, both in the database file, where no Secret Service client can reach them: docker logout and a new login leave the old secret there; to have it gone, turn the Recycle Bin off and set the history to 0 items (Database Settings), or empty both by hand",
+			"KeePassXC asks before it lets a program read an item (Settings → Secret Service Integration): allow docker-credential-regcred and tick Remember, or every docker command asks again")
 	}
 	if strings.HasPrefix(p.Program, "kwalletd") {
 		out = append(out, "KWallet keeps an item's old label when the item is replaced: regcred writes the label again after each store, and list reads the items themselves")

@@ -87,7 +87,7 @@ func (k *SecretService) Get(ctx context.Context, account string) (string, error)
 			if err != nil {
 				return err
 			}
-			return k.unlocked(svc, func() error {
+			return k.unlocked(svc, constPaths(paths[:1]), func() error {
 				session, err := k.openSession(svc)
 				if err != nil {
 					return err
@@ -112,6 +112,11 @@ func (k *SecretService) Get(ctx context.Context, account string) (string, error)
 		})
 	})
 	return data, err
+}
+
+// constPaths is unlocked's items for paths already found.
+func constPaths(paths []dbus.ObjectPath) func() ([]dbus.ObjectPath, error) {
+	return func() ([]dbus.ObjectPath, error) { return paths, nil }
 }
 
 // errMoved says an object path found for an item names another one now.
@@ -151,7 +156,8 @@ func itemGone(err error) bool {
 func (k *SecretService) Set(ctx context.Context, account string, label Label, data string) error {
 	want := LabelText(account, label)
 	return k.call(ctx, func(svc *ss.SecretService) error {
-		return k.unlocked(svc, func() error {
+		items := func() ([]dbus.ObjectPath, error) { return k.find(svc, account) }
+		return k.unlocked(svc, items, func() error {
 			session, err := k.openSession(svc)
 			if err != nil {
 				return err
@@ -273,18 +279,34 @@ func (k *SecretService) Delete(ctx context.Context, account string) error {
 		if err != nil {
 			return err
 		}
-		return k.unlocked(svc, func() error {
+		return k.unlocked(svc, constPaths(paths), func() error {
 			for _, p := range paths {
 				if err := prov.beforeWrite(k.opts.Timeout, k.opts.LockPath); err != nil {
 					return err
 				}
-				if err := svc.Delete(p); err != nil && !itemGone(err) {
+				if err := k.deleteItem(svc, p); err != nil && !itemGone(err) {
 					return err
 				}
 			}
 			return nil
 		})
 	})
+}
+
+// deleteItem deletes the item at path. The provider may ask a person to
+// confirm (KeePassXC does by default): a declined delete is an error, not
+// the success go-keyring's Delete reports for it.
+func (k *SecretService) deleteItem(svc *ss.SecretService, path dbus.ObjectPath) error {
+	var prompt dbus.ObjectPath
+	if err := svc.Object(ssName, path).Call(ssItemInterface+".Delete", 0).Store(&prompt); err != nil {
+		return err
+	}
+	if _, err := k.prompt(svc, prompt); errors.Is(err, ErrLocked) {
+		return ErrDeleteDeclined
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 // List is one search and one property read per item, all requested before
@@ -358,7 +380,7 @@ func (k *SecretService) listItems(svc *ss.SecretService, paths []dbus.ObjectPath
 	if len(heads) == 0 {
 		return nil
 	}
-	return k.unlocked(svc, func() error {
+	return k.unlocked(svc, constPaths(heads), func() error {
 		session, err := k.openSession(svc)
 		if err != nil {
 			return err
@@ -437,17 +459,56 @@ func (k *SecretService) search(svc *ss.SecretService, attrs map[string]string) (
 }
 
 // unlocked runs fn, and once more after unlocking the collection if it
-// was locked (the provider may then show an unlock prompt).
-func (k *SecretService) unlocked(svc *ss.SecretService, fn func() error) error {
+// was locked (the provider may then show an unlock prompt). If fn still
+// finds the items locked, the collection being open, the provider wants
+// a person to allow this client each item — KeePassXC's "confirm when
+// passwords are retrieved by clients", on by default — and the items
+// items names (nil: none to ask for) are unlocked too, which shows that
+// question; fn then runs a third time.
+func (k *SecretService) unlocked(svc *ss.SecretService, items func() ([]dbus.ObjectPath, error), fn func() error) error {
 	err := fn()
-	var dbusErr dbus.Error
-	if !errors.As(err, &dbusErr) || dbusErr.Name != ssIsLocked {
+	if !isLocked(err) {
 		return err
 	}
 	if err := k.unlock(svc); err != nil {
 		return err
 	}
+	if err = fn(); !isLocked(err) || items == nil {
+		return err
+	}
+	paths, ierr := items()
+	if ierr != nil {
+		return ierr
+	}
+	if err := k.unlockItems(svc, paths); err != nil {
+		return err
+	}
 	return fn()
+}
+
+// isLocked reports whether err is the Secret Service's IsLocked.
+func isLocked(err error) bool {
+	var dbusErr dbus.Error
+	return errors.As(err, &dbusErr) && dbusErr.Name == ssIsLocked
+}
+
+// unlockItems asks the provider to let this client use the items, which
+// may show a prompt; ErrAccessDenied when the person declines.
+func (k *SecretService) unlockItems(svc *ss.SecretService, paths []dbus.ObjectPath) error {
+	var unlocked []dbus.ObjectPath
+	var prompt dbus.ObjectPath
+	if err := svc.Object(ssName, ssPath).Call("org.freedesktop.Secret.Service.Unlock", 0, paths).Store(&unlocked, &prompt); err != nil {
+		return err
+	}
+	if len(unlocked) == len(paths) {
+		return nil
+	}
+	if _, err := k.prompt(svc, prompt); errors.Is(err, ErrLocked) {
+		return ErrAccessDenied
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 // unlock asks the provider to unlock the collection, which may show a
@@ -572,7 +633,7 @@ func checkBus() error {
 // translate maps go-keyring's and D-Bus's errors to this package's sentinels.
 // The D-Bus errors only exist as text, so they are matched by their names.
 func translate(err error) error {
-	if err == nil || errors.Is(err, ErrNotFound) {
+	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrAccessDenied) || errors.Is(err, ErrDeleteDeclined) || errors.Is(err, ErrLocked) {
 		return err
 	}
 	if errors.Is(err, gokeyring.ErrNotFound) {

@@ -39,11 +39,36 @@ func providerOn(conn *dbus.Conn) (Provider, error) {
 	}
 	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.PID))
 	if err != nil {
-		return p, nil // another user's, or another PID namespace's: unknown program
+		// Not ours to look into: another user's, another PID namespace's —
+		// or a program that made itself undumpable, as KeePassXC's release
+		// builds do (prctl PR_SET_DUMPABLE 0), so that even its own user
+		// cannot read its exe link. Its command line stays readable.
+		exe = commandPath(p.PID)
+		if exe == "" {
+			return p, nil // unknown program
+		}
 	}
 	p.exe = strings.TrimSuffix(exe, " (deleted)")
 	p.Program = filepath.Base(p.exe)
 	return p, nil
+}
+
+// commandPath is the program a process was started as, from its command
+// line (readable by every user): its first word, looked up on PATH unless
+// it is a path already; "" when there is none.
+func commandPath(pid uint32) string {
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return ""
+	}
+	argv0, _, _ := strings.Cut(string(cmdline), "\x00")
+	if argv0 == "" || filepath.IsAbs(argv0) {
+		return argv0
+	}
+	if path, err := exec.LookPath(argv0); err == nil {
+		return path
+	}
+	return argv0
 }
 
 // kwalletBackend is the versioned file name of the library that holds

@@ -71,6 +71,9 @@ func (p *Provider) beforeWrite(limit time.Duration, lockPath string) error {
 	if !p.keepassxc() {
 		return nil
 	}
+	if p.blind() {
+		return p.beforeWriteBlind(limit, burstFile(lockPath))
+	}
 	path := burstFile(lockPath)
 	start := lastBurst(path)
 	now := time.Now()
@@ -139,4 +142,113 @@ func openForWriting(fdinfo string) bool {
 		}
 	}
 	return false
+}
+
+// blindSaveLimit is how long after a burst started its save is over, for
+// a KeePassXC whose descriptors regcred cannot see: the 150 ms delay, a
+// key derivation of KeePassXC's default one second with room for a slower
+// machine than the one that set it, and the write.
+const blindSaveLimit = 3 * time.Second
+
+// blind reports whether the provider's open files are out of sight: its
+// release builds make themselves undumpable, so to its own user, not
+// root, /proc/PID/fd is closed.
+func (p *Provider) blind() bool {
+	_, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.PID))
+	return err != nil
+}
+
+// beforeWriteBlind is beforeWrite for a KeePassXC it cannot look into.
+// Saves are then seen by their result: the database files KeePassXC was
+// started with or last opened (its command line and its own settings
+// say) change when a save ends. A burst goes on while it is young; a new
+// one starts once the files changed after the last burst started, or
+// blindSaveLimit after it (no save came, or no file is known).
+func (p *Provider) beforeWriteBlind(limit time.Duration, path string) error {
+	dbs := p.databases()
+	start, stamp := lastBlindBurst(path)
+	if !start.IsZero() && time.Since(start) < burstLength {
+		return nil
+	}
+	deadline := time.Now().Add(limit)
+	for !start.IsZero() && time.Since(start) < blindSaveLimit {
+		if len(dbs) > 0 && stampOf(dbs) != stamp {
+			break // the last burst's save is written
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("KeePassXC was still saving its database after %v", limit)
+		}
+		time.Sleep(10 * pollEvery)
+	}
+	if path == "" {
+		return nil
+	}
+	return os.WriteFile(path, []byte(strconv.FormatInt(time.Now().UnixNano(), 10)+" "+stampOf(dbs)), 0o600)
+}
+
+// lastBlindBurst reads when the last burst started and the stamp of the
+// database files then; an unreadable record counts as a burst just begun.
+func lastBlindBurst(path string) (time.Time, string) {
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) || path == "" {
+		return time.Time{}, ""
+	}
+	t, stamp, _ := strings.Cut(strings.TrimSpace(string(b)), " ")
+	ns, perr := strconv.ParseInt(t, 10, 64)
+	if err != nil || perr != nil {
+		return time.Now(), ""
+	}
+	return time.Unix(0, ns), stamp
+}
+
+// stampOf is the identity, size and modification time of files: a save
+// (a new file renamed over the old, or the old rewritten) changes it.
+func stampOf(files []string) string {
+	var b strings.Builder
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil {
+			fmt.Fprintf(&b, "%d:%d:%d,", inode(fi), fi.Size(), fi.ModTime().UnixNano())
+		}
+	}
+	return b.String()
+}
+
+// databases are the database files KeePassXC has open, as far as its
+// command line and its settings tell (the last opened ones, which it
+// reopens at start).
+func (p *Provider) databases() []string {
+	var out []string
+	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.PID))
+	for _, arg := range strings.Split(string(cmdline), "\x00") {
+		if strings.HasSuffix(arg, ".kdbx") && filepath.IsAbs(arg) {
+			out = append(out, arg)
+		}
+	}
+	home, _ := os.UserHomeDir()
+	for _, ini := range []string{
+		filepath.Join(xdg("XDG_CACHE_HOME", home, ".cache"), "keepassxc", "keepassxc.ini"),
+		filepath.Join(xdg("XDG_CONFIG_HOME", home, ".config"), "keepassxc", "keepassxc.ini"),
+	} {
+		data, _ := os.ReadFile(ini)
+		for line := range strings.Lines(string(data)) {
+			k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
+			if !ok || (k != "LastOpenedDatabases" && k != "LastActiveDatabase") {
+				continue
+			}
+			for _, f := range strings.Split(v, ",") {
+				if f = strings.Trim(strings.TrimSpace(f), `"`); filepath.IsAbs(f) {
+					out = append(out, f)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// xdg is the XDG directory the variable names, else home/dflt.
+func xdg(variable, home, dflt string) string {
+	if d := os.Getenv(variable); d != "" {
+		return d
+	}
+	return filepath.Join(home, dflt)
 }

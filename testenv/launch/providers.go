@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -41,6 +40,18 @@ ShowNotification=false
 ShowTrayIcon=false
 `
 
+// keepassxcDefaults turns the Secret Service integration on and leaves
+// everything else as KeePassXC ships it.
+const keepassxcDefaults = `[General]
+ConfigVersion=2
+SingleInstance=false
+OpenPreviousDatabasesOnStartup=false
+[FdoSecrets]
+Enabled=true
+[GUI]
+ShowTrayIcon=false
+`
+
 // startKeePassXC starts KeePassXC headless (Qt's offscreen platform) on a
 // throw-away database, unlocked with UnlockPassword from stdin unless mode
 // is Locked.
@@ -49,13 +60,20 @@ func (s *Session) startKeePassXC(mode KeyringMode) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	for name, content := range map[string]string{"db.xml": keepassxcDatabase, "keepassxc.ini": keepassxcConfig} {
+	config, kdf := keepassxcConfig, []string{"--decryption-time", "100"}
+	if mode == Defaults {
+		config, kdf = keepassxcDefaults, []string{"--decryption-time", "1000"} // the new-database default
+	}
+	for name, content := range map[string]string{"db.xml": keepassxcDatabase, "keepassxc.ini": config} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
 			return err
 		}
 	}
+	if err := s.own(); err != nil {
+		return err
+	}
 	db := filepath.Join(dir, "db.kdbx")
-	imp := exec.Command("keepassxc-cli", "import", "--set-password", "--decryption-time", "100", filepath.Join(dir, "db.xml"), db)
+	imp := s.command("keepassxc-cli", append(append([]string{"import", "--set-password"}, kdf...), filepath.Join(dir, "db.xml"), db)...)
 	imp.Env = s.Env()
 	imp.Stdin = strings.NewReader(UnlockPassword + "\n" + UnlockPassword + "\n")
 	if out, err := imp.CombinedOutput(); err != nil {
@@ -65,8 +83,16 @@ func (s *Session) startKeePassXC(mode KeyringMode) error {
 	if mode != Locked {
 		args = append([]string{"--pw-stdin"}, args...)
 	}
-	s.keyring = exec.Command("keepassxc", args...)
+	s.keyring = s.command("keepassxc", args...)
 	s.keyring.Env = append(s.Env(), "QT_QPA_PLATFORM=offscreen")
+	if mode == Defaults {
+		d, err := startDisplay(s.Dir)
+		if err != nil {
+			return err
+		}
+		s.display = d
+		s.keyring.Env = append(s.Env(), "DISPLAY="+d.name)
+	}
 	s.keyring.Stdin = strings.NewReader(UnlockPassword + "\n")
 	return s.startLogged("keepassxc.log", mode != Locked)
 }
@@ -148,7 +174,7 @@ func (s *Session) startKWallet(mode KeyringMode) error {
 		return fmt.Errorf("kwalletd5 created no wallet: %w", err)
 	}
 	if mode == Locked { // as before a login that opens it
-		s.keyring = exec.Command("kwalletd5")
+		s.keyring = s.command("kwalletd5")
 		s.keyring.Env = append(s.Env(), "QT_QPA_PLATFORM=offscreen")
 		return s.startLogged("kwallet.log", false)
 	}
@@ -201,7 +227,7 @@ func (s *Session) pamKWallet() error {
 		return err
 	}
 	defer lnFile.Close()
-	s.keyring = exec.Command("kwalletd5", "--pam-login", "3", "4")
+	s.keyring = s.command("kwalletd5", "--pam-login", "3", "4")
 	s.keyring.ExtraFiles = []*os.File{keyR, lnFile}
 	s.keyring.Env = append(s.Env(), "QT_QPA_PLATFORM=offscreen", "PAM_KWALLET5_LOGIN=1")
 	if logf, err := os.OpenFile(filepath.Join(s.Dir, "kwallet.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err == nil {

@@ -30,6 +30,11 @@ const (
 	// Locked is KeePassXC or KWallet with its database or wallet closed:
 	// its collection unlocks only through a prompt nobody here answers.
 	Locked
+	// Defaults is KeePassXC on its default settings — access confirmation
+	// on, the Recycle Bin on, the default key derivation — on a display of
+	// its own, where Session.Answer answers its questions as a person
+	// would.
+	Defaults
 )
 
 // Session is a private session bus, optionally with a Secret Service
@@ -40,6 +45,8 @@ type Session struct {
 	Provider Provider // the Secret Service on the bus, unless BusOnly
 	bus      *exec.Cmd
 	keyring  *exec.Cmd
+	user     *KernelUser // whom the bus and the provider run as; nil: root
+	display  *display    // the provider's X display (Defaults)
 }
 
 // Provider names a Secret Service provider the tests run.
@@ -100,6 +107,14 @@ var providerPrograms = map[Provider][][2]string{
 // provider on it (only gnome-keyring knows modes other than Unlocked).
 // dir must be a fresh directory.
 func StartProvider(dir string, provider Provider, mode KeyringMode) (*Session, error) {
+	return StartProviderAs(dir, provider, mode, nil)
+}
+
+// StartProviderAs is StartProvider with the bus and the provider run as
+// user u (nil: this process's user), as an ordinary user runs them: dir
+// becomes u's, and u needs a passwd entry (KernelUser.Register) for the
+// bus to name it.
+func StartProviderAs(dir string, provider Provider, mode KeyringMode, u *KernelUser) (*Session, error) {
 	programs := [][2]string{{"dbus-daemon", "dbus"}}
 	if mode != BusOnly {
 		programs = append(programs, providerPrograms[provider]...)
@@ -109,7 +124,7 @@ func StartProvider(dir string, provider Provider, mode KeyringMode) (*Session, e
 			return nil, fmt.Errorf("%s not found on PATH (Debian package %s; `make deps` installs it as root)", p[0], p[1])
 		}
 	}
-	s := &Session{Dir: dir, Provider: provider}
+	s := &Session{Dir: dir, Provider: provider, user: u}
 	for _, d := range []string{".local/share/keyrings", ".config", "run", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
 			return nil, err
@@ -120,7 +135,10 @@ func StartProvider(dir string, provider Provider, mode KeyringMode) (*Session, e
 	if err := os.WriteFile(cfg, fmt.Appendf(nil, busConfig, sock), 0o600); err != nil {
 		return nil, err
 	}
-	s.bus = exec.Command("dbus-daemon", "--config-file="+cfg, "--nofork", "--print-address=1")
+	if err := s.own(); err != nil {
+		return nil, err
+	}
+	s.bus = s.command("dbus-daemon", "--config-file="+cfg, "--nofork", "--print-address=1")
 	s.bus.Env = s.baseEnv()
 	out, err := s.bus.StdoutPipe()
 	if err != nil {
@@ -168,7 +186,7 @@ func (s *Session) startGnomeKeyring(mode KeyringMode) error {
 	if mode == Unlocked {
 		args = append(args, "--unlock")
 	}
-	s.keyring = exec.Command("gnome-keyring-daemon", args...)
+	s.keyring = s.command("gnome-keyring-daemon", args...)
 	s.keyring.Env = s.Env()
 	if mode == Unlocked {
 		s.keyring.Stdin = strings.NewReader(UnlockPassword)
@@ -286,6 +304,7 @@ func (s *Session) Stop() {
 		_ = s.bus.Process.Kill()
 		_ = s.bus.Wait()
 	}
+	s.display.stop()
 }
 
 // Lock locks the login collection through the Secret Service API, as a

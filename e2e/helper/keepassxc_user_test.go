@@ -1,0 +1,74 @@
+package helper_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/regcred/regcred/store/keyring"
+	"github.com/regcred/regcred/testenv"
+	"github.com/regcred/regcred/testenv/launch"
+)
+
+// newKeePassXCUser is an env on KeePassXC as an ordinary user runs it: on
+// its default settings, and it and the helper run as a throw-away user,
+// not root (KeePassXC's release builds make themselves undumpable, which
+// root sees through and its own user does not).
+func newKeePassXCUser(t *testing.T, mode launch.KeyringMode) *env {
+	t.Helper()
+	u := testenv.NewKernelUser(t)
+	s := testenv.StartProviderAsT(t, launch.KeePassXC, mode, u)
+	e := &env{t: t, kr: s, session: s, user: u, vars: s.EnvMap()}
+	e.bin = e.wrap(helperBin())
+	return e
+}
+
+// answered runs the helper while KeePassXC asks a person, who answers allow.
+func (e *env) answered(allow bool, stdin string, args ...string) result {
+	e.t.Helper()
+	done := make(chan result, 1)
+	go func() { done <- e.run(stdin, args...) }()
+	if err := e.session.Answer(allow, 20*time.Second); err != nil {
+		e.t.Errorf("%v: %v", args, err)
+	}
+	return <-done
+}
+
+// TestKeePassXCOnItsDefaultsAsAUser (issue 28, points 2, 4 and 5): as an
+// ordinary user, with access confirmation on, a get asks KeePassXC for the
+// item — which asks the person — and answers what they allowed; a
+// refusal is one line saying so, not a raw IsLocked; doctor names
+// KeePassXC (as "an unknown program" before: its /proc entries are closed
+// to its own user) and says what its Recycle Bin keeps; stores in a row
+// wait out each save of the default one-second key derivation.
+func TestKeePassXCOnItsDefaultsAsAUser(t *testing.T) {
+	e := newKeePassXCUser(t, launch.Defaults)
+	// Stores in a row: each lands after the save the last one started.
+	for _, server := range []string{"a.example", "b.example", "c.example"} {
+		start := time.Now()
+		r := e.run(storeJSON(server, "u-"+server, "s3cret-"+server), "store")
+		t.Logf("store %s: %s", server, time.Since(start).Round(time.Millisecond))
+		if r.code != 0 {
+			t.Fatalf("store %s: exit %d %q %q", server, r.code, r.stdout, r.stderr)
+		}
+	}
+	if r := e.answered(true, "a.example", "get"); r.code != 0 || r.stdout != `{"ServerURL":"a.example","Username":"u-a.example","Secret":"s3cret-a.example"}`+"\n" {
+		t.Errorf("get, allowed: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	r := e.answered(false, "b.example", "get")
+	if r.code != 1 || r.stdout != "read b.example: "+keyring.ErrAccessDenied.Error()+"\n" {
+		t.Errorf("get, denied: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	d := e.run("", "doctor")
+	for _, want := range []string{"Secret Service provider on the bus: KeePassXC 2.7", "Recycle Bin"} {
+		if !strings.Contains(d.stdout, want) {
+			t.Errorf("doctor does not say %q:\n%s%s", want, d.stdout, d.stderr)
+		}
+	}
+	if !e.session.Alive() {
+		t.Fatal("KeePassXC crashed")
+	}
+	if e.session.Asking() {
+		t.Error("KeePassXC still asks something nobody answered")
+	}
+}

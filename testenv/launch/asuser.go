@@ -1,0 +1,139 @@
+package launch
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// command is a command the session runs: as its user, if it has one.
+func (s *Session) command(name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(name, args...)
+	if s.user != nil {
+		uid := uint32(s.user.UID)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
+	}
+	return cmd
+}
+
+// own gives everything under the session's directory to its user.
+func (s *Session) own() error {
+	if s.user == nil {
+		return nil
+	}
+	return filepath.WalkDir(s.Dir, func(p string, _ os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, s.user.UID, s.user.UID)
+	})
+}
+
+// display is a private X server (Xvfb) a provider shows its questions on.
+type display struct {
+	name string // DISPLAY
+	cmd  *exec.Cmd
+}
+
+// startDisplay starts Xvfb on a free display number, open to every local
+// user (-ac: the provider runs as another user than the harness).
+func startDisplay(dir string) (*display, error) {
+	if _, err := exec.LookPath("Xvfb"); err != nil {
+		return nil, errors.New("Xvfb not found on PATH (Debian package xvfb; `make deps` installs it as root)")
+	}
+	if _, err := exec.LookPath("xdotool"); err != nil {
+		return nil, errors.New("xdotool not found on PATH (Debian package xdotool; `make deps` installs it as root)")
+	}
+	for range 20 {
+		n := 100 + rand.IntN(900)
+		if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); err == nil {
+			continue
+		}
+		cmd, err := startLogged(filepath.Join(dir, "xvfb.log"), "Xvfb", fmt.Sprintf(":%d", n), "-ac", "-nolisten", "tcp", "-screen", "0", "1024x768x24")
+		if err != nil {
+			return nil, err
+		}
+		d := &display{name: fmt.Sprintf(":%d", n), cmd: cmd}
+		for range 100 {
+			if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
+				return d, nil
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		d.stop()
+	}
+	return nil, errors.New("Xvfb: no free display started")
+}
+
+func (d *display) stop() {
+	if d != nil {
+		stopProcess(d.cmd)
+	}
+}
+
+// Question is a window a provider asks a person something in: KeePassXC's
+// access request, or its delete confirmation.
+const Question = "Access Request|Delete|Remove"
+
+// Answer waits up to limit for the provider to ask a person something
+// (a window named by Question) and answers as a person at the keyboard
+// would: to allow, Return on an access request (Allow is its default
+// button) and Tab, Space on a delete confirmation (whose default is
+// Cancel); to refuse, Escape (Deny, Cancel).
+func (s *Session) Answer(allow bool, limit time.Duration) error {
+	if s.display == nil {
+		return errors.New("the session's provider has no display to ask on")
+	}
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		for _, w := range s.questions() {
+			name, _ := s.xdotool("getwindowname", w)
+			key := []string{"Escape"}
+			if allow && strings.Contains(name, "Delete") {
+				key = []string{"Tab", "space"}
+			} else if allow {
+				key = []string{"Return"}
+			}
+			// A key sent the moment a window appears can be lost: let it
+			// settle, and send again while the same question stays. X may
+			// give the next question the same window id: a new name, or
+			// the window closing, ends this one.
+			time.Sleep(300 * time.Millisecond)
+			for time.Now().Before(deadline) {
+				_, _ = s.xdotool(append([]string{"key", "--window", w}, key...)...)
+				for range 50 {
+					if now, err := s.xdotool("getwindowname", w); err != nil || now != name || !slices.Contains(s.questions(), w) {
+						return nil
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("%s asked nothing in %v", s.Provider, limit)
+}
+
+// questions are the windows asking a question now.
+func (s *Session) questions() []string {
+	out, _ := s.xdotool("search", "--onlyvisible", "--name", Question)
+	return strings.Fields(out)
+}
+
+// Asking reports whether the provider shows a question now.
+func (s *Session) Asking() bool { return len(s.questions()) > 0 }
+
+func (s *Session) xdotool(args ...string) (string, error) {
+	cmd := exec.Command("xdotool", args...)
+	cmd.Env = append(os.Environ(), "DISPLAY="+s.display.name)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
