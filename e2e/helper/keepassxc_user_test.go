@@ -6,22 +6,8 @@ import (
 	"time"
 
 	"github.com/regcred/regcred/store/keyring"
-	"github.com/regcred/regcred/testenv"
 	"github.com/regcred/regcred/testenv/launch"
 )
-
-// newKeePassXCUser is an env on KeePassXC as an ordinary user runs it: on
-// its default settings, and it and the helper run as a throw-away user,
-// not root (KeePassXC's release builds make themselves undumpable, which
-// root sees through and its own user does not).
-func newKeePassXCUser(t *testing.T, mode launch.KeyringMode) *env {
-	t.Helper()
-	u := testenv.NewKernelUser(t)
-	s := testenv.StartProviderAsT(t, launch.KeePassXC, mode, u)
-	e := &env{t: t, kr: s, session: s, user: u, vars: s.EnvMap()}
-	e.bin = e.wrap(helperBin())
-	return e
-}
 
 // answered runs the helper while KeePassXC asks a person, who answers allow.
 func (e *env) answered(allow bool, stdin string, args ...string) result {
@@ -42,7 +28,7 @@ func (e *env) answered(allow bool, stdin string, args ...string) result {
 // to its own user) and says what its Recycle Bin keeps; stores in a row
 // wait out each save of the default one-second key derivation.
 func TestKeePassXCOnItsDefaultsAsAUser(t *testing.T) {
-	e := newKeePassXCUser(t, launch.Defaults)
+	e := newProviderEnv(t, launch.KeePassXC, launch.Defaults)
 	// Stores in a row: each lands after the save the last one started.
 	for _, server := range []string{"a.example", "b.example", "c.example"} {
 		start := time.Now()

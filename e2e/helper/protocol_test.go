@@ -41,8 +41,19 @@ func helperBin() string { return filepath.Join(binDir, "docker-credential-regcre
 // newEnv is an env on a private gnome-keyring set up as mode says.
 func newEnv(t *testing.T, mode launch.KeyringMode) *env {
 	t.Helper()
-	s := testenv.StartSessionT(t, mode)
-	return &env{t: t, kr: s, session: s, vars: s.EnvMap(), bin: helperBin()}
+	return newProviderEnv(t, launch.GnomeKeyring, mode)
+}
+
+// newProviderEnv is an env on a private Secret Service provider set up as
+// mode says, run as people run it: the bus, the provider and the helper
+// as an ordinary user (a throw-away one), not root.
+func newProviderEnv(t *testing.T, provider launch.Provider, mode launch.KeyringMode) *env {
+	t.Helper()
+	u := testenv.NewKernelUser(t)
+	s := testenv.StartProviderAsT(t, provider, mode, u)
+	e := &env{t: t, kr: s, session: s, user: u, vars: s.EnvMap()}
+	e.bin = e.wrap(helperBin())
+	return e
 }
 
 // keyrings are the keyrings the tests of what every keyring must do run
@@ -52,15 +63,14 @@ var keyrings = []string{"secret-service", "kernel", string(launch.KeePassXC), st
 
 // newEnvOn is an env on a keyring of its own: a private unlocked Secret
 // Service provider, or the kernel keyring of a throw-away user (the helper
-// then runs as that user).
+// runs as that user either way).
 func newEnvOn(t *testing.T, keyring string) *env {
 	t.Helper()
 	switch keyring {
 	case "secret-service":
 		return newEnv(t, launch.Unlocked)
 	case string(launch.KeePassXC), string(launch.KWallet):
-		s := testenv.StartProviderT(t, launch.Provider(keyring))
-		return &env{t: t, kr: s, session: s, vars: s.EnvMap(), bin: helperBin()}
+		return newProviderEnv(t, launch.Provider(keyring), launch.Unlocked)
 	}
 	u := testenv.NewKernelUser(t)
 	e := &env{t: t, kr: u, user: u, vars: u.Env()}

@@ -25,8 +25,7 @@ func TestClosedProviderFailsInTime(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.provider), func(t *testing.T) {
-			s := testenv.StartProviderModeT(t, tt.provider, launch.Locked)
-			e := &env{t: t, kr: s, session: s, vars: s.EnvMap(), bin: helperBin()}
+			e := newProviderEnv(t, tt.provider, launch.Locked)
 			e.vars["REGCRED_TIMEOUT"] = "2s"
 			for _, v := range []struct{ verb, in, prefix string }{
 				{"store", storeJSON("closed.example", "u", "s"), "store closed.example: "},
@@ -57,10 +56,28 @@ func TestClosedProviderFailsInTime(t *testing.T) {
 // writes out of the save: 40 stores, each started 20 to 110 ms after the
 // last ended (before regcred waited for saves, 2.7.4 crashed in 4 of 8
 // such runs), then chunked stores, a burst of 9 item writes each. After
-// all of them KeePassXC still runs and holds every credential.
+// all of them KeePassXC still runs and holds every credential. As root,
+// regcred sees the saves in KeePassXC's open files; as its own user, who
+// cannot look into an undumpable KeePassXC, it sees them end in the
+// database file — there on KeePassXC's defaults (a 1 s key derivation,
+// access confirmed by the person, here answered).
 func TestKeePassXCOutlivesItsSaves(t *testing.T) {
-	s := testenv.StartProviderT(t, launch.KeePassXC)
-	e := &env{t: t, kr: s, session: s, vars: s.EnvMap(), bin: helperBin()}
+	for _, asUser := range []bool{false, true} {
+		t.Run(map[bool]string{false: "root", true: "user"}[asUser], func(t *testing.T) {
+			var e *env
+			if asUser {
+				e = newProviderEnv(t, launch.KeePassXC, launch.Defaults)
+			} else {
+				s := testenv.StartProviderT(t, launch.KeePassXC)
+				e = &env{t: t, kr: s, session: s, vars: s.EnvMap(), bin: helperBin()}
+			}
+			outlivesSaves(t, e, asUser)
+		})
+	}
+}
+
+func outlivesSaves(t *testing.T, e *env, confirm bool) {
+	s := e.session
 	want := map[string]string{}
 	for i := range 40 {
 		server := fmt.Sprintf("paced%02d.example", i)
@@ -82,7 +99,12 @@ func TestKeePassXCOutlivesItsSaves(t *testing.T) {
 		t.Fatal("KeePassXC is gone")
 	}
 	for server, secret := range want {
-		r := e.run(server, "get")
+		var r result
+		if confirm {
+			r = e.answered(true, server, "get")
+		} else {
+			r = e.run(server, "get")
+		}
 		if r.code != 0 || !strings.Contains(r.stdout, `"Secret":"`+secret+`"`) {
 			t.Errorf("get %s: exit %d %.80s", server, r.code, r.stdout)
 		}
