@@ -80,7 +80,7 @@ func Delete(ctx context.Context, c kubernetes.Interface, namespace, name string,
 		case len(kept) == len(auths):
 			return &NotOursError{Namespace: namespace, Name: name, Entries: len(auths)}
 		}
-		data, err := kept.JSON()
+		data, err := WithAuths(s.Data[corev1.DockerConfigJsonKey], kept)
 		if err != nil {
 			return err
 		}

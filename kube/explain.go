@@ -77,4 +77,7 @@ const (
 	ForceReplace
 	// OtherServiceAccount: naming another ServiceAccount.
 	OtherServiceAccount
+	// ForceTakeOver: replacing the entry another account wrote for the
+	// same registry.
+	ForceTakeOver
 )

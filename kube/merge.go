@@ -85,42 +85,63 @@ func Summary(changes []Change, dryRun bool) string {
 	return strings.Join(parts, ", ")
 }
 
-// Merge writes ours over existing. An existing entry with the Secret key
-// of one of ours, however it is spelt, is replaced by it; every other
-// entry is kept, or removed with prune. It returns the result and what
-// happened to each entry, sorted by key.
+// Merge writes ours over existing. Existing entries with the Secret key
+// of one of ours, however each is spelt, are replaced by it; every other
+// entry is kept — each spelling of one registry the Secret holds, as it
+// is — or removed with prune. It returns the result and what happened to
+// each entry, sorted by key.
 func Merge(existing, ours Auths, prune bool) (Auths, []Change) {
 	out := Auths{}
 	var changes []Change
-	byKey := map[string]string{} // an existing entry's Secret key → its key as written
+	byKey := map[string][]string{} // an existing entry's Secret key → its keys as written
 	for k := range existing {
-		byKey[SecretKey(k)] = k
+		byKey[SecretKey(k)] = append(byKey[SecretKey(k)], k)
 	}
 	for k, v := range ours {
-		old, had := byKey[SecretKey(k)]
+		olds, had := byKey[SecretKey(k)]
 		switch {
 		case !had:
 			changes = append(changes, Change{k, Add})
-		case old == k && compactEqual(existing[old], v):
+		case len(olds) == 1 && olds[0] == k && compactEqual(existing[k], v):
 			changes = append(changes, Change{k, Same})
 		default:
 			changes = append(changes, Change{k, Update})
 		}
-		if had {
-			delete(byKey, SecretKey(k))
-		}
+		delete(byKey, SecretKey(k))
 		out[k] = v
 	}
-	for _, k := range byKey {
-		if prune {
-			changes = append(changes, Change{k, Remove})
-			continue
+	for _, keys := range byKey {
+		for _, k := range keys {
+			if prune {
+				changes = append(changes, Change{k, Remove})
+				continue
+			}
+			changes = append(changes, Change{k, Keep})
+			out[k] = existing[k]
 		}
-		changes = append(changes, Change{k, Keep})
-		out[k] = existing[k]
 	}
 	sort.Slice(changes, func(i, j int) bool { return changes[i].Key < changes[j].Key })
 	return out, changes
+}
+
+// WithAuths is the .dockerconfigjson content original with its auths
+// replaced by a: every other top-level field — credHelpers, HttpHeaders,
+// proxies, which kaniko, BuildKit and Tekton read — stays as it was.
+// Content that does not parse (or none) gives a's alone.
+func WithAuths(original []byte, a Auths) ([]byte, error) {
+	var doc map[string]json.RawMessage
+	if json.Unmarshal(original, &doc) != nil || doc == nil {
+		return a.JSON()
+	}
+	if a == nil {
+		a = Auths{}
+	}
+	auths, err := json.Marshal(a)
+	if err != nil {
+		return nil, err
+	}
+	doc["auths"] = auths
+	return json.Marshal(doc)
 }
 
 // compactEqual reports whether two JSON texts are equal once compacted.

@@ -51,3 +51,61 @@ func TestMerge(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeKeepsEverySpelling (issue 29, point 5): a Secret holding one
+// registry under two spellings keeps both through an export of another
+// registry (it lost one, chosen by map order); an export of that registry
+// replaces both.
+func TestMergeKeepsEverySpelling(t *testing.T) {
+	e := func(s string) json.RawMessage { return json.RawMessage(s) }
+	existing := Auths{"https://quay.io": e(`{"auth":"YTpi"}`), "quay.io/": e(`{"auth":"Yzpk"}`)}
+	for range 20 { // map order varies from run to run
+		got, _ := Merge(existing, Auths{"ghcr.io": e(`{"auth":"eDp5"}`)}, false)
+		if len(got) != 3 || string(got["https://quay.io"]) != `{"auth":"YTpi"}` || string(got["quay.io/"]) != `{"auth":"Yzpk"}` {
+			t.Fatalf("an unrelated export kept %v", got)
+		}
+	}
+	got, changes := Merge(existing, Auths{"quay.io": e(`{"auth":"bmV3OnB3"}`)}, false)
+	if len(got) != 1 || string(got["quay.io"]) != `{"auth":"bmV3OnB3"}` || !slices.Equal(changes, []Change{{"quay.io", Update}}) {
+		t.Errorf("an export of that registry: %v, %v", got, changes)
+	}
+}
+
+// TestWithAuths (issue 29, point 7): the fields of a .dockerconfigjson
+// other than auths — credHelpers, HttpHeaders, proxies — go back as they
+// were; content that does not parse gives the auths alone.
+func TestWithAuths(t *testing.T) {
+	a := Auths{"ghcr.io": json.RawMessage(`{"auth":"eDp5"}`)}
+	tests := []struct{ original, want string }{
+		{"", `{"auths":{"ghcr.io":{"auth":"eDp5"}}}`},
+		{"not json", `{"auths":{"ghcr.io":{"auth":"eDp5"}}}`},
+		{`{"auths":{"old.example":{}}}`, `{"auths":{"ghcr.io":{"auth":"eDp5"}}}`},
+		{`{"credHelpers":{"gcr.io":"gcloud"},"auths":{},"HttpHeaders":{"User-Agent":"kaniko"},"proxies":{"default":{"httpProxy":"http://p:3128"}}}`,
+			`{"HttpHeaders":{"User-Agent":"kaniko"},"auths":{"ghcr.io":{"auth":"eDp5"}},"credHelpers":{"gcr.io":"gcloud"},"proxies":{"default":{"httpProxy":"http://p:3128"}}}`},
+	}
+	for _, tt := range tests {
+		got, err := WithAuths([]byte(tt.original), a)
+		if err != nil || string(got) != tt.want {
+			t.Errorf("WithAuths(%q) = %s, %v; want %s", tt.original, got, err, tt.want)
+		}
+	}
+}
+
+// TestOthersAccounts (issue 29, point 1): an entry for one of ours under
+// another username is a teammate's — however the registry is spelt; the
+// same username with a new password is a rotation.
+func TestOthersAccounts(t *testing.T) {
+	e := func(s string) json.RawMessage { return json.RawMessage(s) }
+	existing := Auths{
+		"https://ghcr.io": e(`{"username":"alice","password":"a","auth":"YWxpY2U6YQ=="}`),
+		"quay.io":         e(`{"auth":"Y2Fyb2w6b2xk"}`), // carol:old
+		"other.example":   e(`{"auth":"eDp5"}`),
+	}
+	ours := Auths{
+		"ghcr.io": e(`{"username":"carol","password":"c","auth":"Y2Fyb2w6Yw=="}`),
+		"quay.io": e(`{"username":"carol","password":"new","auth":"Y2Fyb2w6bmV3"}`),
+	}
+	if got, want := othersAccounts(existing, ours), []string{"https://ghcr.io (alice)"}; !slices.Equal(got, want) {
+		t.Errorf("othersAccounts = %q, want %q", got, want)
+	}
+}

@@ -121,8 +121,12 @@ func Write(ctx context.Context, c kubernetes.Interface, namespace, name string, 
 		if err != nil {
 			return err
 		}
+		if taken := othersAccounts(existing, ours); len(taken) > 0 && !opts.Force {
+			return &Refused{Namespace: namespace, Name: name, Remedy: ForceTakeOver,
+				Err: fmt.Errorf("secret %s/%s: another account's entry is there for %s; an export replaces only the entries of the account it writes (as delete removes only those)", namespace, name, strings.Join(taken, ", "))}
+		}
 		merged, changes := Merge(existing, ours, opts.Prune)
-		data, err := merged.JSON()
+		data, err := WithAuths(old.Data[corev1.DockerConfigJsonKey], merged)
 		if err != nil {
 			return err
 		}
@@ -182,6 +186,27 @@ func (w *Written) create(ctx context.Context, secrets typedcorev1.SecretInterfac
 	}
 	sort.Slice(w.Changes, func(i, j int) bool { return w.Changes[i].Key < w.Changes[j].Key })
 	return nil
+}
+
+// othersAccounts lists, as "registry (username)", the existing entries
+// that one of ours would replace and that hold another account: an entry
+// is the account's that wrote it, for export as for delete (see Mine).
+func othersAccounts(existing, ours Auths) []string {
+	var out []string
+	for k, v := range existing {
+		for ok, ov := range ours {
+			if SecretKey(k) != SecretKey(ok) {
+				continue
+			}
+			e, err1 := decodeEntry(v)
+			o, err2 := decodeEntry(ov)
+			if err1 == nil && err2 == nil && e.Username != o.Username {
+				out = append(out, fmt.Sprintf("%s (%s)", k, e.Username))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // writable returns the entries of an existing Secret Write may merge into,

@@ -31,6 +31,8 @@ func withFlags(err error) error {
 		return fmt.Errorf("%w; re-run with --force to add your entries to it", err)
 	case kube.ForceReplace:
 		return fmt.Errorf("%w; --force replaces its content", err)
+	case kube.ForceTakeOver:
+		return fmt.Errorf("%w; --force replaces it with yours", err)
 	case kube.OtherServiceAccount:
 		return fmt.Errorf("%w, or name another with --service-account", err)
 	}

@@ -1,6 +1,7 @@
 package plugin_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -216,5 +217,104 @@ func TestServiceAccountListsOfOthers(t *testing.T) {
 	}
 	if got := pullSecrets(t, ns, "default"); !slices.Equal(got, []string{"regcred"}) {
 		t.Errorf("delete took a hand-written entry: default lists %v", got)
+	}
+}
+
+// dockerConfigDoc is a Secret's .dockerconfigjson as a JSON object.
+func dockerConfigDoc(t *testing.T, ns, name string) map[string]json.RawMessage {
+	t.Helper()
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(secret(t, "alpha", ns, name).Data[corev1.DockerConfigJsonKey], &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// TestExportAndDeleteKeepWhatTheyDoNotWrite (issue 29, points 5 and 7): a
+// Secret another tool wrote — one registry under two spellings, and the
+// fields beside auths that kaniko, BuildKit and Tekton read — keeps both
+// spellings and those fields through export --force of another registry
+// (it lost one spelling, chosen by map order, and every field but auths),
+// and a delete that trims an entry keeps the fields too.
+func TestExportAndDeleteKeepWhatTheyDoNotWrite(t *testing.T) {
+	alice := newKenv(t)
+	alice.store("ghcr.io", "alice", "a-ghcr")
+	const others = `"credHelpers":{"gcr.io":"gcloud"},"HttpHeaders":{"User-Agent":"kaniko"},"proxies":{"default":{"httpProxy":"http://proxy:3128"}}`
+	for _, tt := range []struct{ name, manager, cmd string }{
+		{"export --force over another tool's", "helm", "export"},
+		{"a delete that trims", kube.FieldManager, "delete"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ns := namespace(t)
+			data := `{"auths":{"https://quay.io":{"auth":"cTE6cDE="},"quay.io/":{"auth":"cTI6cDI="}` // q1:p1, q2:p2
+			if tt.cmd == "delete" {
+				data += `,"ghcr.io":{"username":"alice","password":"a-ghcr","auth":"YWxpY2U6YS1naGNy"}`
+			}
+			data += "}," + others + "}"
+			if _, err := admin(t, "alpha").CoreV1().Secrets(ns).Create(t.Context(), kube.Secret("regcred", ns, []byte(data)), metav1.CreateOptions{FieldManager: tt.manager}); err != nil {
+				t.Fatal(err)
+			}
+			args := []string{"export", "ghcr.io", "-n", ns, "--force"}
+			if tt.cmd == "delete" {
+				args = []string{"delete", "ghcr.io", "-n", ns}
+			}
+			if r := alice.plugin(args...); r.code != 0 {
+				t.Fatalf("%v: exit %d %q %q", args, r.code, r.stdout, r.stderr)
+			}
+			doc := dockerConfigDoc(t, ns, "regcred")
+			for _, f := range []string{"credHelpers", "HttpHeaders", "proxies"} {
+				if !strings.Contains(others, string(doc[f])) || len(doc[f]) == 0 {
+					t.Errorf("%s: %s is %s", tt.cmd, f, doc[f])
+				}
+			}
+			var auths map[string]json.RawMessage
+			if err := json.Unmarshal(doc["auths"], &auths); err != nil {
+				t.Fatal(err)
+			}
+			if string(auths["https://quay.io"]) != `{"auth":"cTE6cDE="}` || string(auths["quay.io/"]) != `{"auth":"cTI6cDI="}` {
+				t.Errorf("%s: the two spellings of quay.io are now %s", tt.cmd, doc["auths"])
+			}
+			if _, has := auths["ghcr.io"]; has != (tt.cmd == "export") {
+				t.Errorf("%s: ghcr.io in the Secret: %v", tt.cmd, has)
+			}
+		})
+	}
+}
+
+// TestExportKeepsATeammatesAccount (issue 29, point 1): alice exported
+// ghcr.io as alice; carol's export of ghcr.io as carol is refused in one
+// line naming --force (it replaced alice's entry without a word, so two
+// teammates' CI jobs swapped the entry forever) and changes nothing; a
+// new password for alice's own account is a rotation, not a refusal;
+// carol's --force replaces it.
+func TestExportKeepsATeammatesAccount(t *testing.T) {
+	alice, carol := newKenv(t), newKenv(t)
+	ns := namespace(t)
+	alice.store("ghcr.io", "alice", "a1")
+	carol.store("ghcr.io", "carol", "c1")
+	if r := alice.plugin("export", "ghcr.io", "-n", ns); r.code != 0 {
+		t.Fatalf("alice's export: %s", r.stderr)
+	}
+	rv := secret(t, "alpha", ns, "regcred").ResourceVersion
+	r := carol.plugin("export", "ghcr.io", "-n", ns)
+	want := "error: secret " + ns + "/regcred: another account's entry is there for ghcr.io (alice); an export replaces only the entries of the account it writes (as delete removes only those); --force replaces it with yours\n"
+	if r.code != 1 || r.stderr != want {
+		t.Errorf("carol's export: exit %d stderr %q; want %q", r.code, r.stderr, want)
+	}
+	if now := secret(t, "alpha", ns, "regcred").ResourceVersion; now != rv {
+		t.Errorf("the refused export wrote the Secret")
+	}
+	alice.store("ghcr.io", "alice", "a2")
+	if r := alice.plugin("export", "ghcr.io", "-n", ns); r.code != 0 {
+		t.Errorf("alice's rotation: exit %d %q", r.code, r.stderr)
+	}
+	if got := entries(t, ns, "regcred"); !slices.Equal(got, []string{"ghcr.io=alice:a2"}) {
+		t.Errorf("after alice's rotation the Secret holds %v", got)
+	}
+	if r := carol.plugin("export", "ghcr.io", "-n", ns, "--force"); r.code != 0 {
+		t.Errorf("carol's export --force: exit %d %q", r.code, r.stderr)
+	}
+	if got := entries(t, ns, "regcred"); !slices.Equal(got, []string{"ghcr.io=carol:c1"}) {
+		t.Errorf("after carol's --force the Secret holds %v", got)
 	}
 }
