@@ -16,6 +16,24 @@ import (
 // A 403 is not always RBAC: a namespace being deleted, an exhausted
 // ResourceQuota and an admission webhook's denial each get their own line.
 func Explain(err error, verb, resource, namespace string) error {
+	var done *explained
+	if errors.As(err, &done) {
+		return err // explained where it happened, with that request's verb
+	}
+	if e := explain(err, verb, resource, namespace); e != err {
+		return &explained{e}
+	}
+	return err
+}
+
+// explained is an error Explain has worded.
+type explained struct{ err error }
+
+func (e *explained) Error() string { return e.err.Error() }
+func (e *explained) Unwrap() error { return e.err }
+
+// explain is Explain's wording of err, or err itself.
+func explain(err error, verb, resource, namespace string) error {
 	var status apierrors.APIStatus
 	msg := ""
 	if errors.As(err, &status) {

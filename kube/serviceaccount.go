@@ -89,8 +89,11 @@ func updateServiceAccount(ctx context.Context, c kubernetes.Interface, namespace
 	changed := false
 	err := onConflict(func() error {
 		sa, err := sas.Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
+		if notFound(err, "serviceaccounts") {
 			return err
+		}
+		if err != nil {
+			return Explain(err, "get", "serviceaccounts", namespace)
 		}
 		if changed, err = change(sa); err != nil || !changed {
 			return err

@@ -592,3 +592,48 @@ func TestRateLimitFollowsPriorityAndFairness(t *testing.T) {
 		t.Errorf("--parallel 33: exit %d stderr %q; want %q", r.code, r.stderr, want)
 	}
 }
+
+// grant gives the user "nobody" (context alpha-nobody) the verbs on the
+// resources in ns.
+func grant(t *testing.T, ns string, resources, verbs []string) {
+	t.Helper()
+	c := admin(t, "alpha")
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "some"}, Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: resources, Verbs: verbs}}}
+	if _, err := c.RbacV1().Roles(ns).Create(context.Background(), role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "nobody-some"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "some"},
+		Subjects: []rbacv1.Subject{{Kind: "User", Name: "nobody"}}}
+	if _, err := c.RbacV1().RoleBindings(ns).Create(context.Background(), rb, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestForbiddenNamesTheRequest (issue 29, point 11): a refusal names the
+// request that was refused, once: a Secret that may be updated but not
+// read is "get secrets" (it was worded twice, as "update" around "get"),
+// and a ServiceAccount that may not be read is "get serviceaccounts" (it
+// was "patch").
+func TestForbiddenNamesTheRequest(t *testing.T) {
+	k := newKenv(t)
+	k.store("verb.example", "alice", "pw")
+	noGet := namespace(t)
+	grant(t, noGet, []string{"secrets"}, []string{"create", "update"})
+	if _, err := admin(t, "alpha").CoreV1().Secrets(noGet).Create(t.Context(), kube.Secret("regcred", noGet, []byte(`{"auths":{}}`)), metav1.CreateOptions{FieldManager: kube.FieldManager}); err != nil {
+		t.Fatal(err)
+	}
+	r := k.plugin("export", "--context", "alpha-nobody", "-n", noGet)
+	if r.code != 1 || strings.Count(r.stderr, "forbidden: you may not") != 1 || !strings.Contains(r.stderr, `forbidden: you may not get secrets in namespace "`+noGet+`"`) {
+		t.Errorf("export where secrets may not be read: exit %d %q", r.code, r.stderr)
+	}
+	noSA := namespace(t)
+	grant(t, noSA, []string{"secrets"}, []string{"get", "list", "create", "update", "delete"})
+	if r := k.plugin("export", "-n", noSA, "--service-account", "default"); r.code != 0 {
+		t.Fatalf("export as admin: %s", r.stderr)
+	}
+	r = k.plugin("delete", "--context", "alpha-nobody", "-n", noSA, "--service-account", "default")
+	if r.code != 1 || strings.Count(r.stderr, "forbidden: you may not") != 1 || !strings.Contains(r.stderr, `forbidden: you may not get serviceaccounts in namespace "`+noSA+`"`) {
+		t.Errorf("delete where serviceaccounts may not be read: exit %d %q", r.code, r.stderr)
+	}
+}
