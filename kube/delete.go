@@ -142,9 +142,12 @@ func pluralEntries(n int) string {
 	return "entries"
 }
 
-// onlyOurs reports whether kubectl-regcred is the Secret's only field
-// manager, for every field: a Secret another tool made keeps that tool's
-// entry (for its type, at least) even after --force wrote its data.
+// onlyOurs reports whether kubectl-regcred is the only field manager of
+// the Secret's content — its type and data: a Secret another tool made
+// keeps that tool's entry (for its type, at least) even after --force
+// wrote its data. A manager of its metadata alone (a `kubectl label`, a
+// policy engine's annotation) made nothing that a delete would take.
 func onlyOurs(s *corev1.Secret) bool {
-	return len(s.ManagedFields) > 0 && len(managers(s.ManagedFields, "", others)) == 0
+	return len(s.ManagedFields) > 0 && len(managers(s.ManagedFields, `"f:data"`, others)) == 0 &&
+		len(managers(s.ManagedFields, `"f:type"`, others)) == 0
 }

@@ -318,3 +318,28 @@ func TestExportKeepsATeammatesAccount(t *testing.T) {
 		t.Errorf("after carol's --force the Secret holds %v", got)
 	}
 }
+
+// TestDeleteALabelledSecret (issue 29, point 12): a Secret regcred made,
+// which another manager only labelled (a `kubectl label`, a policy
+// engine), is deleted by the delete that takes its last entry — it was
+// left holding {"auths":{}}, the output saying "with others' too".
+func TestDeleteALabelledSecret(t *testing.T) {
+	k := newKenv(t)
+	ns := namespace(t)
+	k.store("label.example", "alice", "pw")
+	if r := k.plugin("export", "-n", ns); r.code != 0 {
+		t.Fatalf("export: %s", r.stderr)
+	}
+	s := secret(t, "alpha", ns, "regcred")
+	s.Labels = map[string]string{"team": "platform"}
+	if _, err := admin(t, "alpha").CoreV1().Secrets(ns).Update(t.Context(), s, metav1.UpdateOptions{FieldManager: "kubectl-label"}); err != nil {
+		t.Fatal(err)
+	}
+	r := k.plugin("delete", "-n", ns)
+	if r.code != 0 || !strings.Contains(r.stdout, "secret/regcred deleted") || strings.Contains(r.stdout, "others") {
+		t.Errorf("delete: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if hasSecret(t, ns, "regcred") {
+		t.Errorf("the Secret is still there: %s", secret(t, "alpha", ns, "regcred").Data[corev1.DockerConfigJsonKey])
+	}
+}
