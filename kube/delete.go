@@ -23,6 +23,10 @@ type DeleteOptions struct {
 	// Mine reports whether the entry under key, for username, is the
 	// caller's: the caller's keyring holds that registry for that user.
 	Mine func(key, username string) bool
+	// BeforeWrite, when set, is called after the Secret is read and before
+	// it is trimmed or deleted: the point a concurrent writer races, where
+	// fault tests pause.
+	BeforeWrite func()
 }
 
 // Removed is what Delete did, or in a dry run would do.
@@ -71,6 +75,9 @@ func Delete(ctx context.Context, c kubernetes.Interface, namespace, name string,
 		}
 		sort.Slice(changes, func(i, j int) bool { return changes[i].Key < changes[j].Key })
 		ours := onlyOurs(s)
+		if opts.BeforeWrite != nil {
+			opts.BeforeWrite()
+		}
 		switch {
 		case opts.Force || ours && len(kept) == 0:
 			r.Outcome, err = deleteExactly(ctx, secrets, s, dryRun)
@@ -104,10 +111,12 @@ func Delete(ctx context.Context, c kubernetes.Interface, namespace, name string,
 	return r, nil
 }
 
-// deleteExactly deletes s, and no Secret that replaced it meanwhile.
+// deleteExactly deletes s as it was read: not a Secret that replaced it,
+// nor one a teammate's export changed meanwhile (a Conflict, on which
+// Delete reads it again and keeps their entries).
 func deleteExactly(ctx context.Context, secrets typedcorev1.SecretInterface, s *corev1.Secret, dryRun []string) (Outcome, error) {
-	uid := s.UID
-	err := secrets.Delete(ctx, s.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}, DryRun: dryRun})
+	uid, rv := s.UID, s.ResourceVersion
+	err := secrets.Delete(ctx, s.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}, DryRun: dryRun})
 	switch {
 	case apierrors.IsNotFound(err):
 		return NotFound, nil

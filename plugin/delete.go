@@ -141,14 +141,21 @@ func (d *deleteOptions) deleteFrom(ctx context.Context, c kubernetes.Interface, 
 		r.err = err
 		return r
 	}
+	var unlinked []string
 	if plan.Outcome == kube.WouldDelete || plan.Outcome == kube.NotFound {
-		if err := d.unlink(ctx, c, t, dry, suffix, &r); err != nil {
+		if unlinked, err = d.unlink(ctx, c, t, dry, suffix, &r); err != nil {
+			d.relink(ctx, c, t, unlinked, &r)
 			r.err = err
 			return r
 		}
 	}
-	opts.DryRun = dry
+	opts.DryRun, opts.BeforeWrite = dry, d.env.BeforeDelete
 	done, err := kube.Delete(ctx, c, t.namespace, d.name, opts)
+	if err != nil || done.Outcome == kube.Configured {
+		// The Secret stays — a teammate's export went in after the plan,
+		// or the delete failed: the references it still needs go back.
+		d.relink(ctx, c, t, unlinked, &r)
+	}
 	if err != nil {
 		r.err = err
 		return r
@@ -162,13 +169,26 @@ func (d *deleteOptions) deleteFrom(ctx context.Context, c kubernetes.Interface, 
 	return r
 }
 
+// relink puts the Secret back in the imagePullSecrets of the
+// ServiceAccounts unlink took it out of.
+func (d *deleteOptions) relink(ctx context.Context, c kubernetes.Interface, t target, sas []string, r *targetResult) {
+	for _, sa := range sas {
+		if _, err := kube.AddImagePullSecret(ctx, c, t.namespace, sa, d.name, false); err != nil {
+			r.warnings = append(r.warnings, fmt.Sprintf("%s: warning: serviceaccount/%s no longer lists secret/%s, which stays: %v", t, sa, d.name, err))
+			continue
+		}
+		r.lines = append(r.lines, fmt.Sprintf("%s: serviceaccount/%s lists secret/%s again: it stays", t, sa, d.name))
+	}
+}
+
 // unlink takes the Secret out of the imagePullSecrets of the
-// ServiceAccounts regcred added it to.
-func (d *deleteOptions) unlink(ctx context.Context, c kubernetes.Interface, t target, dry bool, suffix string, r *targetResult) error {
+// ServiceAccounts regcred added it to, and returns those it changed.
+func (d *deleteOptions) unlink(ctx context.Context, c kubernetes.Interface, t target, dry bool, suffix string, r *targetResult) ([]string, error) {
 	sas, err := d.serviceAccountsIn(ctx, c, t.namespace)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var unlinked []string
 	for _, sa := range sas {
 		changed, err := kube.RemoveImagePullSecret(ctx, c, t.namespace, sa, d.name, dry)
 		var owned *kube.ListOwnedError
@@ -177,9 +197,12 @@ func (d *deleteOptions) unlink(ctx context.Context, c kubernetes.Interface, t ta
 			continue
 		}
 		if err != nil {
-			return err
+			return unlinked, err
 		}
 		if changed {
+			if !dry {
+				unlinked = append(unlinked, sa)
+			}
 			what := "no longer lists"
 			if dry {
 				what = "would no longer list"
@@ -187,5 +210,5 @@ func (d *deleteOptions) unlink(ctx context.Context, c kubernetes.Interface, t ta
 			r.lines = append(r.lines, fmt.Sprintf("%s: serviceaccount/%s %s secret/%s%s", t, sa, what, d.name, suffix))
 		}
 	}
-	return nil
+	return unlinked, nil
 }

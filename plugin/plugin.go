@@ -36,6 +36,9 @@ type Env struct {
 	// AfterTarget, when set, is called after each export target with the
 	// number done; fault tests use it to stop a cluster mid-export.
 	AfterTarget func(done int)
+	// BeforeDelete, when set, is called by delete after it read a Secret
+	// and before it trims or deletes it (kube.DeleteOptions.BeforeWrite).
+	BeforeDelete func()
 	// Client, when set, is the clientset for a kubeconfig context ("" the
 	// current one), in place of one the kubeconfig and flags describe:
 	// client-go's fake clientset, for tests that run in-process.

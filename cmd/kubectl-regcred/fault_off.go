@@ -4,3 +4,6 @@ package main
 
 // afterTarget is nil in real builds: no fault points.
 func afterTarget() func(done int) { return nil }
+
+// beforeDelete is nil in real builds: no fault points.
+func beforeDelete() func() { return nil }

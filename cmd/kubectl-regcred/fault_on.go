@@ -5,6 +5,7 @@ package main
 import (
 	"os"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -27,5 +28,27 @@ func afterTarget() func(done int) {
 				return
 			}
 		}
+	}
+}
+
+// beforeDelete, in test builds only, pauses delete once, after it read a
+// Secret and before it trims or deletes it, when
+// REGCRED_FAULT_PAUSE_BEFORE_DELETE names a file: it creates the file and
+// waits until the test removes it (having, say, exported into the Secret).
+func beforeDelete() func() {
+	file := os.Getenv("REGCRED_FAULT_PAUSE_BEFORE_DELETE")
+	if file == "" {
+		return nil
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			_ = os.WriteFile(file, nil, 0o600)
+			for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				if _, err := os.Stat(file); err != nil {
+					return
+				}
+			}
+		})
 	}
 }

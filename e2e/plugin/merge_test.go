@@ -3,16 +3,20 @@ package plugin_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	"github.com/regcred/regcred/kube"
+	"github.com/regcred/regcred/testenv/launch"
 )
 
 // entries lists a Secret's registries as "server=username:password".
@@ -341,5 +345,57 @@ func TestDeleteALabelledSecret(t *testing.T) {
 	}
 	if hasSecret(t, ns, "regcred") {
 		t.Errorf("the Secret is still there: %s", secret(t, "alpha", ns, "regcred").Data[corev1.DockerConfigJsonKey])
+	}
+}
+
+// TestDeleteRacesAnExport (issue 29, points 2 and 4): alice's delete reads
+// a Secret holding only her entry, plans to delete it and takes it out of
+// the ServiceAccount; it is paused there (a fault build) while bob's export
+// adds his entry. Alice's delete then keeps bob's entry — it deleted the
+// Secret, its precondition naming only the UID — and the ServiceAccount
+// lists the Secret again — it was left unlinked from a Secret that stays.
+func TestDeleteRacesAnExport(t *testing.T) {
+	alice, bob := newKenv(t), newKenv(t)
+	ns := namespace(t)
+	alice.store("ghcr.io", "alice", "a")
+	bob.store("quay.io", "bob", "b")
+	if r := alice.plugin("export", "-n", ns, "--service-account", "default"); r.code != 0 {
+		t.Fatalf("alice's export: %s", r.stderr)
+	}
+	faultBin, err := launch.BuildTagged(binDir, "kubectl-regcred", "kubectl-regcred-fault", "regcredfault")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pause := filepath.Join(t.TempDir(), "paused")
+	alice.vars["REGCRED_FAULT_PAUSE_BEFORE_DELETE"] = pause
+	done := make(chan result, 1)
+	go func() { done <- alice.exec(faultBin, "", "delete", "-n", ns, "--service-account", "default") }()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(pause); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("delete never paused")
+		}
+	}
+	if got := pullSecrets(t, ns, "default"); len(got) != 0 {
+		t.Errorf("paused before the Secret's delete, the ServiceAccount lists %v (unlinked first)", got)
+	}
+	if r := bob.plugin("export", "-n", ns); r.code != 0 || !strings.Contains(r.stdout, "configured") {
+		t.Fatalf("bob's export: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	os.Remove(pause)
+	r := <-done
+	if r.code != 0 || !strings.Contains(r.stdout, "secret/regcred configured: ghcr.io removed, quay.io kept") {
+		t.Errorf("alice's delete: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if !hasSecret(t, ns, "regcred") {
+		t.Fatal("bob's entry went with the Secret")
+	}
+	if got := entries(t, ns, "regcred"); !slices.Equal(got, []string{"quay.io=bob:b"}) {
+		t.Errorf("the Secret holds %v, want bob's entry", got)
+	}
+	if got := pullSecrets(t, ns, "default"); !slices.Equal(got, []string{"regcred"}) {
+		t.Errorf("the ServiceAccount lists %v; bob's pods need regcred", got)
 	}
 }
