@@ -260,7 +260,7 @@ func TestExportAndDeleteKeepWhatTheyDoNotWrite(t *testing.T) {
 			}
 			args := []string{"export", "ghcr.io", "-n", ns, "--force"}
 			if tt.cmd == "delete" {
-				args = []string{"delete", "ghcr.io", "-n", ns}
+				args = []string{"delete", "-n", ns}
 			}
 			if r := alice.plugin(args...); r.code != 0 {
 				t.Fatalf("%v: exit %d %q %q", args, r.code, r.stdout, r.stderr)
