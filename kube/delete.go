@@ -75,6 +75,13 @@ func Delete(ctx context.Context, c kubernetes.Interface, namespace, name string,
 		}
 		sort.Slice(changes, func(i, j int) bool { return changes[i].Key < changes[j].Key })
 		ours := onlyOurs(s)
+		if owners := managers(s.ManagedFields, `"f:data"`, others); len(owners) > 0 && !opts.Force && len(kept) < len(auths) {
+			// Another tool writes this data (a Helm release, a GitOps
+			// manifest): its next sync would put the entry back, and
+			// taking it out is that tool's to do — as export refuses to
+			// write it without force.
+			return &NotOursError{Namespace: namespace, Name: name, Managers: strings.Join(owners, ", "), Trim: true}
+		}
 		if opts.BeforeWrite != nil {
 			opts.BeforeWrite()
 		}
@@ -135,9 +142,15 @@ type NotOursError struct {
 	Namespace, Name string
 	Managers        string // the field managers of another tool's Secret, comma-separated
 	Entries         int    // or the number of others' entries in regcred's
+	// Trim says the Secret holds entries of the caller's, in data another
+	// tool writes: that tool's to take out.
+	Trim bool
 }
 
 func (e *NotOursError) Error() string {
+	if e.Trim {
+		return fmt.Sprintf("secret %s/%s holds your entries, but its data is written by %s: take them out where that tool's manifests live", e.Namespace, e.Name, e.Managers)
+	}
 	if e.Managers == "" {
 		return fmt.Sprintf("secret %s/%s holds none of your registries (%d %s from other keyrings)", e.Namespace, e.Name, e.Entries, pluralEntries(e.Entries))
 	}

@@ -143,6 +143,13 @@ func errServiceAccountNotFound(namespace, name string) error {
 }
 
 // added lists the Secret names regcred added to a ServiceAccount.
+// AddedBy reports whether regcred added secret to the ServiceAccount's
+// imagePullSecrets (its AddedAnnotation names it): the only ones delete
+// has to change.
+func AddedBy(sa *corev1.ServiceAccount, secret string) bool {
+	return slices.Contains(added(sa), secret)
+}
+
 func added(sa *corev1.ServiceAccount) []string {
 	v := sa.Annotations[AddedAnnotation]
 	if v == "" {

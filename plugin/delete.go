@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/regcred/regcred/kube"
@@ -33,8 +36,9 @@ teammate's entries keeps them, and its references. A Secret someone else
 manages, holding none of your entries, is left alone (in a namespace you
 named that is an error; in one -A or a selector found it is said and kept);
 --force deletes the Secret whole, whatever it holds. Without
---service-account it checks every ServiceAccount of each namespace for
-references regcred added.`,
+--service-account it lists each namespace's ServiceAccounts once and
+changes those regcred added the Secret to; a role that may not list them
+gets a warning naming --service-account, and the Secret still goes.`,
 		Example: `  # Remove the Secret from namespace dev, and from its ServiceAccounts
   kubectl regcred delete -n dev
 
@@ -132,10 +136,17 @@ func (d *deleteOptions) deleteFrom(ctx context.Context, c kubernetes.Interface, 
 		if errors.As(err, &notOurs) && d.broad() {
 			r.kept = true
 			why := fmt.Sprintf("managed by %s, not %s", notOurs.Managers, kube.FieldManager)
+			if notOurs.Trim {
+				why = fmt.Sprintf("your entries are in data %s writes; take them out there", notOurs.Managers)
+			}
 			if notOurs.Managers == "" {
 				why = fmt.Sprintf("none of its %d %s is yours", notOurs.Entries, plural(notOurs.Entries, "entry", "entries"))
 			}
-			r.lines = append(r.lines, fmt.Sprintf("%s: secret/%s kept: %s (--force deletes it)", t, d.name, why))
+			hint := " (--force deletes it)"
+			if notOurs.Trim {
+				hint = ""
+			}
+			r.lines = append(r.lines, fmt.Sprintf("%s: secret/%s kept: %s%s", t, d.name, why, hint))
 			return r
 		}
 		r.err = err
@@ -169,6 +180,34 @@ func (d *deleteOptions) deleteFrom(ctx context.Context, c kubernetes.Interface, 
 	return r
 }
 
+// referencing names the ServiceAccounts unlink looks at: those named
+// with --service-account, or else those of the namespace's one LIST whose
+// annotation says regcred added the Secret — each then read once more, to
+// change it. Where listing ServiceAccounts is forbidden (a role for
+// Secrets alone) none is looked at, and a warning says which flag names
+// them: the Secret itself still goes.
+func (d *deleteOptions) referencing(ctx context.Context, c kubernetes.Interface, t target, r *targetResult) ([]string, error) {
+	if !d.allServiceAccounts {
+		return d.serviceAccounts, nil
+	}
+	list, err := c.CoreV1().ServiceAccounts(t.namespace).List(ctx, metav1.ListOptions{})
+	if apierrors.IsForbidden(err) {
+		r.warnings = append(r.warnings, fmt.Sprintf("%s: warning: may not list serviceaccounts, so none that lists secret/%s was changed; name them with --service-account", t, d.name))
+		return nil, nil
+	}
+	if err != nil {
+		return nil, kube.Explain(err, "list", "serviceaccounts", t.namespace)
+	}
+	var names []string
+	for i := range list.Items {
+		if kube.AddedBy(&list.Items[i], d.name) {
+			names = append(names, list.Items[i].Name)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
 // relink puts the Secret back in the imagePullSecrets of the
 // ServiceAccounts unlink took it out of.
 func (d *deleteOptions) relink(ctx context.Context, c kubernetes.Interface, t target, sas []string, r *targetResult) {
@@ -184,7 +223,7 @@ func (d *deleteOptions) relink(ctx context.Context, c kubernetes.Interface, t ta
 // unlink takes the Secret out of the imagePullSecrets of the
 // ServiceAccounts regcred added it to, and returns those it changed.
 func (d *deleteOptions) unlink(ctx context.Context, c kubernetes.Interface, t target, dry bool, suffix string, r *targetResult) ([]string, error) {
-	sas, err := d.serviceAccountsIn(ctx, c, t.namespace)
+	sas, err := d.referencing(ctx, c, t, r)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,8 @@ func withFlags(err error) error {
 	var refused *kube.Refused
 	var notOurs *kube.NotOursError
 	switch {
+	case errors.As(err, &notOurs) && notOurs.Trim:
+		return err // --force would delete that tool's Secret whole
 	case errors.As(err, &notOurs):
 		return fmt.Errorf("%w; use --force to delete it anyway", err)
 	case !errors.As(err, &refused):

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"path/filepath"
 	"strings"
@@ -224,5 +225,43 @@ func TestRefusalsNameTheFlag(t *testing.T) {
 				t.Errorf("%v: a refused command wrote: %s %s", tt.args, v, a.GetResource().Resource)
 			}
 		}
+	}
+}
+
+// TestDeleteAtScaleCostsPerNamespace (issue 29, point 10): delete -A over
+// namespaces of 10 ServiceAccounts each, with nothing to delete,
+// makes O(namespaces) requests — the Secret's GETs and one LIST of
+// ServiceAccounts per namespace — and reads no ServiceAccount on its own
+// (it read each one the LIST had just returned: 10000 more).
+func TestDeleteAtScaleCostsPerNamespace(t *testing.T) {
+	w := newWorld(t)
+	w.login("scale.example", "u", "p")
+	ctx := context.Background()
+	const namespaces, perNamespace = 100, 10 // 1000 × 10 made 3004 requests (before: 13004)
+	for i := range namespaces {
+		ns := fmt.Sprintf("ns%04d", i)
+		if _, err := w.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for j := range perNamespace {
+			sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("sa%d", j)}}
+			if _, err := w.cs.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	before := len(w.cs.Actions())
+	code, _, stderr := w.run("delete", "-A")
+	if code != 0 {
+		t.Fatalf("delete -A: exit %d %s", code, stderr)
+	}
+	counts := map[string]int{}
+	for _, a := range w.cs.Actions()[before:] {
+		counts[a.GetVerb()+" "+a.GetResource().Resource]++
+	}
+	total := len(w.cs.Actions()) - before
+	t.Logf("delete -A over %d namespaces × %d ServiceAccounts: %d requests %v", namespaces+1, perNamespace, total, counts)
+	if counts["get serviceaccounts"] != 0 || total > 3*(namespaces+1)+5 {
+		t.Errorf("%d requests %v; want at most 3 per namespace and no ServiceAccount read on its own", total, counts)
 	}
 }

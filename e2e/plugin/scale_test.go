@@ -637,3 +637,48 @@ func TestForbiddenNamesTheRequest(t *testing.T) {
 		t.Errorf("delete where serviceaccounts may not be read: exit %d %q", r.code, r.stderr)
 	}
 }
+
+// TestDeleteWithARoleForSecretsAlone (issue 29, point 10): a role that may
+// read and delete Secrets but not list ServiceAccounts deletes the Secret,
+// with a warning naming --service-account (it failed "forbidden: list
+// serviceaccounts" and the Secret stayed).
+func TestDeleteWithARoleForSecretsAlone(t *testing.T) {
+	k := newKenv(t)
+	k.store("secrets-only.example", "alice", "pw")
+	ns := namespace(t)
+	grant(t, ns, []string{"secrets"}, []string{"get", "list", "create", "update", "delete"})
+	if r := k.plugin("export", "--context", "alpha-nobody", "-n", ns); r.code != 0 {
+		t.Fatalf("export: %s", r.stderr)
+	}
+	r := k.plugin("delete", "--context", "alpha-nobody", "-n", ns)
+	if r.code != 0 || !strings.Contains(r.stdout, "secret/regcred deleted") || !strings.Contains(r.stderr, "may not list serviceaccounts") || !strings.Contains(r.stderr, "--service-account") {
+		t.Errorf("delete: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if hasSecret(t, ns, "regcred") {
+		t.Error("the Secret stayed")
+	}
+}
+
+// TestDeleteLeavesAnotherToolsData (issue 29, point 3): a Secret Helm
+// made, holding alice's entry beside a shared robot account's, is not
+// trimmed by alice's delete — Helm writes that data, and would put the
+// entry back — as export does not write into it without --force; one line
+// says where the entry is to be taken out.
+func TestDeleteLeavesAnotherToolsData(t *testing.T) {
+	k := newKenv(t)
+	k.store("ghcr.io", "alice", "a")
+	ns := namespace(t)
+	data := `{"auths":{"ghcr.io":{"username":"alice","password":"a","auth":"YWxpY2U6YQ=="},"quay.io":{"username":"robot","password":"r","auth":"cm9ib3Q6cg=="}}}`
+	if _, err := admin(t, "alpha").CoreV1().Secrets(ns).Create(t.Context(), kube.Secret("regcred", ns, []byte(data)), metav1.CreateOptions{FieldManager: "helm"}); err != nil {
+		t.Fatal(err)
+	}
+	rv := secret(t, "alpha", ns, "regcred").ResourceVersion
+	r := k.plugin("delete", "-n", ns)
+	want := "error: secret " + ns + "/regcred holds your entries, but its data is written by helm/Update: take them out where that tool's manifests live\n"
+	if r.code != 1 || r.stderr != want {
+		t.Errorf("delete: exit %d stdout %q stderr %q; want %q", r.code, r.stdout, r.stderr, want)
+	}
+	if now := secret(t, "alpha", ns, "regcred").ResourceVersion; now != rv {
+		t.Errorf("the Secret was written")
+	}
+}
