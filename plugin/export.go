@@ -145,7 +145,7 @@ func (e *exportOptions) run(ctx context.Context, args []string) error {
 	for _, r := range results {
 		if r.err == nil {
 			r.obj.ManagedFields = nil // the server's bookkeeping, not the manifest
-			written = append(written, r.obj)
+			written = append(written, kube.Redacted(r.obj, auths))
 		}
 	}
 	if printer != nil && len(written) > 0 {

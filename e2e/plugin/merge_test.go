@@ -399,3 +399,37 @@ func TestDeleteRacesAnExport(t *testing.T) {
 		t.Errorf("the ServiceAccount lists %v; bob's pods need regcred", got)
 	}
 }
+
+// TestExportPrintsOnlyItsOwnEntries (issue 29, point 8): -o json after a
+// real export, or a server dry run, prints the Secret with every entry the
+// export did not write redacted — it printed the merged Secret whole,
+// teammates' passwords included, into the user's terminal or CI log.
+func TestExportPrintsOnlyItsOwnEntries(t *testing.T) {
+	alice, bob := newKenv(t), newKenv(t)
+	ns := namespace(t)
+	bob.store("quay.io", "bob", "bobs-s3cret")
+	alice.store("ghcr.io", "alice", "alices-s3cret")
+	if r := bob.plugin("export", "-n", ns); r.code != 0 {
+		t.Fatalf("bob's export: %s", r.stderr)
+	}
+	for _, args := range [][]string{{"--dry-run=server"}, {}} {
+		r := alice.plugin(append([]string{"export", "-n", ns, "-o", "json"}, args...)...)
+		if r.code != 0 {
+			t.Fatalf("alice's export %v: %s", args, r.stderr)
+		}
+		var s corev1.Secret
+		if err := json.Unmarshal([]byte(r.stdout), &s); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, r.stdout)
+		}
+		data := string(s.Data[corev1.DockerConfigJsonKey])
+		if strings.Contains(data, "bobs-s3cret") || strings.Contains(data, "Ym9i") || !strings.Contains(data, `"quay.io":{"redacted"`) {
+			t.Errorf("export %v -o json printed %s", args, data)
+		}
+		if !strings.Contains(data, "alices-s3cret") {
+			t.Errorf("export %v -o json does not print alice's own entry: %s", args, data)
+		}
+	}
+	if got := entries(t, ns, "regcred"); !slices.Equal(got, []string{"ghcr.io=alice:alices-s3cret", "quay.io=bob:bobs-s3cret"}) {
+		t.Errorf("the Secret holds %v", got)
+	}
+}
