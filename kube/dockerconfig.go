@@ -105,8 +105,10 @@ func AuthsOf(regs []Registry) (Auths, error) {
 }
 
 // ParseDockerConfigJSON reads .dockerconfigjson content back into
-// registries, sorted by server. An entry with only "auth" is decoded as
-// the kubelet decodes it (user:pass, split at the first colon).
+// registries, sorted by server, as the kubelet reads it: an entry's
+// "auth" (user:pass, split at the first colon) wins over its username
+// and password, and an entry whose "auth" does not decode makes the
+// kubelet reject the whole Secret — an error here too.
 func ParseDockerConfigJSON(data []byte) ([]Registry, error) {
 	auths, err := ParseAuths(data)
 	if err != nil {
@@ -124,20 +126,29 @@ func ParseDockerConfigJSON(data []byte) ([]Registry, error) {
 	return out, nil
 }
 
-// decodeEntry reads one entry as the kubelet reads it: username and
-// password, or else auth (base64 of user:pass, split at the first colon).
+// decodeEntry reads one entry as the kubelet reads it: auth (base64 of
+// user:pass, split at the first colon) where there is one, else username
+// and password.
 func decodeEntry(raw json.RawMessage) (dockerConfigEntry, error) {
 	var e dockerConfigEntry
 	if err := json.Unmarshal(raw, &e); err != nil {
 		return e, err
 	}
-	if e.Username == "" && e.Password == "" && e.Auth != "" {
-		b, err := base64.StdEncoding.DecodeString(e.Auth)
-		if err != nil {
-			return e, errors.New("auth is not base64")
-		}
-		e.Username, e.Password, _ = strings.Cut(string(b), ":")
+	if e.Auth == "" {
+		return e, nil
 	}
+	// As the kubelet reads it (k8s.io/kubernetes pkg/credentialprovider,
+	// DockerConfigEntry.UnmarshalJSON): "auth" wins over username and
+	// password, and one it cannot split fails the whole Secret.
+	b, err := base64.StdEncoding.DecodeString(e.Auth)
+	if err != nil {
+		return e, errors.New(`its "auth" is not base64`)
+	}
+	user, pass, ok := strings.Cut(string(b), ":")
+	if !ok {
+		return e, errors.New(`its "auth" is not base64 of username:password`)
+	}
+	e.Username, e.Password = user, pass
 	return e, nil
 }
 

@@ -58,7 +58,13 @@ func TestParseDockerConfigJSON(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got, []Registry{{Server: "r", Username: "u", Password: "a:b"}}) {
 		t.Errorf("auth-only entry: %+v, %v", got, err)
 	}
-	for _, bad := range []string{`{}`, `{"credsStore":"regcred"}`, `[]`, `{"auths":{"r":{"auth":"%%%"}}}`} {
+	// As the kubelet reads an entry: auth before username and password.
+	got, err = ParseDockerConfigJSON([]byte(`{"auths":{"r":{"username":"u","password":"new","auth":"dTpvbGQ="}}}`))
+	if err != nil || !reflect.DeepEqual(got, []Registry{{Server: "r", Username: "u", Password: "old"}}) {
+		t.Errorf("an entry whose auth disagrees: %+v, %v", got, err)
+	}
+	for _, bad := range []string{`{}`, `{"credsStore":"regcred"}`, `[]`, `{"auths":{"r":{"auth":"%%%"}}}`,
+		`{"auths":{"r":{"username":"u","password":"p","auth":"bm9jb2xvbg=="}}}`} { // the kubelet rejects "nocolon"
 		if _, err := ParseDockerConfigJSON([]byte(bad)); err == nil {
 			t.Errorf("ParseDockerConfigJSON(%s) accepted", bad)
 		}

@@ -66,6 +66,12 @@ an expiry (Docker Hub's device-login tokens, many robot tokens) shows when it ex
 	return cmd
 }
 
+// rejected is a Secret whose content the kubelet cannot read.
+type rejected struct{ err error }
+
+func (r *rejected) Error() string { return r.err.Error() }
+func (r *rejected) Unwrap() error { return r.err }
+
 // errDrift is verify's failure: the difference is already printed.
 type errDrift struct{ n int }
 
@@ -75,10 +81,12 @@ func newVerifyCommand(o *options) *cobra.Command {
 	return &cobra.Command{
 		Use:   "verify [REGISTRY...]",
 		Short: "Exit 0 when the cluster's Secret matches the keyring, 1 when it drifted, 2 when it could not check",
-		Long: `Verify compares the Secret with the local keyring, for the given registries or,
-without arguments, for every registry in either the Secret or the keyring (that the
-kubelet can use). It prints nothing and exits 0 when they match; otherwise it prints
-a redacted difference and exits 1. It exits 2 when it could not compare (no such
+		Long: `Verify compares the Secret, as the kubelet reads it, with the local keyring: for
+the given registries, or without arguments for your entries — those whose registry
+and username your keyring holds (a teammate's entries, and registries you never
+exported there, are not drift). It prints nothing and exits 0 when they match;
+otherwise it prints a redacted difference and exits 1; a Secret the kubelet rejects
+(an entry whose "auth" is not base64 of username:password) is drift too. It exits 2 when it could not compare (no such
 Secret, an unreachable cluster, no access, a keyring that does not answer), as
 kubectl diff does, so a drift monitor can tell drift from a failed check.`,
 		Example: `  # Fail (exit 1) when prod's Secret no longer matches the keyring (2: could not check)
@@ -88,6 +96,11 @@ kubectl diff does, so a drift monitor can tell drift from a failed check.`,
   kubectl regcred verify ghcr.io -n prod`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rows, selected, err := o.compare(cmd.Context(), args)
+			var rej *rejected
+			if errors.As(err, &rej) {
+				fmt.Fprintln(o.env.Stdout, rej)
+				return errDrift{1}
+			}
 			if err != nil {
 				return err
 			}
@@ -95,6 +108,9 @@ kubectl diff does, so a drift monitor can tell drift from a failed check.`,
 			for _, r := range rows {
 				if selected != nil && !selected[kube.SecretKey(r.Server)] {
 					continue
+				}
+				if selected == nil && !yours(r) {
+					continue // a teammate's entry, or a registry never exported here
 				}
 				if r.Status != kube.InSync {
 					drift++
@@ -112,6 +128,14 @@ kubectl diff does, so a drift monitor can tell drift from a failed check.`,
 			return nil
 		},
 	}
+}
+
+// yours reports whether a row of verify's without arguments is the
+// user's to check: an entry of the Secret whose registry and username the
+// keyring holds (the rule export and delete use), or one whose "auth"
+// the kubelet cannot read, which breaks the Secret for everyone.
+func yours(r kube.Row) bool {
+	return r.Status == kube.InSync || r.Status == kube.Differs && r.Detail == "password differs"
 }
 
 // compare reads the Secret of the first target and compares it with the
@@ -142,7 +166,7 @@ func (o *options) compare(ctx context.Context, args []string) ([]kube.Row, map[s
 	}
 	inSecret, err := kube.ParseDockerConfigJSON(secret.Data[corev1.DockerConfigJsonKey])
 	if err != nil {
-		return nil, nil, fmt.Errorf("secret %s/%s: %w", t.namespace, o.name, err)
+		return nil, nil, &rejected{fmt.Errorf("secret %s/%s: the kubelet rejects it: %w", t.namespace, o.name, err)}
 	}
 	k, err := o.openKeyring(ctx)
 	if err != nil {

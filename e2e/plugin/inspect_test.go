@@ -4,6 +4,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/regcred/regcred/kube"
 )
 
 func TestInspectAndVerify(t *testing.T) {
@@ -41,10 +46,18 @@ func TestInspectAndVerify(t *testing.T) {
 	if r := k.exec(p, "b.example", "erase"); r.code != 0 {
 		t.Fatal(r.stdout)
 	}
+	// Without arguments verify checks your entries — registry and username
+	// in your keyring — as export and delete count them (issue 29, point 9:
+	// a teammate's entry, or a registry never exported here, is no drift).
 	r = k.plugin("verify", "-n", ns)
+	if want := "a.example: password differs\n"; r.code != 1 || r.stdout != want {
+		t.Errorf("verify after drift: exit %d stdout %q; want exit 1 and %q", r.code, r.stdout, want)
+	}
+	// Named, every registry counts.
+	r = k.plugin("verify", "-n", ns, "a.example", "b.example", "c.example")
 	want := "a.example: password differs\nb.example: not in keyring\nc.example: missing from Secret\n"
 	if r.code != 1 || r.stdout != want {
-		t.Errorf("verify after drift: exit %d stdout %q; want exit 1 and %q", r.code, r.stdout, want)
+		t.Errorf("verify of three registries after drift: exit %d stdout %q; want exit 1 and %q", r.code, r.stdout, want)
 	}
 	for _, secret := range []string{"rotated", "apass", "cpass", "bpass"} {
 		if strings.Contains(r.stdout+r.stderr, secret) {
@@ -105,5 +118,44 @@ func TestKubeletResolvesExportedSecret(t *testing.T) {
 	}
 	if _, found := got["ghcr.io/x/y"]; found {
 		t.Error("the kubelet found credentials for a registry that was not exported")
+	}
+}
+
+// TestVerifyOnASharedSecret (issue 29, point 9): alice's verify of a
+// Secret that also holds bob's entry exits 0 when hers matches (it always
+// exited 1); it reads an entry as the kubelet does — "auth" before
+// username and password — so an entry whose fields say the new password
+// but whose auth holds the old one is drift (it said in sync); and one
+// whose auth the kubelet cannot decode, which makes the kubelet reject
+// the whole Secret, is drift too (it could not check, exit 2).
+func TestVerifyOnASharedSecret(t *testing.T) {
+	alice, bob := newKenv(t), newKenv(t)
+	ns := namespace(t)
+	alice.store("ghcr.io", "alice", "new")
+	alice.store("docker.io", "alice", "hub") // never exported here
+	bob.store("quay.io", "bob", "b")
+	if r := bob.plugin("export", "-n", ns); r.code != 0 {
+		t.Fatalf("bob's export: %s", r.stderr)
+	}
+	if r := alice.plugin("export", "ghcr.io", "-n", ns); r.code != 0 {
+		t.Fatalf("alice's export: %s", r.stderr)
+	}
+	if r := alice.plugin("verify", "-n", ns); r.code != 0 || r.stdout != "" {
+		t.Errorf("alice's verify of a shared Secret: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	c := admin(t, "alpha")
+	for _, tt := range []struct{ name, entry, want string }{
+		{"auth holds the old password", `{"username":"alice","password":"new","auth":"YWxpY2U6b2xk"}`, "ghcr.io: password differs\n"}, // alice:old
+		{"auth the kubelet cannot decode", `{"username":"alice","password":"new","auth":"bm9jb2xvbg=="}`, // "nocolon"
+			"secret " + ns + `/regcred: the kubelet rejects it: parse .dockerconfigjson: ghcr.io: its "auth" is not base64 of username:password` + "\n"},
+	} {
+		s := secret(t, "alpha", ns, "regcred")
+		s.Data[corev1.DockerConfigJsonKey] = []byte(`{"auths":{"ghcr.io":` + tt.entry + `,"quay.io":{"username":"bob","password":"b","auth":"Ym9iOmI="}}}`)
+		if _, err := c.CoreV1().Secrets(ns).Update(t.Context(), s, metav1.UpdateOptions{FieldManager: kube.FieldManager}); err != nil {
+			t.Fatal(err)
+		}
+		if r := alice.plugin("verify", "-n", ns); r.code != 1 || r.stdout != tt.want {
+			t.Errorf("%s: verify exit %d stdout %q stderr %q; want exit 1 and %q", tt.name, r.code, r.stdout, r.stderr, tt.want)
+		}
 	}
 }
