@@ -26,6 +26,7 @@ type exportOptions struct {
 	dryRun     string
 	output     string
 	expiryWarn time.Duration
+	allRegs    bool
 }
 
 func newExportCommand(o *options) *cobra.Command {
@@ -55,11 +56,11 @@ fails does not stop the others, and a re-run completes what failed.`,
   # Two registries to two namespaces, listed in each one's default ServiceAccount
   kubectl regcred export ghcr.io registry.example.com:5000 -n dev -n prod --service-account default
 
-  # Every namespace, every ServiceAccount
-  kubectl regcred export -A --all-service-accounts
+  # One registry to every namespace, every ServiceAccount
+  kubectl regcred export ghcr.io -A --all-service-accounts
 
-  # The namespaces with a label, in two clusters
-  kubectl regcred export --namespace-selector team=payments --context kind-a --context kind-b
+  # Every registry in the keyring to the namespaces with a label, in two clusters
+  kubectl regcred export --all-registries --namespace-selector team=payments --context kind-a --context kind-b
 
   # What would change, registry by registry, asking the server, changing nothing
   kubectl regcred export --dry-run=server
@@ -80,6 +81,7 @@ fails does not stop the others, and a re-run completes what failed.`,
 	f.Lookup("dry-run").NoOptDefVal = "client"
 	f.StringVarP(&e.output, "output", "o", "", "print the Secret(s): yaml, json or name")
 	f.DurationVar(&e.expiryWarn, "expiry-warning", 7*24*time.Hour, "warn about credentials that expire within this long")
+	f.BoolVar(&e.allRegs, "all-registries", false, "with -A or --namespace-selector and no REGISTRY, export every registry in the keyring")
 	return cmd
 }
 
@@ -99,6 +101,14 @@ func (e *exportOptions) run(ctx context.Context, args []string) error {
 	}
 	if e.dryRun == "client" && e.broad() {
 		return errors.New("--dry-run=client contacts no server, so it cannot find namespaces with -A or --namespace-selector: name them with -n, or use --dry-run=server")
+	}
+	if e.broad() && len(args) == 0 && !e.allRegs {
+		// Every credential of a keyring — a personal Docker Hub token, a
+		// repository's PAT — into every namespace is never a default.
+		return errors.New("exporting to every namespace -A or --namespace-selector finds, name the registries (kubectl regcred export ghcr.io -A), or say --all-registries for every one in your keyring")
+	}
+	if e.allRegs && len(args) > 0 {
+		return errors.New("--all-registries goes without REGISTRY arguments")
 	}
 	auths, count, err := e.content(ctx, args)
 	if err != nil {

@@ -175,6 +175,10 @@ func TestFlagErrorsChangeNothing(t *testing.T) {
 	}{
 		{[]string{"export", "--parallel", "33", "-n", "team"}, "error: --parallel must be from 1 to 32, not 33\n"},
 		{[]string{"export", "--parallel", "0", "-n", "team"}, "error: --parallel must be from 1 to 32, not 0\n"},
+		// Every keyring credential into every namespace is asked for, never a default (issue 29).
+		{[]string{"export", "-A"}, "error: exporting to every namespace -A or --namespace-selector finds, name the registries (kubectl regcred export ghcr.io -A), or say --all-registries for every one in your keyring\n"},
+		{[]string{"export", "--namespace-selector", "team=x"}, "error: exporting to every namespace -A or --namespace-selector finds, name the registries (kubectl regcred export ghcr.io -A), or say --all-registries for every one in your keyring\n"},
+		{[]string{"export", "--all-registries", "ghcr.io", "-A"}, "error: --all-registries goes without REGISTRY arguments\n"},
 	} {
 		before := len(w.cs.Actions())
 		code, out, errOut := w.run(tt.args...)

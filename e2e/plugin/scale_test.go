@@ -110,7 +110,7 @@ func TestExportAndDeleteAcrossNamespaces(t *testing.T) {
 	label(t, "regcred-test", run, a, b, gone)
 	terminate(t, gone)
 
-	r := k.plugin("export", "--namespace-selector", "regcred-test="+run, "--all-service-accounts", "--name", name)
+	r := k.plugin("export", "--all-registries", "--namespace-selector", "regcred-test="+run, "--all-service-accounts", "--name", name)
 	if r.code != 0 {
 		t.Fatalf("export: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -141,7 +141,7 @@ func TestExportAndDeleteAcrossNamespaces(t *testing.T) {
 
 	// -A reaches the same namespaces (and every other; the name is ours alone)
 	// but the cluster's own, each named as skipped.
-	r = k.plugin("export", "-A", "--name", name)
+	r = k.plugin("export", "--all-registries", "-A", "--name", name)
 	if r.code != 0 || !strings.Contains(r.stdout, "namespace "+a+": secret/"+name+" unchanged") ||
 		strings.Contains(r.stdout, "namespace "+gone+":") {
 		t.Errorf("export -A: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
@@ -152,7 +152,7 @@ func TestExportAndDeleteAcrossNamespaces(t *testing.T) {
 		}
 	}
 	// --exclude leaves a namespace out, and says so.
-	r = k.plugin("export", "--namespace-selector", "regcred-test="+run, "--exclude", b, "--name", "excluded-pull")
+	r = k.plugin("export", "--all-registries", "--namespace-selector", "regcred-test="+run, "--exclude", b, "--name", "excluded-pull")
 	if r.code != 0 || !strings.Contains(r.stderr, "skipping [current context] namespace "+b+": excluded\n") || hasSecret(t, b, "excluded-pull") || !hasSecret(t, a, "excluded-pull") {
 		t.Errorf("export --exclude %s: exit %d\n%s\n%s", b, r.code, r.stdout, r.stderr)
 	}
@@ -450,7 +450,7 @@ func TestPartialFailureAtScale(t *testing.T) {
 	k.vars["REGCRED_FAULT_PAUSE_FILE"] = pause
 	done := make(chan result, 1)
 	go func() {
-		done <- k.exec(faultBin, "", "export", "--parallel", "1", "--namespace-selector", "regcred-test="+run, "--all-service-accounts")
+		done <- k.exec(faultBin, "", "export", "--all-registries", "--parallel", "1", "--namespace-selector", "regcred-test="+run, "--all-service-accounts")
 	}()
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		if _, err := os.Stat(pause); err == nil {
@@ -467,7 +467,7 @@ func TestPartialFailureAtScale(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr, "exported 1 registry to 3 of 4 targets") || !strings.Contains(r.stderr, "namespace "+nss[2]+": error:") {
 		t.Errorf("export with a namespace deleted mid-run: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	r = k.plugin("export", "--namespace-selector", "regcred-test="+run, "--all-service-accounts")
+	r = k.plugin("export", "--all-registries", "--namespace-selector", "regcred-test="+run, "--all-service-accounts")
 	if r.code != 0 || !strings.Contains(r.stderr, "skipping [current context] namespace "+nss[2]+": terminating") || !strings.Contains(r.stderr, "to 3 of 3 targets") {
 		t.Errorf("re-run: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}

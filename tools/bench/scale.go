@@ -68,7 +68,7 @@ done`
 	var ours, theirs, admins []sample
 	fmt.Fprintf(log, "benchtool: scale benchmark, %d namespaces, %d runs\n", namespaces, runs)
 	export := func(set, kctx string, into *[]sample) error {
-		cmd := exec.Command(plugin, "export", "--context", kctx, "--namespace-selector", "bench-set="+set, "--all-service-accounts")
+		cmd := exec.Command(plugin, "export", "--all-registries", "--context", kctx, "--namespace-selector", "bench-set="+set, "--all-service-accounts")
 		cmd.Env = env
 		start := time.Now()
 		if out, err := cmd.CombinedOutput(); err != nil {
