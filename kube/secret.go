@@ -65,6 +65,10 @@ type WriteOptions struct {
 	Prune bool
 	// DryRun sends every write as a server-side dry run.
 	DryRun bool
+	// BeforeWrite, when set, is called after an existing Secret is read and
+	// before it is updated: the point a concurrent writer races, where
+	// fault tests pause.
+	BeforeWrite func()
 }
 
 // Written is what Write did, or in a dry run would do.
@@ -79,7 +83,8 @@ type Written struct {
 var conflictBackoff = wait.Backoff{Steps: 12, Duration: 10 * time.Millisecond, Factor: 1.5, Jitter: 1}
 
 // onConflict runs fn again, after a pause, while it fails with a write
-// conflict (or a create that another writer's create beat), at most
+// conflict (or a create that another writer's create beat, or an update
+// of an object deleted since it was read), at most
 // conflictBackoff.Steps times; it returns fn's last error. (client-go's
 // retry.OnError would return nil for a request that timed out, which
 // wait.Interrupted takes for its own deadline.)
@@ -87,12 +92,16 @@ func onConflict(fn func() error) error {
 	b := conflictBackoff
 	for {
 		err := fn()
-		if err == nil || !apierrors.IsConflict(err) && !apierrors.IsAlreadyExists(err) || b.Steps <= 1 {
+		if err == nil || !apierrors.IsConflict(err) && !apierrors.IsAlreadyExists(err) && !errors.Is(err, errGone) || b.Steps <= 1 {
 			return err
 		}
 		time.Sleep(b.Step())
 	}
 }
+
+// errGone is an update's NotFound: the object was deleted after it was
+// read, and the write is redone from the read.
+var errGone = errors.New("deleted since it was read")
 
 // Write merges ours into the dockerconfigjson Secret name/namespace (see
 // Merge): it creates the Secret, or updates it keeping every entry it does
@@ -141,7 +150,13 @@ func Write(ctx context.Context, c kubernetes.Interface, namespace, name string, 
 		}
 		upd := old.DeepCopy()
 		upd.Data[corev1.DockerConfigJsonKey] = data
+		if opts.BeforeWrite != nil {
+			opts.BeforeWrite()
+		}
 		got, err := secrets.Update(ctx, upd, metav1.UpdateOptions{FieldManager: FieldManager, DryRun: dryRun})
+		if apierrors.IsNotFound(err) {
+			return errGone // deleted since it was read: read again, and create it
+		}
 		if err != nil {
 			return err
 		}

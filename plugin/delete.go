@@ -160,7 +160,7 @@ func (d *deleteOptions) deleteFrom(ctx context.Context, c kubernetes.Interface, 
 			return r
 		}
 	}
-	opts.DryRun, opts.BeforeWrite = dry, d.env.BeforeDelete
+	opts.DryRun, opts.BeforeWrite = dry, d.env.BeforeWrite
 	done, err := kube.Delete(ctx, c, t.namespace, d.name, opts)
 	if err != nil || done.Outcome == kube.Configured {
 		// The Secret stays — a teammate's export went in after the plan,

@@ -233,7 +233,7 @@ func (e *exportOptions) exportTo(ctx context.Context, c kubernetes.Interface, t 
 			}
 		}
 	}
-	w, err := kube.Write(ctx, c, t.namespace, e.name, auths, kube.WriteOptions{Force: e.force, Prune: e.prune, DryRun: dry})
+	w, err := kube.Write(ctx, c, t.namespace, e.name, auths, kube.WriteOptions{Force: e.force, Prune: e.prune, DryRun: dry, BeforeWrite: e.env.BeforeWrite})
 	if err != nil {
 		return targetResult{err: err}
 	}

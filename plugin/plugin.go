@@ -36,9 +36,10 @@ type Env struct {
 	// AfterTarget, when set, is called after each export target with the
 	// number done; fault tests use it to stop a cluster mid-export.
 	AfterTarget func(done int)
-	// BeforeDelete, when set, is called by delete after it read a Secret
-	// and before it trims or deletes it (kube.DeleteOptions.BeforeWrite).
-	BeforeDelete func()
+	// BeforeWrite, when set, is called by export and delete after they
+	// read an existing Secret and before they write or delete it
+	// (kube.WriteOptions.BeforeWrite, kube.DeleteOptions.BeforeWrite).
+	BeforeWrite func()
 	// Client, when set, is the clientset for a kubeconfig context ("" the
 	// current one), in place of one the kubeconfig and flags describe:
 	// client-go's fake clientset, for tests that run in-process.

@@ -5,5 +5,5 @@ package main
 // afterTarget is nil in real builds: no fault points.
 func afterTarget() func(done int) { return nil }
 
-// beforeDelete is nil in real builds: no fault points.
-func beforeDelete() func() { return nil }
+// beforeWrite is nil in real builds: no fault points.
+func beforeWrite() func() { return nil }

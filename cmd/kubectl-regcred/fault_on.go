@@ -31,12 +31,12 @@ func afterTarget() func(done int) {
 	}
 }
 
-// beforeDelete, in test builds only, pauses delete once, after it read a
-// Secret and before it trims or deletes it, when
-// REGCRED_FAULT_PAUSE_BEFORE_DELETE names a file: it creates the file and
+// beforeWrite, in test builds only, pauses export or delete once, after it
+// read a Secret and before it writes or deletes it, when
+// REGCRED_FAULT_PAUSE_BEFORE_WRITE names a file: it creates the file and
 // waits until the test removes it (having, say, exported into the Secret).
-func beforeDelete() func() {
-	file := os.Getenv("REGCRED_FAULT_PAUSE_BEFORE_DELETE")
+func beforeWrite() func() {
+	file := os.Getenv("REGCRED_FAULT_PAUSE_BEFORE_WRITE")
 	if file == "" {
 		return nil
 	}

@@ -17,5 +17,5 @@ func main() {
 		o, err := store.Open(ctx, store.Env{Getenv: os.Getenv})
 		return o.Store, err
 	}
-	os.Exit(plugin.Run(ctx, os.Args[1:], plugin.Env{Stdout: os.Stdout, Stderr: os.Stderr, OpenStore: open, AfterTarget: afterTarget(), BeforeDelete: beforeDelete()}))
+	os.Exit(plugin.Run(ctx, os.Args[1:], plugin.Env{Stdout: os.Stdout, Stderr: os.Stderr, OpenStore: open, AfterTarget: afterTarget(), BeforeWrite: beforeWrite()}))
 }

@@ -367,7 +367,7 @@ func TestDeleteRacesAnExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	pause := filepath.Join(t.TempDir(), "paused")
-	alice.vars["REGCRED_FAULT_PAUSE_BEFORE_DELETE"] = pause
+	alice.vars["REGCRED_FAULT_PAUSE_BEFORE_WRITE"] = pause
 	done := make(chan result, 1)
 	go func() { done <- alice.exec(faultBin, "", "delete", "-n", ns, "--service-account", "default") }()
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
@@ -431,5 +431,46 @@ func TestExportPrintsOnlyItsOwnEntries(t *testing.T) {
 	}
 	if got := entries(t, ns, "regcred"); !slices.Equal(got, []string{"ghcr.io=alice:alices-s3cret", "quay.io=bob:bobs-s3cret"}) {
 		t.Errorf("the Secret holds %v", got)
+	}
+}
+
+// TestExportRacesADelete (issue 29, design gap): alice's export reads the
+// Secret and is paused (a fault build) while bob's delete removes it; her
+// update then finds it gone and creates it again from her entries (it
+// failed, NotFound, and a re-run was needed).
+func TestExportRacesADelete(t *testing.T) {
+	alice, bob := newKenv(t), newKenv(t)
+	ns := namespace(t)
+	alice.store("ghcr.io", "alice", "a")
+	bob.store("quay.io", "bob", "b")
+	if r := bob.plugin("export", "-n", ns); r.code != 0 {
+		t.Fatalf("bob's export: %s", r.stderr)
+	}
+	faultBin, err := launch.BuildTagged(binDir, "kubectl-regcred", "kubectl-regcred-fault", "regcredfault")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pause := filepath.Join(t.TempDir(), "paused")
+	alice.vars["REGCRED_FAULT_PAUSE_BEFORE_WRITE"] = pause
+	done := make(chan result, 1)
+	go func() { done <- alice.exec(faultBin, "", "export", "-n", ns) }()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(pause); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("export never paused")
+		}
+	}
+	if r := bob.plugin("delete", "-n", ns); r.code != 0 || !strings.Contains(r.stdout, "deleted") {
+		t.Fatalf("bob's delete: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	os.Remove(pause)
+	r := <-done
+	if r.code != 0 || !strings.Contains(r.stdout, "secret/regcred created") {
+		t.Errorf("alice's export: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if got := entries(t, ns, "regcred"); !slices.Equal(got, []string{"ghcr.io=alice:a"}) {
+		t.Errorf("the Secret holds %v, want alice's entry", got)
 	}
 }
