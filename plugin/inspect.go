@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -57,13 +59,26 @@ an expiry (Docker Hub's device-login tokens, many robot tokens) shows when it ex
 				if expires == "" {
 					expires = "-"
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.Server, r.Username, pw, expires, status)
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", printable(r.Server), printable(r.Username), printable(pw), expires, status)
 			}
 			return w.Flush()
 		},
 	}
 	cmd.Flags().BoolVar(&showSecrets, "show-secrets", false, "print passwords instead of "+redacted)
 	return cmd
+}
+
+// printable is s as it may reach a terminal: anyone who may write the
+// Secret chooses its keys and usernames, and a control character there (an
+// escape sequence that retitles the window or rewrites the screen) is
+// shown quoted, never sent.
+func printable(s string) string {
+	for _, r := range s {
+		if !unicode.IsPrint(r) || r == '\t' {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 // rejected is a Secret whose content the kubelet cannot read.
@@ -118,7 +133,7 @@ kubectl diff does, so a drift monitor can tell drift from a failed check.`,
 					if r.Detail != "" {
 						detail = r.Detail
 					}
-					fmt.Fprintf(o.env.Stdout, "%s: %s\n", r.Server, detail)
+					fmt.Fprintf(o.env.Stdout, "%s: %s\n", printable(r.Server), detail)
 				}
 			}
 			if drift > 0 {

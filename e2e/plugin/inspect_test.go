@@ -159,3 +159,27 @@ func TestVerifyOnASharedSecret(t *testing.T) {
 		}
 	}
 }
+
+// TestInspectShowsNoEscapeSequences (issue 29, design gap): whoever may
+// write a Secret chooses its keys and usernames; inspect and verify show a
+// control character in them quoted, never sent to the terminal (it
+// printed them raw: an escape sequence retitled the window, or rewrote
+// what was on the screen).
+func TestInspectShowsNoEscapeSequences(t *testing.T) {
+	k := newKenv(t)
+	ns := namespace(t)
+	k.store("ghcr.io", "alice", "a")
+	data := `{"auths":{"evil\u001b[2J.example":{"username":"\u001b]0;pwned\u0007","password":"p","auth":"G10wO3B3bmVkBzpw"}}}`
+	if _, err := admin(t, "alpha").CoreV1().Secrets(ns).Create(t.Context(), kube.Secret("regcred", ns, []byte(data)), metav1.CreateOptions{FieldManager: "helm"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"inspect", "-n", ns, "--show-secrets"}, {"verify", "-n", ns, "evil\x1b[2J.example"}} {
+		r := k.plugin(args...)
+		if strings.ContainsAny(r.stdout+r.stderr, "\x1b\x07") {
+			t.Errorf("%s printed a control character: %q %q", args[0], r.stdout, r.stderr)
+		}
+		if !strings.Contains(r.stdout, `\x1b`) {
+			t.Errorf("%s does not show the key quoted: %q %q", args[0], r.stdout, r.stderr)
+		}
+	}
+}
