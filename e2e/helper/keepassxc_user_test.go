@@ -20,6 +20,27 @@ func (e *env) answered(allow bool, stdin string, args ...string) result {
 	return <-done
 }
 
+// allowing runs the helper and allows whatever KeePassXC asks meanwhile,
+// if it asks at all (an item this client was allowed before is not asked
+// for again).
+func (e *env) allowing(stdin string, args ...string) result {
+	e.t.Helper()
+	done := make(chan result, 1)
+	go func() { done <- e.run(stdin, args...) }()
+	for {
+		select {
+		case r := <-done:
+			return r
+		case <-time.After(50 * time.Millisecond):
+			if e.session.Asking() {
+				if err := e.session.Answer(true, 5*time.Second); err != nil {
+					e.t.Errorf("%v: %v", args, err)
+				}
+			}
+		}
+	}
+}
+
 // TestKeePassXCOnItsDefaultsAsAUser (issue 28, points 2, 4 and 5): as an
 // ordinary user, with access confirmation on, a get asks KeePassXC for the
 // item — which asks the person — and answers what they allowed; a
