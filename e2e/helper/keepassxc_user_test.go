@@ -66,6 +66,16 @@ func TestKeePassXCOnItsDefaultsAsAUser(t *testing.T) {
 	if r.code != 1 || r.stdout != "read b.example: "+keyring.ErrAccessDenied.Error()+"\n" {
 		t.Errorf("get, denied: exit %d %q %q", r.code, r.stdout, r.stderr)
 	}
+	// A second login to a registry replaces its item: KeePassXC before
+	// 2.7.6 waits for a person to confirm CreateItem's replace, so regcred
+	// updates such items in place — which it does only if it knows the
+	// provider (as "an unknown program" this store failed, not answered).
+	if r := e.allowing(storeJSON("a.example", "u-a.example", "rotated"), "store"); r.code != 0 {
+		t.Errorf("second store of a.example: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := e.allowing("a.example", "get"); r.code != 0 || !strings.Contains(r.stdout, `"Secret":"rotated"`) {
+		t.Errorf("get after the second store: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
 	d := e.run("", "doctor")
 	for _, want := range []string{"Secret Service provider on the bus: KeePassXC 2.7", "Recycle Bin"} {
 		if !strings.Contains(d.stdout, want) {
