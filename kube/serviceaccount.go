@@ -27,9 +27,7 @@ func AddImagePullSecret(ctx context.Context, c kubernetes.Interface, namespace, 
 		if slices.Contains(sa.ImagePullSecrets, corev1.LocalObjectReference{Name: secret}) {
 			return false, nil
 		}
-		if appliers := managers(sa.ManagedFields, `"f:imagePullSecrets"`, func(m metav1.ManagedFieldsEntry) bool {
-			return m.Operation == metav1.ManagedFieldsOperationApply && others(m)
-		}); len(appliers) > 0 {
+		if appliers := appliedBy(sa); len(appliers) > 0 {
 			return false, &ListOwnedError{Namespace: namespace, ServiceAccount: serviceAccount, Secret: secret, Managers: appliers, Adding: true}
 		}
 		sa.ImagePullSecrets = append(sa.ImagePullSecrets, corev1.LocalObjectReference{Name: secret})
@@ -50,9 +48,14 @@ func RemoveImagePullSecret(ctx context.Context, c kubernetes.Interface, namespac
 		if !slices.Contains(mine, secret) || !slices.Contains(sa.ImagePullSecrets, corev1.LocalObjectReference{Name: secret}) {
 			return false, nil
 		}
-		owners := managers(sa.ManagedFields, `"f:imagePullSecrets"`, anyone)
-		if len(owners) > 0 && !slices.ContainsFunc(owners, func(o string) bool { return strings.HasPrefix(o, FieldManager+"/") }) {
+		// Removal takes the list whole (it is atomic): only when regcred
+		// alone owns it. A co-owner — a GitOps tool that applies the same
+		// list, a hand edit since — would lose its entry, or its ownership.
+		if owners := managers(sa.ManagedFields, `"f:imagePullSecrets"`, others); len(owners) > 0 {
 			return false, &ListOwnedError{Namespace: namespace, ServiceAccount: serviceAccount, Secret: secret, Managers: owners}
+		}
+		if appliers := appliedBy(sa); len(appliers) > 0 {
+			return false, &ListOwnedError{Namespace: namespace, ServiceAccount: serviceAccount, Secret: secret, Managers: appliers}
 		}
 		setAdded(sa, slices.DeleteFunc(mine, func(s string) bool { return s == secret }))
 		sa.ImagePullSecrets = slices.DeleteFunc(sa.ImagePullSecrets, func(r corev1.LocalObjectReference) bool { return r.Name == secret })
@@ -143,6 +146,30 @@ func errServiceAccountNotFound(namespace, name string) error {
 }
 
 // added lists the Secret names regcred added to a ServiceAccount.
+// appliedBy names the tools that apply the ServiceAccount's
+// imagePullSecrets from manifests of their own, and would put their list
+// back at the next sync: server-side appliers (Flux, Argo CD with
+// server-side apply, kubectl apply --server-side), and client-side ones
+// (kubectl apply, Argo CD's default), which record the list they applied
+// in kubectl's last-applied-configuration annotation.
+func appliedBy(sa *corev1.ServiceAccount) []string {
+	out := managers(sa.ManagedFields, `"f:imagePullSecrets"`, func(m metav1.ManagedFieldsEntry) bool {
+		return m.Operation == metav1.ManagedFieldsOperationApply && others(m)
+	})
+	if strings.Contains(sa.Annotations[corev1.LastAppliedConfigAnnotation], `"imagePullSecrets"`) {
+		by := managers(sa.ManagedFields, `"f:imagePullSecrets"`, others)
+		if len(by) == 0 {
+			by = []string{"kubectl apply"}
+		}
+		for _, m := range by {
+			if !slices.Contains(out, m) {
+				out = append(out, m+" (last-applied-configuration)")
+			}
+		}
+	}
+	return out
+}
+
 // AddedBy reports whether regcred added secret to the ServiceAccount's
 // imagePullSecrets (its AddedAnnotation names it): the only ones delete
 // has to change.

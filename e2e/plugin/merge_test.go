@@ -474,3 +474,59 @@ func TestExportRacesADelete(t *testing.T) {
 		t.Errorf("the Secret holds %v, want alice's entry", got)
 	}
 }
+
+// TestServiceAccountListsGitOpsCoOwns (issue 29, point 6): a list written
+// by a client-side apply (kubectl apply, Argo CD's default: an Update with
+// the last-applied-configuration annotation) is left alone by export — it
+// was taken over, and the tool took regcred out at its next sync; and a
+// list a GitOps tool applies together with regcred (the same list in its
+// manifests) is left alone by delete — regcred took its entry out and
+// Flux lost the list.
+func TestServiceAccountListsGitOpsCoOwns(t *testing.T) {
+	k := newKenv(t)
+	ns := namespace(t)
+	k.store("reg.example", "alice", "pw")
+	c := admin(t, "alpha")
+	ctx := t.Context()
+
+	csa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "argo", Annotations: map[string]string{
+		corev1.LastAppliedConfigAnnotation: `{"apiVersion":"v1","imagePullSecrets":[{"name":"other"}],"kind":"ServiceAccount","metadata":{"name":"argo"}}`}},
+		ImagePullSecrets: []corev1.LocalObjectReference{{Name: "other"}}}
+	if _, err := c.CoreV1().ServiceAccounts(ns).Create(ctx, csa, metav1.CreateOptions{FieldManager: "argocd-application-controller"}); err != nil {
+		t.Fatal(err)
+	}
+	r := k.plugin("export", "-n", ns, "--service-account", "argo", "--service-account", "default")
+	if r.code != 0 || !strings.Contains(r.stderr, "warning: serviceaccount/argo: left alone: argocd-application-controller/Update (last-applied-configuration) applies its imagePullSecrets") {
+		t.Errorf("export: exit %d stderr %q", r.code, r.stderr)
+	}
+	if got := pullSecrets(t, ns, "argo"); !slices.Equal(got, []string{"other"}) {
+		t.Errorf("the client-side-applied list became %v", got)
+	}
+
+	// Flux applies the list regcred wrote, as its own manifests hold it.
+	if got := pullSecrets(t, ns, "default"); !slices.Equal(got, []string{"regcred"}) {
+		t.Fatalf("default lists %v", got)
+	}
+	flux := corev1ac.ServiceAccount("default", ns).WithImagePullSecrets(corev1ac.LocalObjectReference().WithName("regcred"))
+	if _, err := c.CoreV1().ServiceAccounts(ns).Apply(ctx, flux, metav1.ApplyOptions{FieldManager: "kustomize-controller"}); err != nil {
+		t.Fatal(err)
+	}
+	r = k.plugin("delete", "-n", ns)
+	if r.code != 0 || !strings.Contains(r.stderr, "warning: serviceaccount/default: kept regcred in imagePullSecrets: kustomize-controller/Apply") {
+		t.Errorf("delete: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	sa, err := c.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(sa.ImagePullSecrets, []corev1.LocalObjectReference{{Name: "regcred"}}) {
+		t.Errorf("Flux's list became %v", sa.ImagePullSecrets)
+	}
+	owned := false
+	for _, m := range sa.ManagedFields {
+		owned = owned || m.Manager == "kustomize-controller" && m.FieldsV1 != nil && strings.Contains(string(m.FieldsV1.Raw), `"f:imagePullSecrets"`)
+	}
+	if !owned {
+		t.Error("Flux no longer owns its list")
+	}
+}
