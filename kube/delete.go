@@ -75,11 +75,14 @@ func Delete(ctx context.Context, c kubernetes.Interface, namespace, name string,
 		}
 		sort.Slice(changes, func(i, j int) bool { return changes[i].Key < changes[j].Key })
 		ours := onlyOurs(s)
-		if owners := managers(s.ManagedFields, `"f:data"`, others); len(owners) > 0 && !opts.Force && len(kept) < len(auths) {
-			// Another tool writes this data (a Helm release, a GitOps
-			// manifest): its next sync would put the entry back, and
-			// taking it out is that tool's to do — as export refuses to
-			// write it without force.
+		owners := managers(s.ManagedFields, `"f:data"`, others)
+		wrote := len(managers(s.ManagedFields, `"f:data"`, func(m metav1.ManagedFieldsEntry) bool { return !others(m) })) > 0
+		if len(owners) > 0 && !wrote && !opts.Force && len(kept) < len(auths) {
+			// Another tool wrote this data (a Helm release holding a
+			// shared robot account's entry) and regcred never wrote into
+			// it: the entry is that tool's, which would put it back — as
+			// export refuses to write there without force. Where an
+			// export --force wrote into it, the user's entries come out.
 			return &NotOursError{Namespace: namespace, Name: name, Managers: strings.Join(owners, ", "), Trim: true}
 		}
 		if opts.BeforeWrite != nil {

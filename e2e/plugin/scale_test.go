@@ -660,10 +660,12 @@ func TestDeleteWithARoleForSecretsAlone(t *testing.T) {
 }
 
 // TestDeleteLeavesAnotherToolsData (issue 29, point 3): a Secret Helm
-// made, holding alice's entry beside a shared robot account's, is not
-// trimmed by alice's delete — Helm writes that data, and would put the
-// entry back — as export does not write into it without --force; one line
-// says where the entry is to be taken out.
+// made, holding a shared robot account's entry that alice's keyring holds
+// too, is not trimmed by alice's delete — Helm wrote that data, regcred
+// never wrote into it, and Helm would put the entry back — as export does
+// not write into it without --force; one line says where the entry is to
+// be taken out. (Into a Secret export --force wrote, delete takes the
+// user's entries out: TestExportRefusesToClobber.)
 func TestDeleteLeavesAnotherToolsData(t *testing.T) {
 	k := newKenv(t)
 	k.store("ghcr.io", "alice", "a")
