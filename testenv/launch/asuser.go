@@ -46,7 +46,7 @@ type display struct {
 // user (-ac: the provider runs as another user than the harness).
 func startDisplay(dir string) (*display, error) {
 	if _, err := exec.LookPath("Xvfb"); err != nil {
-		return nil, errors.New("Xvfb not found on PATH (Debian package xvfb; `make deps` installs it as root)")
+		return nil, errors.New("no Xvfb on PATH (Debian package xvfb; `make deps` installs it as root)")
 	}
 	if _, err := exec.LookPath("xdotool"); err != nil {
 		return nil, errors.New("xdotool not found on PATH (Debian package xdotool; `make deps` installs it as root)")
@@ -69,7 +69,7 @@ func startDisplay(dir string) (*display, error) {
 		}
 		d.stop()
 	}
-	return nil, errors.New("Xvfb: no free display started")
+	return nil, errors.New("no free X display: Xvfb started on none of 20 tried")
 }
 
 func (d *display) stop() {
