@@ -216,6 +216,8 @@ func TestDoctorNamesProvider(t *testing.T) {
 			"KeePassXC before 2.7.6 asks a person to confirm every replaced item",
 			"KeePassXC serves secrets only while its database is open and unlocked",
 			"KeePassXC saves its database in a thread while it serves requests",
+			"KeePassXC moves a deleted item to its Recycle Bin and keeps a replaced secret in the entry's history",
+			"KeePassXC asks before it lets a program read an item",
 		}},
 		{launch.KWallet, "KWallet (kwalletd5)", debianVersion("libkf5wallet-bin"), []string{
 			"KWallet keeps an item's old label when the item is replaced",
