@@ -72,7 +72,7 @@ func (p *Provider) beforeWrite(limit time.Duration, lockPath string) error {
 		return nil
 	}
 	if p.blind() {
-		return p.beforeWriteBlind(limit, burstFile(lockPath))
+		return beforeWriteBlind(limit, burstFile(lockPath), p.databases())
 	}
 	path := burstFile(lockPath)
 	start := lastBurst(path)
@@ -159,13 +159,12 @@ func (p *Provider) blind() bool {
 }
 
 // beforeWriteBlind is beforeWrite for a KeePassXC it cannot look into.
-// Saves are then seen by their result: the database files KeePassXC was
-// started with or last opened (its command line and its own settings
-// say) change when a save ends. A burst goes on while it is young; a new
+// Saves are then seen by their result: the database files dbs — those
+// KeePassXC was started with or last opened (see databases) — change when
+// a save ends. A burst goes on while it is young; a new
 // one starts once the files changed after the last burst started, or
 // blindSaveLimit after it (no save came, or no file is known).
-func (p *Provider) beforeWriteBlind(limit time.Duration, path string) error {
-	dbs := p.databases()
+func beforeWriteBlind(limit time.Duration, path string, dbs []string) error {
 	start, stamp := lastBlindBurst(path)
 	if !start.IsZero() && time.Since(start) < burstLength {
 		return nil

@@ -2,7 +2,12 @@
 
 package keyring
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
 
 // TestSaveSigns: the descriptors that say KeePassXC is saving, and those
 // it always holds.
@@ -26,5 +31,52 @@ func TestSaveSigns(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("%s %q: saving %v, want %v", tt.target, tt.fdinfo, got, tt.want)
 		}
+	}
+}
+
+// TestBlindPacingWaitsForTheSave (issue 28, point 2): for a KeePassXC whose
+// open files regcred cannot see (its release builds are undumpable to
+// their own user), the next burst of writes waits until the database file
+// shows the last burst's save ended — here 1.2 s after it began, as with
+// KeePassXC's default one-second key derivation (it waited 500 ms, and
+// wrote into the save) — and no longer; a burst goes on while it is
+// young; with no file to watch it waits the whole blindSaveLimit.
+func TestBlindPacingWaitsForTheSave(t *testing.T) {
+	dir := t.TempDir()
+	db, burst := filepath.Join(dir, "db.kdbx"), filepath.Join(dir, "lock.keepassxc")
+	if err := os.WriteFile(db, []byte("v1"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := beforeWriteBlind(time.Minute, burst, []string{db}); err != nil { // the first burst
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := beforeWriteBlind(time.Minute, burst, []string{db}); err != nil || time.Since(start) > burstLength {
+		t.Fatalf("a write in a young burst waited %v (%v)", time.Since(start), err)
+	}
+	time.Sleep(burstLength) // the burst is over; its save is under way
+	saved := make(chan time.Time, 1)
+	go func() {
+		time.Sleep(1200 * time.Millisecond)
+		_ = os.WriteFile(db+".tmp", []byte("v2, saved"), 0o600)
+		ended := time.Now()
+		_ = os.Rename(db+".tmp", db) // as QSaveFile ends a save
+		saved <- ended
+	}()
+	if err := beforeWriteBlind(time.Minute, burst, []string{db}); err != nil {
+		t.Fatal(err)
+	}
+	done, at := time.Now(), <-saved
+	if done.Before(at) {
+		t.Errorf("the next burst began %v before the save ended", at.Sub(done))
+	}
+	if done.Sub(at) > time.Second {
+		t.Errorf("the next burst began %v after the save ended", done.Sub(at))
+	}
+	// No database file known: the whole bound.
+	time.Sleep(burstLength)
+	start = time.Now()
+	if err := beforeWriteBlind(time.Minute, burst, nil); err != nil || time.Since(start) < blindSaveLimit-2*burstLength {
+		t.Errorf("with no file to watch the next burst waited %v (%v), want about %v", time.Since(start), err, blindSaveLimit)
 	}
 }
