@@ -3,12 +3,14 @@ package plugin_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/regcred/regcred/testenv/launch"
 
@@ -200,4 +202,34 @@ func secret(t *testing.T, kctx, ns, name string) *corev1.Secret {
 		t.Fatalf("get secret %s/%s in %s: %v", ns, name, kctx, err)
 	}
 	return s
+}
+
+// paused runs kubectl-regcred's fault build (-tags regcredfault) with args,
+// its pause set by vars (REGCRED_FAULT_PAUSE_AFTER, …_BEFORE_WRITE naming
+// the file pause), and returns once it has paused — it created pause —
+// with the channel its result arrives on after the test removes pause.
+func (k *kenv) paused(pause string, vars map[string]string, args ...string) <-chan result {
+	k.t.Helper()
+	faultBin, err := launch.BuildTagged(binDir, "kubectl-regcred", "kubectl-regcred-fault", "regcredfault")
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	run := maps.Clone(k.vars)
+	maps.Copy(run, vars)
+	done := make(chan result, 1)
+	go func() {
+		r, err := launch.Run(faultBin, run, "", args...)
+		if err != nil {
+			r.Code, r.Stderr = -1, err.Error()
+		}
+		done <- result{r.Stdout, r.Stderr, r.Code}
+	}()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(pause); err == nil {
+			return done
+		}
+		if time.Now().After(deadline) {
+			k.t.Fatalf("%v never paused", args)
+		}
+	}
 }

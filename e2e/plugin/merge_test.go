@@ -9,14 +9,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	"github.com/regcred/regcred/kube"
-	"github.com/regcred/regcred/testenv/launch"
 )
 
 // entries lists a Secret's registries as "server=username:password".
@@ -362,22 +360,8 @@ func TestDeleteRacesAnExport(t *testing.T) {
 	if r := alice.plugin("export", "-n", ns, "--service-account", "default"); r.code != 0 {
 		t.Fatalf("alice's export: %s", r.stderr)
 	}
-	faultBin, err := launch.BuildTagged(binDir, "kubectl-regcred", "kubectl-regcred-fault", "regcredfault")
-	if err != nil {
-		t.Fatal(err)
-	}
 	pause := filepath.Join(t.TempDir(), "paused")
-	alice.vars["REGCRED_FAULT_PAUSE_BEFORE_WRITE"] = pause
-	done := make(chan result, 1)
-	go func() { done <- alice.exec(faultBin, "", "delete", "-n", ns, "--service-account", "default") }()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, err := os.Stat(pause); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("delete never paused")
-		}
-	}
+	done := alice.paused(pause, map[string]string{"REGCRED_FAULT_PAUSE_BEFORE_WRITE": pause}, "delete", "-n", ns, "--service-account", "default")
 	if got := pullSecrets(t, ns, "default"); len(got) != 0 {
 		t.Errorf("paused before the Secret's delete, the ServiceAccount lists %v (unlinked first)", got)
 	}
@@ -446,22 +430,8 @@ func TestExportRacesADelete(t *testing.T) {
 	if r := bob.plugin("export", "-n", ns); r.code != 0 {
 		t.Fatalf("bob's export: %s", r.stderr)
 	}
-	faultBin, err := launch.BuildTagged(binDir, "kubectl-regcred", "kubectl-regcred-fault", "regcredfault")
-	if err != nil {
-		t.Fatal(err)
-	}
 	pause := filepath.Join(t.TempDir(), "paused")
-	alice.vars["REGCRED_FAULT_PAUSE_BEFORE_WRITE"] = pause
-	done := make(chan result, 1)
-	go func() { done <- alice.exec(faultBin, "", "export", "-n", ns) }()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, err := os.Stat(pause); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("export never paused")
-		}
-	}
+	done := alice.paused(pause, map[string]string{"REGCRED_FAULT_PAUSE_BEFORE_WRITE": pause}, "export", "-n", ns)
 	if r := bob.plugin("delete", "-n", ns); r.code != 0 || !strings.Contains(r.stdout, "deleted") {
 		t.Fatalf("bob's delete: exit %d %q %q", r.code, r.stdout, r.stderr)
 	}

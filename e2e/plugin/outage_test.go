@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/regcred/regcred/testenv/launch"
 
@@ -47,28 +46,13 @@ func TestAPIServerStoppedMidExport(t *testing.T) {
 	}
 	k.store("reg.example", "alice", "pw")
 
-	faultBin, err := launch.BuildTagged(binDir, "kubectl-regcred", "kubectl-regcred-fault", "regcredfault")
-	if err != nil {
-		t.Fatal(err)
-	}
 	pause := filepath.Join(dir, "paused")
-	k.vars["REGCRED_FAULT_PAUSE_AFTER"] = "2"
-	k.vars["REGCRED_FAULT_PAUSE_FILE"] = pause
-	done := make(chan result, 1)
 	// One namespace at a time, so that "after two" is a point in time.
-	go func() { done <- k.exec(faultBin, "", "export", "--parallel", "1", "-n", strings.Join(namespaces, ",")) }()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, err := os.Stat(pause); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("export never reached its third target")
-		}
-	}
+	done := k.paused(pause, map[string]string{"REGCRED_FAULT_PAUSE_AFTER": "2", "REGCRED_FAULT_PAUSE_FILE": pause},
+		"export", "--parallel", "1", "-n", strings.Join(namespaces, ","))
 	gamma.StopAPIServer()
 	os.Remove(pause)
 	r := <-done
-	delete(k.vars, "REGCRED_FAULT_PAUSE_AFTER")
 	if r.code == 0 || !strings.Contains(r.stderr, "exported 1 registry to 2 of 4 targets") ||
 		!strings.Contains(r.stderr, "namespace outage-3") || !strings.Contains(r.stderr, "namespace outage-4") ||
 		strings.Count(r.stdout, "secret/regcred created") != 2 {

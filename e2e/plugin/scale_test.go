@@ -411,20 +411,8 @@ func TestPartialFailureAtScale(t *testing.T) {
 	k := newKenv(t)
 	k.store("partial.example", "u", "p")
 	ok1, ok2, forbidden := namespace(t), namespace(t), namespace(t)
-	c := admin(t, "alpha")
-	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "pull-secrets"}, Rules: []rbacv1.PolicyRule{
-		{APIGroups: []string{""}, Resources: []string{"secrets", "serviceaccounts"}, Verbs: []string{"get", "list", "create", "patch", "update", "delete"}},
-	}}
 	for _, ns := range []string{ok1, ok2} {
-		if _, err := c.RbacV1().Roles(ns).Create(context.Background(), role, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "nobody-pull-secrets"},
-			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "pull-secrets"},
-			Subjects: []rbacv1.Subject{{Kind: "User", Name: "nobody"}}}
-		if _, err := c.RbacV1().RoleBindings(ns).Create(context.Background(), rb, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		grant(t, ns, []string{"secrets", "serviceaccounts"}, []string{"get", "list", "create", "patch", "update", "delete"})
 	}
 	r := k.plugin("export", "--context", "alpha-nobody", "-n", strings.Join([]string{ok1, forbidden, ok2}, ","))
 	if r.code == 0 || !strings.Contains(r.stderr, "exported 1 registry to 2 of 3 targets") ||
@@ -441,29 +429,12 @@ func TestPartialFailureAtScale(t *testing.T) {
 	nss := []string{namespace(t), namespace(t), namespace(t), namespace(t)}
 	run := "mid-" + strings.ToLower(t.Name())
 	label(t, "regcred-test", run, nss...)
-	faultBin, err := launch.BuildTagged(binDir, "kubectl-regcred", "kubectl-regcred-fault", "regcredfault")
-	if err != nil {
-		t.Fatal(err)
-	}
 	pause := filepath.Join(t.TempDir(), "paused")
-	k.vars["REGCRED_FAULT_PAUSE_AFTER"] = "1"
-	k.vars["REGCRED_FAULT_PAUSE_FILE"] = pause
-	done := make(chan result, 1)
-	go func() {
-		done <- k.exec(faultBin, "", "export", "--all-registries", "--parallel", "1", "--namespace-selector", "regcred-test="+run, "--all-service-accounts")
-	}()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, err := os.Stat(pause); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("export never paused")
-		}
-	}
+	done := k.paused(pause, map[string]string{"REGCRED_FAULT_PAUSE_AFTER": "1", "REGCRED_FAULT_PAUSE_FILE": pause},
+		"export", "--all-registries", "--parallel", "1", "--namespace-selector", "regcred-test="+run, "--all-service-accounts")
 	terminate(t, nss[2])
 	os.Remove(pause)
 	r = <-done
-	delete(k.vars, "REGCRED_FAULT_PAUSE_AFTER")
 	if r.code == 0 || !strings.Contains(r.stderr, "exported 1 registry to 3 of 4 targets") || !strings.Contains(r.stderr, "namespace "+nss[2]+": error:") {
 		t.Errorf("export with a namespace deleted mid-run: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
