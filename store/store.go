@@ -2,7 +2,8 @@
 // keyring), one item per registry under the service
 // "docker-credential-regcred". The keyring is the only truth: there is no
 // index to keep in step with it. Open is how a command gets its store: it
-// chooses the keyring, records the choice, and opens the store on it.
+// chooses the keyring, records the choice once it is sure of it (see
+// keyring.Detect), and opens the store on it.
 //
 // An item is named by its registry's canonical address (see
 // address.Canonical), so every spelling of an address reaches the same item,
@@ -41,10 +42,12 @@
 // reads again). An erase takes the secret's chunks before the item that
 // names them, so what an interrupted erase leaves is always named by the
 // item — doctor finds it even where list answers from a cache — and get
-// and list find no credential in a marked one. Whatever an interrupted write leaves, the next
-// write of that registry clears, and doctor --fix finishes an interrupted
-// erase. Items older versions wrote are rewritten in this form first (see
-// migrate), on the keyring they used.
+// and list find no credential in a marked one. Whatever an interrupted
+// write leaves, the next write of that registry clears, and doctor --fix
+// finishes an interrupted erase. Only content that does not decode is
+// corrupt: a keyring that does not answer (a time-out, a locked keyring)
+// fails the call, and changes nothing. Items older versions wrote are
+// rewritten in this form first (see migrate), on the keyring they used.
 package store
 
 import (
