@@ -46,8 +46,9 @@
 // write leaves, the next write of that registry clears, and doctor --fix
 // finishes an interrupted erase. Only content that does not decode is
 // corrupt: a keyring that does not answer (a time-out, a locked keyring)
-// fails the call, and changes nothing. Items older versions wrote are
-// rewritten in this form first (see migrate), on the keyring they used.
+// fails the call — get, list, doctor and migration alike — and never
+// reads as a corrupt credential. Items older versions wrote are rewritten
+// in this form first (see migrate), on the keyring they used.
 package store
 
 import (
