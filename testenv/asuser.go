@@ -82,7 +82,7 @@ func runAsUser(bin string, args []string) (int, error) {
 	if err := os.CopyFS(dir, os.DirFS(".")); err != nil {
 		return 0, err
 	}
-	if err := chownAll(dir, u.UID); err != nil {
+	if err := u.Own(dir); err != nil {
 		return 0, err
 	}
 	uid := strconv.Itoa(u.UID)
@@ -137,14 +137,4 @@ func copyFile(from, to string, mode os.FileMode) error {
 		return err
 	}
 	return out.Close()
-}
-
-// chownAll gives everything under dir to uid.
-func chownAll(dir string, uid int) error {
-	return filepath.WalkDir(dir, func(p string, _ os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(p, uid, uid)
-	})
 }

@@ -28,12 +28,7 @@ func (s *Session) own() error {
 	if s.user == nil {
 		return nil
 	}
-	return filepath.WalkDir(s.Dir, func(p string, _ os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(p, s.user.UID, s.user.UID)
-	})
+	return s.user.Own(s.Dir)
 }
 
 // display is a private X server (Xvfb) a provider shows its questions on.

@@ -78,16 +78,22 @@ func NewKernelUser() (*KernelUser, error) {
 			return nil, err
 		}
 	}
-	if err := filepath.WalkDir(home, func(p string, _ os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Chown(p, u.UID, u.UID)
-	}); err != nil {
+	if err := u.Own(home); err != nil {
 		os.RemoveAll(home)
 		return nil, err
 	}
 	return u, nil
+}
+
+// Own gives everything under dir to the user (links themselves, not what
+// they point at).
+func (u *KernelUser) Own(dir string) error {
+	return filepath.WalkDir(dir, func(p string, _ os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, u.UID, u.UID)
+	})
 }
 
 // ErrNoPersistentKeyring says this kernel gives users no persistent keyring.
