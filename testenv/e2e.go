@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -102,6 +103,8 @@ func mainWithBinaries(m interface{ Run() int }, dir *string, names ...string) in
 // the same uid). A persistent keyring found empty is dropped again: asking
 // for it creates it, and the machine is to be left as found.
 func ownKernelKeys() ([]string, error) {
+	runtime.LockOSThread() // the process keyring's link is this thread's
+	defer runtime.UnlockOSThread()
 	ring, err := unix.KeyctlInt(unix.KEYCTL_GET_PERSISTENT, -1, unix.KEY_SPEC_PROCESS_KEYRING, 0, 0)
 	if err != nil {
 		return nil, nil // no persistent keyrings here: none to leak into

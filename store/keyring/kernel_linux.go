@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,8 +24,7 @@ import (
 type KernelKeyring struct {
 	opts Options
 
-	mu   sync.Mutex
-	ring int // the persistent keyring's serial, once found
+	mu sync.Mutex // one call at a time
 }
 
 // NewKernelKeyring returns the user's persistent kernel keyring, each call
@@ -163,16 +163,19 @@ func readKey(id int) (string, error) {
 // the persistent keyring also restarts its expiry timer.
 func (k *KernelKeyring) call(ctx context.Context, fn func(ring int) error) error {
 	return Bounded(ctx, k.opts.Timeout, func() error {
+		// A process keyring lives in the calling thread's credentials,
+		// and a Go program's goroutines move between threads: the link
+		// and the calls that rely on it run on one thread, linked anew
+		// on each call (a link already there costs nothing).
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
 		k.mu.Lock()
 		defer k.mu.Unlock()
-		if k.ring == 0 {
-			ring, err := persistentKeyring()
-			if err != nil {
-				return kernelError(err, true)
-			}
-			k.ring = ring
+		ring, err := persistentKeyring()
+		if err != nil {
+			return kernelError(err, true)
 		}
-		return kernelError(fn(k.ring), false)
+		return kernelError(fn(ring), false)
 	})
 }
 

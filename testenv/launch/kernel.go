@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -142,6 +143,8 @@ func (u *KernelUser) Register() (unregister func() error, err error) {
 }
 
 func (u *KernelUser) remove() error {
+	runtime.LockOSThread() // the link ring makes is this thread's (see ring)
+	defer runtime.UnlockOSThread()
 	ring, err := u.ring()
 	if err == nil {
 		_, err = unix.KeyctlInt(unix.KEYCTL_INVALIDATE, ring, 0, 0, 0)
@@ -159,7 +162,9 @@ func (u *KernelUser) remove() error {
 }
 
 // ring is the user's persistent keyring, linked into this process's
-// keyring: this (root) process then possesses its keys and can read them.
+// keyring: this (root) process then possesses its keys and can read them
+// — on this thread: the process keyring is in the calling thread's
+// credentials, so callers lock the goroutine to its thread around it.
 func (u *KernelUser) ring() (int, error) {
 	return unix.KeyctlInt(unix.KEYCTL_GET_PERSISTENT, u.UID, unix.KEY_SPEC_PROCESS_KEYRING, 0, 0)
 }
@@ -217,6 +222,8 @@ func (u *KernelUser) Env() map[string]string {
 // keys returns description → payload of every "user" key in the user's
 // persistent keyring.
 func (u *KernelUser) keys() (map[string]string, error) {
+	runtime.LockOSThread() // the link ring makes is this thread's (see ring)
+	defer runtime.UnlockOSThread()
 	ring, err := u.ring()
 	if err != nil {
 		return nil, err
