@@ -495,42 +495,44 @@ func isLocked(err error) bool {
 // unlockItems asks the provider to let this client use the items, which
 // may show a prompt; ErrAccessDenied when the person declines.
 func (k *SecretService) unlockItems(svc *ss.SecretService, paths []dbus.ObjectPath) error {
-	var unlocked []dbus.ObjectPath
-	var prompt dbus.ObjectPath
-	if err := svc.Object(ssName, ssPath).Call("org.freedesktop.Secret.Service.Unlock", 0, paths).Store(&unlocked, &prompt); err != nil {
-		return err
-	}
-	if len(unlocked) == len(paths) {
-		return nil
-	}
-	if _, err := k.prompt(svc, prompt); errors.Is(err, ErrLocked) {
+	declined, err := k.unlockPaths(svc, paths)
+	if declined {
 		return ErrAccessDenied
-	} else if err != nil {
-		return err
 	}
-	return nil
+	return err
 }
 
 // unlock asks the provider to unlock the collection, which may show a
 // prompt; ErrLocked when it stays locked.
 func (k *SecretService) unlock(svc *ss.SecretService) error {
-	var unlocked []dbus.ObjectPath
-	var prompt dbus.ObjectPath
-	err := svc.Object(ssName, ssPath).Call("org.freedesktop.Secret.Service.Unlock", 0, []dbus.ObjectPath{k.collection}).Store(&unlocked, &prompt)
-	if err != nil {
-		return err
-	}
-	if len(unlocked) > 0 {
-		return nil
-	}
-	result, err := k.prompt(svc, prompt)
-	if err != nil {
-		return err
-	}
-	if paths, _ := result.Value().([]dbus.ObjectPath); len(paths) == 0 {
+	declined, err := k.unlockPaths(svc, []dbus.ObjectPath{k.collection})
+	if declined {
 		return ErrLocked
 	}
-	return nil
+	return err
+}
+
+// unlockPaths asks the provider to unlock paths — a collection, or items
+// this client may not use yet — which may show a prompt, and reports
+// whether they stayed locked: the prompt dismissed, or nothing unlocked.
+func (k *SecretService) unlockPaths(svc *ss.SecretService, paths []dbus.ObjectPath) (declined bool, err error) {
+	var unlocked []dbus.ObjectPath
+	var prompt dbus.ObjectPath
+	if err := svc.Object(ssName, ssPath).Call("org.freedesktop.Secret.Service.Unlock", 0, paths).Store(&unlocked, &prompt); err != nil {
+		return false, err
+	}
+	if len(unlocked) == len(paths) {
+		return false, nil
+	}
+	result, err := k.prompt(svc, prompt)
+	if errors.Is(err, ErrLocked) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	got, _ := result.Value().([]dbus.ObjectPath)
+	return len(got) == 0, nil
 }
 
 // prompt shows a provider's prompt, if it gave one ("/" is none), and
