@@ -27,6 +27,9 @@ type DeleteOptions struct {
 	// it is trimmed or deleted: the point a concurrent writer races, where
 	// fault tests pause.
 	BeforeWrite func()
+	// Listed, when set, is the Secret as a LIST just returned it, read
+	// in place of the first attempt's GET.
+	Listed *Listed[corev1.Secret]
 }
 
 // Removed is what Delete did, or in a dry run would do.
@@ -49,8 +52,9 @@ func Delete(ctx context.Context, c kubernetes.Interface, namespace, name string,
 		dryRun = []string{metav1.DryRunAll}
 	}
 	var r Removed
+	read := opts.Listed.first("secrets", name, func() (*corev1.Secret, error) { return secrets.Get(ctx, name, metav1.GetOptions{}) })
 	err := onConflict(func() error {
-		s, err := secrets.Get(ctx, name, metav1.GetOptions{})
+		s, err := read()
 		if apierrors.IsNotFound(err) {
 			r = Removed{Outcome: NotFound}
 			return nil

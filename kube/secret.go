@@ -69,6 +69,9 @@ type WriteOptions struct {
 	// before it is updated: the point a concurrent writer races, where
 	// fault tests pause.
 	BeforeWrite func()
+	// Listed, when set, is the Secret as a LIST just returned it, read
+	// in place of the first attempt's GET.
+	Listed *Listed[corev1.Secret]
 }
 
 // Written is what Write did, or in a dry run would do.
@@ -118,8 +121,9 @@ func Write(ctx context.Context, c kubernetes.Interface, namespace, name string, 
 		dryRun = []string{metav1.DryRunAll}
 	}
 	var w Written
+	read := opts.Listed.first("secrets", name, func() (*corev1.Secret, error) { return secrets.Get(ctx, name, metav1.GetOptions{}) })
 	err := onConflict(func() error {
-		old, err := secrets.Get(ctx, name, metav1.GetOptions{})
+		old, err := read()
 		if apierrors.IsNotFound(err) {
 			return w.create(ctx, secrets, namespace, name, ours, dryRun)
 		}

@@ -22,8 +22,8 @@ import (
 // left alone, a *ListOwnedError: that tool would take the entry out again
 // on its next sync, and the two would flap. It reports whether the
 // ServiceAccount changed (or, in a dry run, would).
-func AddImagePullSecret(ctx context.Context, c kubernetes.Interface, namespace, serviceAccount, secret string, dryRun bool) (bool, error) {
-	return updateServiceAccount(ctx, c, namespace, serviceAccount, dryRun, func(sa *corev1.ServiceAccount) (bool, error) {
+func AddImagePullSecret(ctx context.Context, c kubernetes.Interface, namespace, serviceAccount, secret string, opts SAOptions) (bool, error) {
+	return updateServiceAccount(ctx, c, namespace, serviceAccount, opts, func(sa *corev1.ServiceAccount) (bool, error) {
 		if slices.Contains(sa.ImagePullSecrets, corev1.LocalObjectReference{Name: secret}) {
 			return false, nil
 		}
@@ -42,8 +42,8 @@ func AddImagePullSecret(ctx context.Context, c kubernetes.Interface, namespace, 
 // other entry. A list another manager has written since (a hand edit,
 // a GitOps re-apply) may hold the entry as theirs: it is left alone, a
 // *ListOwnedError. It reports whether the ServiceAccount changed (or would).
-func RemoveImagePullSecret(ctx context.Context, c kubernetes.Interface, namespace, serviceAccount, secret string, dryRun bool) (bool, error) {
-	return updateServiceAccount(ctx, c, namespace, serviceAccount, dryRun, func(sa *corev1.ServiceAccount) (bool, error) {
+func RemoveImagePullSecret(ctx context.Context, c kubernetes.Interface, namespace, serviceAccount, secret string, opts SAOptions) (bool, error) {
+	return updateServiceAccount(ctx, c, namespace, serviceAccount, opts, func(sa *corev1.ServiceAccount) (bool, error) {
 		mine := added(sa)
 		if !slices.Contains(mine, secret) || !slices.Contains(sa.ImagePullSecrets, corev1.LocalObjectReference{Name: secret}) {
 			return false, nil
@@ -61,6 +61,15 @@ func RemoveImagePullSecret(ctx context.Context, c kubernetes.Interface, namespac
 		sa.ImagePullSecrets = slices.DeleteFunc(sa.ImagePullSecrets, func(r corev1.LocalObjectReference) bool { return r.Name == secret })
 		return true, nil
 	})
+}
+
+// SAOptions tune AddImagePullSecret and RemoveImagePullSecret.
+type SAOptions struct {
+	// DryRun sends the write as a server-side dry run.
+	DryRun bool
+	// Listed, when set, is the ServiceAccount as a LIST just returned it,
+	// read in place of the first attempt's GET.
+	Listed *Listed[corev1.ServiceAccount]
 }
 
 // ListOwnedError says a ServiceAccount's imagePullSecrets were left alone
@@ -87,17 +96,19 @@ func (e *ListOwnedError) Error() string {
 // kubectl-regcred the list's recorded owner even on a ServiceAccount the
 // API server tracked no fields of (one created bare, as "default" is), so a
 // later hand edit shows as another owner (see RemoveImagePullSecret).
-func updateServiceAccount(ctx context.Context, c kubernetes.Interface, namespace, name string, dryRun bool, change func(*corev1.ServiceAccount) (bool, error)) (bool, error) {
+func updateServiceAccount(ctx context.Context, c kubernetes.Interface, namespace, name string, o SAOptions, change func(*corev1.ServiceAccount) (bool, error)) (bool, error) {
 	sas := c.CoreV1().ServiceAccounts(namespace)
 	changed := false
+	read := o.Listed.first("serviceaccounts", name, func() (*corev1.ServiceAccount, error) { return sas.Get(ctx, name, metav1.GetOptions{}) })
 	err := onConflict(func() error {
-		sa, err := sas.Get(ctx, name, metav1.GetOptions{})
+		sa, err := read()
 		if notFound(err, "serviceaccounts") {
 			return err
 		}
 		if err != nil {
 			return Explain(err, "get", "serviceaccounts", namespace)
 		}
+		sa = sa.DeepCopy() // change edits it; a listed one is the caller's
 		if changed, err = change(sa); err != nil || !changed {
 			return err
 		}
@@ -109,7 +120,7 @@ func updateServiceAccount(ctx context.Context, c kubernetes.Interface, namespace
 			ac.WithAnnotations(map[string]string{AddedAnnotation: v})
 		}
 		opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
-		if dryRun {
+		if o.DryRun {
 			opts.DryRun = []string{metav1.DryRunAll}
 		}
 		_, err = sas.Apply(ctx, ac, opts)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/spf13/cobra"
@@ -89,8 +90,9 @@ func (d *deleteOptions) run(ctx context.Context) error {
 	if d.dryRun == "server" {
 		suffix = " (server dry run)"
 	}
+	snaps := d.snapshots(ctx, &d.targetFlags, targets, true)
 	results := d.forEachTarget(ctx, targets, d.parallel, func(ctx context.Context, c kubernetes.Interface, t target) targetResult {
-		return d.deleteFrom(ctx, c, t, mine, suffix)
+		return d.deleteFrom(ctx, c, t, mine, suffix, snaps[t.context])
 	})
 	failed := d.report(targets, results, d.env.Stdout)
 	if failed > 0 && len(targets) == 1 {
@@ -122,10 +124,11 @@ func (d *deleteOptions) run(ctx context.Context) error {
 // deleteFrom plans with a server-side dry run first. When the Secret goes
 // (or is gone already) it removes the references first, then the Secret:
 // a failure half-way leaves no ServiceAccount pointing at a deleted
-// Secret. When only the caller's entries go, the references stay.
-func (d *deleteOptions) deleteFrom(ctx context.Context, c kubernetes.Interface, t target, mine func(key, username string) bool, suffix string) targetResult {
+// Secret. When only the caller's entries go, the references stay. What
+// snap (nil for none) listed is not read again.
+func (d *deleteOptions) deleteFrom(ctx context.Context, c kubernetes.Interface, t target, mine func(key, username string) bool, suffix string, snap *snapshot) targetResult {
 	dry := d.dryRun == "server"
-	opts := kube.DeleteOptions{Force: d.force, DryRun: true, Mine: mine}
+	opts := kube.DeleteOptions{Force: d.force, DryRun: true, Mine: mine, Listed: snap.secret(t.namespace)}
 	var r targetResult
 	// Refuse (a Secret regcred does not manage, RBAC) before changing anything.
 	// Across namespaces found by -A or a selector, another tool's Secret of
@@ -154,7 +157,7 @@ func (d *deleteOptions) deleteFrom(ctx context.Context, c kubernetes.Interface, 
 	}
 	var unlinked []string
 	if plan.Outcome == kube.WouldDelete || plan.Outcome == kube.NotFound {
-		if unlinked, err = d.unlink(ctx, c, t, dry, suffix, &r); err != nil {
+		if unlinked, err = d.unlink(ctx, c, t, dry, suffix, snap, &r); err != nil {
 			d.relink(ctx, c, t, unlinked, &r)
 			r.err = err
 			return r
@@ -181,14 +184,18 @@ func (d *deleteOptions) deleteFrom(ctx context.Context, c kubernetes.Interface, 
 }
 
 // referencing names the ServiceAccounts unlink looks at: those named
-// with --service-account, or else those of the namespace's one LIST whose
-// annotation says regcred added the Secret — each then read once more, to
-// change it. Where listing ServiceAccounts is forbidden (a role for
+// with --service-account, or else those of the namespace's one LIST (or
+// the snapshot's) whose annotation says regcred added the Secret. Where listing ServiceAccounts is forbidden (a role for
 // Secrets alone) none is looked at, and a warning says which flag names
 // them: the Secret itself still goes.
-func (d *deleteOptions) referencing(ctx context.Context, c kubernetes.Interface, t target, r *targetResult) ([]string, error) {
+func (d *deleteOptions) referencing(ctx context.Context, c kubernetes.Interface, t target, snap *snapshot, r *targetResult) ([]string, error) {
 	if !d.allServiceAccounts {
 		return d.serviceAccounts, nil
+	}
+	if listed, ok := snap.serviceAccountNames(t.namespace); ok {
+		return slices.DeleteFunc(listed, func(n string) bool {
+			return !kube.AddedBy(snap.serviceAccount(t.namespace, n).Object, d.name)
+		}), nil
 	}
 	list, err := c.CoreV1().ServiceAccounts(t.namespace).List(ctx, metav1.ListOptions{})
 	if apierrors.IsForbidden(err) {
@@ -212,7 +219,7 @@ func (d *deleteOptions) referencing(ctx context.Context, c kubernetes.Interface,
 // ServiceAccounts unlink took it out of.
 func (d *deleteOptions) relink(ctx context.Context, c kubernetes.Interface, t target, sas []string, r *targetResult) {
 	for _, sa := range sas {
-		if _, err := kube.AddImagePullSecret(ctx, c, t.namespace, sa, d.name, false); err != nil {
+		if _, err := kube.AddImagePullSecret(ctx, c, t.namespace, sa, d.name, kube.SAOptions{}); err != nil {
 			r.warnings = append(r.warnings, fmt.Sprintf("%s: warning: serviceaccount/%s no longer lists secret/%s, which stays: %v", t, sa, d.name, err))
 			continue
 		}
@@ -222,14 +229,14 @@ func (d *deleteOptions) relink(ctx context.Context, c kubernetes.Interface, t ta
 
 // unlink takes the Secret out of the imagePullSecrets of the
 // ServiceAccounts regcred added it to, and returns those it changed.
-func (d *deleteOptions) unlink(ctx context.Context, c kubernetes.Interface, t target, dry bool, suffix string, r *targetResult) ([]string, error) {
-	sas, err := d.referencing(ctx, c, t, r)
+func (d *deleteOptions) unlink(ctx context.Context, c kubernetes.Interface, t target, dry bool, suffix string, snap *snapshot, r *targetResult) ([]string, error) {
+	sas, err := d.referencing(ctx, c, t, snap, r)
 	if err != nil {
 		return nil, err
 	}
 	var unlinked []string
 	for _, sa := range sas {
-		changed, err := kube.RemoveImagePullSecret(ctx, c, t.namespace, sa, d.name, dry)
+		changed, err := kube.RemoveImagePullSecret(ctx, c, t.namespace, sa, d.name, kube.SAOptions{DryRun: dry, Listed: snap.serviceAccount(t.namespace, sa)})
 		var owned *kube.ListOwnedError
 		if errors.As(err, &owned) {
 			r.warnings = append(r.warnings, fmt.Sprintf("%s: warning: %s", t, owned))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -147,8 +148,9 @@ func (e *exportOptions) run(ctx context.Context, args []string) error {
 	if e.dryRun == "server" {
 		suffix = " (server dry run)"
 	}
+	snaps := e.snapshots(ctx, &e.targetFlags, targets, e.allServiceAccounts || len(e.serviceAccounts) > 0)
 	results := e.forEachTarget(ctx, targets, e.parallel, func(ctx context.Context, c kubernetes.Interface, t target) targetResult {
-		return e.exportTo(ctx, c, t, auths, suffix)
+		return e.exportTo(ctx, c, t, auths, suffix, snaps[t.context])
 	})
 	failed := e.report(targets, results, progress)
 	var written []runtime.Object
@@ -222,30 +224,42 @@ func (e *exportOptions) content(ctx context.Context, args []string) (kube.Auths,
 	return auths, len(regs), nil
 }
 
-// exportTo merges the entries into the target's Secret and links the ServiceAccounts.
-func (e *exportOptions) exportTo(ctx context.Context, c kubernetes.Interface, t target, auths kube.Auths, suffix string) targetResult {
+// exportTo merges the entries into the target's Secret and links the
+// ServiceAccounts, reading what snap (nil for none) did not list.
+func (e *exportOptions) exportTo(ctx context.Context, c kubernetes.Interface, t target, auths kube.Auths, suffix string, snap *snapshot) targetResult {
 	dry := e.dryRun == "server"
+	listed, haveSAs := snap.serviceAccountNames(t.namespace)
 	// A ServiceAccount named but missing fails the target before its Secret is written.
 	if !e.allServiceAccounts {
 		for _, sa := range e.serviceAccounts {
+			if haveSAs && slices.Contains(listed, sa) {
+				continue
+			}
 			if err := kube.CheckServiceAccount(ctx, c, t.namespace, sa); err != nil {
 				return targetResult{err: err}
 			}
 		}
 	}
-	w, err := kube.Write(ctx, c, t.namespace, e.name, auths, kube.WriteOptions{Force: e.force, Prune: e.prune, DryRun: dry, BeforeWrite: e.env.BeforeWrite})
+	w, err := kube.Write(ctx, c, t.namespace, e.name, auths, kube.WriteOptions{Force: e.force, Prune: e.prune, DryRun: dry,
+		BeforeWrite: e.env.BeforeWrite, Listed: snap.secret(t.namespace)})
 	if err != nil {
 		return targetResult{err: err}
 	}
 	obj := w.Secret
 	r := targetResult{lines: []string{fmt.Sprintf("%s: secret/%s %s%s%s", t, e.name, w.Outcome, suffix, changeNote(w.Changes, dry))}}
-	sas, err := e.serviceAccountsToLink(ctx, c, t.namespace)
-	if err != nil {
-		r.err = err
-		return r
+	sas := e.serviceAccounts
+	switch {
+	case e.allServiceAccounts && haveSAs && slices.Contains(listed, "default"):
+		sas = listed
+	case e.allServiceAccounts:
+		// Not listed, or a namespace still waiting for its default.
+		if sas, err = e.serviceAccountsToLink(ctx, c, t.namespace); err != nil {
+			r.err = err
+			return r
+		}
 	}
 	for _, sa := range sas {
-		changed, err := kube.AddImagePullSecret(ctx, c, t.namespace, sa, e.name, dry)
+		changed, err := kube.AddImagePullSecret(ctx, c, t.namespace, sa, e.name, kube.SAOptions{DryRun: dry, Listed: snap.serviceAccount(t.namespace, sa)})
 		var owned *kube.ListOwnedError
 		if errors.As(err, &owned) {
 			r.warnings = append(r.warnings, fmt.Sprintf("%s: warning: %s", t, owned))

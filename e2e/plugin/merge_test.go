@@ -500,3 +500,44 @@ func TestServiceAccountListsGitOpsCoOwns(t *testing.T) {
 		t.Error("Flux no longer owns its list")
 	}
 }
+
+// TestListedWritesRaceAWriter (issue 32): across namespaces a selector
+// finds, export and delete read every Secret with one LIST and write from
+// it. A teammate's export landing between that LIST and the write is a
+// conflict (the write names the resourceVersion the LIST returned), read
+// again and merged: alice's export keeps bob's entry and writes her new
+// password; alice's delete takes out only hers.
+func TestListedWritesRaceAWriter(t *testing.T) {
+	for _, verb := range []string{"export", "delete"} {
+		t.Run(verb, func(t *testing.T) {
+			alice, bob := newKenv(t), newKenv(t)
+			ns := namespace(t)
+			label(t, "listed-race", ns, ns)
+			selected := []string{"--namespace-selector", "listed-race=" + ns}
+			alice.store("ghcr.io", "alice", "a1")
+			bob.store("quay.io", "bob", "b")
+			if r := alice.plugin(append([]string{"export", "--all-registries"}, selected...)...); r.code != 0 {
+				t.Fatalf("alice's first export: %s", r.stderr)
+			}
+			args := append([]string{"delete"}, selected...)
+			want := []string{"quay.io=bob:b"}
+			if verb == "export" {
+				alice.store("ghcr.io", "alice", "a2")
+				args = append([]string{"export", "--all-registries"}, selected...)
+				want = []string{"ghcr.io=alice:a2", "quay.io=bob:b"}
+			}
+			pause := filepath.Join(t.TempDir(), "paused")
+			done := alice.paused(pause, map[string]string{"REGCRED_FAULT_PAUSE_BEFORE_WRITE": pause}, args...)
+			if r := bob.plugin("export", "-n", ns); r.code != 0 || !strings.Contains(r.stdout, "configured") {
+				t.Fatalf("bob's export: exit %d %q %q", r.code, r.stdout, r.stderr)
+			}
+			os.Remove(pause)
+			if r := <-done; r.code != 0 {
+				t.Fatalf("alice's %s: exit %d stdout %q stderr %q", verb, r.code, r.stdout, r.stderr)
+			}
+			if got := entries(t, ns, "regcred"); !slices.Equal(got, want) {
+				t.Errorf("after alice's %s raced bob's export the Secret holds %v, want %v", verb, got, want)
+			}
+		})
+	}
+}
