@@ -20,8 +20,9 @@ import (
 // kubectl apply -f -` per namespace, from a plaintext config.json with the
 // same 50 registries. Each run writes to 3 fresh namespaces, so both sides
 // create their Secrets.
-func (b *bench) exportBench(runs int, log io.Writer) (string, error) {
-	const scaleRuns = 3
+// With scaleOnly it runs the team-scale benchmark alone and returns its
+// section.
+func (b *bench) exportBench(runs int, scaleOnly bool, log io.Writer) (string, error) {
 	const registries, namespaces = 50, 3
 	dir := filepath.Join(b.dir, "export")
 	for _, d := range []string{"cluster", "session"} {
@@ -79,6 +80,9 @@ func (b *bench) exportBench(runs int, log io.Writer) (string, error) {
 		}
 		return time.Since(start), nil
 	}
+	if scaleOnly {
+		return b.scaleBench(kubeconfig, plugin, cfgPath, env, log)
+	}
 	var ours, theirs []sample
 	fmt.Fprintf(log, "benchtool: export benchmark, %d runs\n", runs)
 	for r := range runs {
@@ -123,7 +127,7 @@ func (b *bench) exportBench(runs int, log io.Writer) (string, error) {
 			}
 		}
 	}
-	scale, err := b.scaleBench(kubeconfig, plugin, cfgPath, env, scaleRuns, log)
+	scale, err := b.scaleBench(kubeconfig, plugin, cfgPath, env, log)
 	if err != nil {
 		return "", err
 	}

@@ -98,6 +98,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	providerList := fs.String("providers", "keepassxc,kwallet", "comma-separated other Secret Service providers to measure on (\"\" for none)")
 	providerN := fs.Int("provider-n", 100, "credentials stored on each other provider")
 	providerRuns := fs.Int("provider-runs", 11, "paired runs on each other provider")
+	scaleOnly := fs.String("scale-only", "", "run only the team-scale export benchmark and write its section to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -116,6 +117,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer b.tearDown()
+	if *scaleOnly != "" {
+		section, err := b.exportBench(0, true, stderr)
+		if err == nil {
+			err = os.WriteFile(*scaleOnly, []byte(section), 0o644)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "benchtool: scale benchmark:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", *scaleOnly)
+		return 0
+	}
 	res, err := b.measure(ctx, ns, *runs, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "benchtool:", err)
@@ -123,7 +136,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	exportSection := readOptional(*extra)
 	if !*skipExport {
-		exportSection, err = b.exportBench(*exportRuns, stderr)
+		exportSection, err = b.exportBench(*exportRuns, false, stderr)
 		if err != nil {
 			fmt.Fprintln(stderr, "benchtool: export benchmark:", err)
 			return 1
