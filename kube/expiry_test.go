@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 func jwt(header, claims string) string {
@@ -36,9 +39,73 @@ func TestExpiry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			note, urgent := ExpiryNote(tt.secret, now, 24*time.Hour)
+			note, urgent := ExpiryNote(Registry{Server: "r.example", Username: "u", Password: tt.secret}, now, now, 24*time.Hour)
 			if note != tt.want || urgent != tt.urgent {
 				t.Errorf("ExpiryNote = %q, %v; want %q, %v", note, urgent, tt.want, tt.urgent)
+			}
+		})
+	}
+}
+
+// TestCloudTokenLifetimes: ECR and Google tokens carry no expiry of their
+// own; theirs is bounded from the latest time they can have been minted.
+func TestCloudTokenLifetimes(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	ecr := "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+	tests := []struct {
+		name     string
+		r        Registry
+		mintedBy time.Time
+		want     string
+		urgent   bool
+		expired  bool
+	}{
+		{"ECR just read", Registry{Server: ecr, Username: "AWS", Password: "opaque"}, now, "expires by 2026-12-08 00:00 UTC (in 12h: an ECR token lasts 12 hours)", true, false},
+		{"ECR with a scheme and path", Registry{Server: "https://" + ecr + "/team", Username: "AWS", Password: "opaque"}, now, "expires by 2026-12-08 00:00 UTC (in 12h: an ECR token lasts 12 hours)", true, false},
+		{"ECR China", Registry{Server: "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", Username: "AWS", Password: "x"}, now, "expires by 2026-12-08 00:00 UTC (in 12h: an ECR token lasts 12 hours)", true, false},
+		{"ECR public", Registry{Server: "public.ecr.aws", Username: "AWS", Password: "x"}, now, "expires by 2026-12-08 00:00 UTC (in 12h: an ECR token lasts 12 hours)", true, false},
+		{"ECR written 13h ago", Registry{Server: ecr, Username: "AWS", Password: "opaque"}, now.Add(-13 * time.Hour), "expired by 2026-12-07 11:00 UTC (1h ago: an ECR token lasts 12 hours)", true, true},
+		{"not ECR: another user", Registry{Server: ecr, Username: "alice", Password: "p"}, now, "", false, false},
+		{"not ECR: another host", Registry{Server: "ecr.example.com", Username: "AWS", Password: "p"}, now, "", false, false},
+		{"Google by username", Registry{Server: "europe-docker.pkg.dev", Username: "oauth2accesstoken", Password: "tok"}, now.Add(-20 * time.Minute), "expires by 2026-12-07 12:40 UTC (in 40m: a Google access token lasts an hour)", true, false},
+		{"Google by token", Registry{Server: "gcr.io", Username: "_token", Password: "ya29.a0Af"}, now.Add(-2 * time.Hour), "expired by 2026-12-07 11:00 UTC (1h ago: a Google access token lasts an hour)", true, true},
+		{"a JWT's own claim wins", Registry{Server: ecr, Username: "AWS", Password: jwtExpiring(now, 72*time.Hour)}, now.Add(-13 * time.Hour), "expires 2026-12-10 12:00 UTC (in 3d)", false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			note, urgent := ExpiryNote(tt.r, tt.mintedBy, now, 24*time.Hour)
+			if note != tt.want || urgent != tt.urgent {
+				t.Errorf("ExpiryNote = %q, %v; want %q, %v", note, urgent, tt.want, tt.urgent)
+			}
+			if got := Expired(tt.r, tt.mintedBy, now); got != tt.expired {
+				t.Errorf("Expired = %v, want %v", got, tt.expired)
+			}
+		})
+	}
+}
+
+// TestDataWritten: the latest managed-fields entry that owns data, else
+// the creation time; an entry for metadata alone does not count.
+func TestDataWritten(t *testing.T) {
+	created := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	entry := func(at time.Time, fields string) metav1.ManagedFieldsEntry {
+		return metav1.ManagedFieldsEntry{Manager: "m", Time: &metav1.Time{Time: at}, FieldsV1: &metav1.FieldsV1{Raw: []byte(fields)}}
+	}
+	tests := []struct {
+		name string
+		mfs  []metav1.ManagedFieldsEntry
+		want time.Time
+	}{
+		{"no managed fields", nil, created},
+		{"data written later", []metav1.ManagedFieldsEntry{entry(created.Add(time.Hour), `{"f:data":{}}`)}, created.Add(time.Hour)},
+		{"the latest of two", []metav1.ManagedFieldsEntry{entry(created.Add(3*time.Hour), `{"f:data":{}}`), entry(created.Add(time.Hour), `{"f:data":{}}`)}, created.Add(3 * time.Hour)},
+		{"a label added later", []metav1.ManagedFieldsEntry{entry(created.Add(time.Hour), `{"f:data":{}}`), entry(created.Add(5*time.Hour), `{"f:metadata":{"f:labels":{}}}`)}, created.Add(time.Hour)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{CreationTimestamp: metav1.Time{Time: created}, ManagedFields: tt.mfs}}
+			if got := DataWritten(s); !got.Equal(tt.want) {
+				t.Errorf("DataWritten = %v, want %v", got, tt.want)
 			}
 		})
 	}

@@ -28,6 +28,9 @@ type exportOptions struct {
 	output     string
 	expiryWarn time.Duration
 	allRegs    bool
+	// sourceFailed counts the registries whose credential source failed
+	// (each named on stderr): the export ends non-zero.
+	sourceFailed int
 }
 
 func newExportCommand(o *options) *cobra.Command {
@@ -35,9 +38,11 @@ func newExportCommand(o *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "export [REGISTRY...]",
 		Short: "Write keyring credentials to a dockerconfigjson Secret",
-		Long: `Export writes the registry credentials stored in the OS keyring into one
-kubernetes.io/dockerconfigjson Secret per namespace (field manager
-kubectl-regcred). It merges: an existing Secret keeps every entry this
+		Long: `Export writes registry credentials into one kubernetes.io/dockerconfigjson
+Secret per namespace (field manager kubectl-regcred): by default those docker
+would send (--from docker: the helper credHelpers names for a registry, else
+credsStore's, else config.json's auths), or regcred's keyring alone (--from
+keyring). It merges: an existing Secret keeps every entry this
 export does not write — a teammate's registries, or your own from an
 earlier export — and the output names them; --prune drops them instead.
 Concurrent exports to one Secret all land (each write names the version it
@@ -47,9 +52,9 @@ Docker Hub token entries are skipped and named on stderr. Each entry is
 written under the key the kubelet matches: lower case, no scheme, Docker
 Hub under https://index.docker.io/v1/, a path scope ending in "/".
 
-Credentials that are JWTs (Docker Hub's device-login tokens, many robot
-tokens) carry an expiry: export names those expired or expiring within
---expiry-warning on stderr. Namespaces are written in parallel; a target that
+Credentials that expire — a JWT's exp claim, an ECR token's 12 hours, a
+Google access token's hour — are named on stderr when expired or expiring
+within --expiry-warning, with what keeps the Secret working. Namespaces are written in parallel; a target that
 fails does not stop the others, and a re-run completes what failed.`,
 		Example: `  # Every registry in the keyring, to the current namespace
   kubectl regcred export
@@ -177,7 +182,18 @@ func (e *exportOptions) run(ctx context.Context, args []string) error {
 	if failed > 0 {
 		return failure(results, failed)
 	}
+	if e.sourceFailed > 0 {
+		return fmt.Errorf("%d %s could not be read (named above); the others were exported", e.sourceFailed, plural(e.sourceFailed, "registry's credentials", "registries' credentials"))
+	}
 	return nil
+}
+
+// renewHint says what keeps an expiring credential working in the cluster.
+func renewHint(r kube.Registry, server string) string {
+	if l, ok := kube.LifetimeOf(r, time.Now()); ok && l.Bound {
+		return "re-run this export before then (from cron or a CI job), or give nodes the cloud's kubelet credential provider"
+	}
+	return fmt.Sprintf("log in again (docker login %s) and re-run this export", server)
 }
 
 // content reads the selected credentials from the keyring and builds the
@@ -187,11 +203,14 @@ func (e *exportOptions) content(ctx context.Context, args []string) (kube.Auths,
 	if err != nil {
 		return nil, 0, err
 	}
-	servers, err := k.selectRegistries(args, func(server, why string) {
+	servers, err := k.selectRegistries(ctx, args, func(server, why string) {
 		fmt.Fprintf(e.env.Stderr, "skipping %s: %s\n", server, why)
 	})
 	if err != nil {
 		return nil, 0, err
+	}
+	if k.prefetch != nil {
+		k.prefetch(ctx, servers)
 	}
 	lookup := k.lookup(ctx)
 	regs := make([]kube.Registry, 0, len(servers))
@@ -201,15 +220,26 @@ func (e *exportOptions) content(ctx context.Context, args []string) (kube.Auths,
 		if err != nil {
 			return nil, 0, err
 		}
-		if !ok {
+		if !ok && e.from == fromKeyring {
 			return nil, 0, fmt.Errorf("registry %s is listed but its keyring item is missing (run docker-credential-regcred doctor)", s)
 		}
-		if note, urgent := kube.ExpiryNote(r.Password, now, e.expiryWarn); urgent {
-			fmt.Fprintf(e.env.Stderr, "warning: the credential for %s %s: log in again (docker login %s)\n", s, note, s)
+		if !ok {
+			fmt.Fprintf(e.env.Stderr, "skipping %s: listed, but its credential helper has none for it\n", s)
+			continue
+		}
+		if note, urgent := kube.ExpiryNote(r, now, now, e.expiryWarn); urgent {
+			fmt.Fprintf(e.env.Stderr, "warning: the credential for %s %s: %s\n", s, note, renewHint(r, s))
 		}
 		r.Email = e.email
 		regs = append(regs, r)
 	}
+	if len(regs) == 0 && k.failed > 0 {
+		return nil, 0, fmt.Errorf("nothing to export: the credentials of %d %s could not be read (named above)", k.failed, plural(k.failed, "registry", "registries"))
+	}
+	if len(regs) == 0 {
+		return nil, 0, fmt.Errorf("nothing to export: %s include none the kubelet can use", k.source)
+	}
+	e.sourceFailed = k.failed
 	auths, err := kube.AuthsOf(regs)
 	if err != nil {
 		return nil, 0, err

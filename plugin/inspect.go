@@ -39,7 +39,7 @@ an expiry (Docker Hub's device-login tokens, many robot tokens) shows when it ex
   kubectl regcred inspect --show-secrets`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rows, _, err := o.compare(cmd.Context(), nil)
+			rows, _, written, err := o.compare(cmd.Context(), nil)
 			if err != nil {
 				return err
 			}
@@ -55,7 +55,7 @@ an expiry (Docker Hub's device-login tokens, many robot tokens) shows when it ex
 				if r.Detail != "" {
 					status += " (" + r.Detail + ")"
 				}
-				expires, _ := kube.ExpiryNote(r.Password, now, 0)
+				expires, _ := kube.ExpiryNote(kube.Registry{Server: r.Server, Username: r.Username, Password: r.Password}, written, now, 0)
 				if expires == "" {
 					expires = "-"
 				}
@@ -110,7 +110,7 @@ kubectl diff does, so a drift monitor can tell drift from a failed check.`,
   # Only one registry
   kubectl regcred verify ghcr.io -n prod`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rows, selected, err := o.compare(cmd.Context(), args)
+			rows, selected, written, err := o.compare(cmd.Context(), args)
 			var rej *rejected
 			if errors.As(err, &rej) {
 				fmt.Fprintln(o.env.Stdout, rej)
@@ -120,6 +120,7 @@ kubectl diff does, so a drift monitor can tell drift from a failed check.`,
 				return err
 			}
 			drift := 0
+			now := time.Now()
 			for _, r := range rows {
 				if selected != nil && !selected[kube.SecretKey(r.Server)] {
 					continue
@@ -127,13 +128,20 @@ kubectl diff does, so a drift monitor can tell drift from a failed check.`,
 				if selected == nil && !yours(r) {
 					continue // a teammate's entry, or a registry never exported here
 				}
-				if r.Status != kube.InSync {
+				reg := kube.Registry{Server: r.Server, Username: r.Username, Password: r.Password}
+				switch {
+				case r.Status != kube.InSync:
 					drift++
 					detail := string(r.Status)
 					if r.Detail != "" {
 						detail = r.Detail
 					}
 					fmt.Fprintf(o.env.Stdout, "%s: %s\n", printable(r.Server), detail)
+				case r.Password != "" && kube.Expired(reg, written, now):
+					// In sync with a source that holds the same dead token.
+					drift++
+					note, _ := kube.ExpiryNote(reg, written, now, 0)
+					fmt.Fprintf(o.env.Stdout, "%s: %s\n", printable(r.Server), note)
 				}
 			}
 			if drift > 0 {
@@ -156,36 +164,47 @@ func yours(r kube.Row) bool {
 // compare reads the Secret of the first target and compares it with the
 // keyring. With registry arguments it returns the set of canonical
 // addresses to report on; otherwise every usable keyring registry counts.
-func (o *options) compare(ctx context.Context, args []string) ([]kube.Row, map[string]bool, error) {
+//
+// written is when the Secret's data was last written: no token in it was
+// minted later (see kube.LifetimeOf).
+func (o *options) compare(ctx context.Context, args []string) (_ []kube.Row, _ map[string]bool, written time.Time, _ error) {
+	rows, selected, secret, err := o.compareSecret(ctx, args)
+	if secret != nil {
+		written = kube.DataWritten(secret)
+	}
+	return rows, selected, written, err
+}
+
+func (o *options) compareSecret(ctx context.Context, args []string) ([]kube.Row, map[string]bool, *corev1.Secret, error) {
 	targets, err := o.targets()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if len(targets) != 1 {
-		return nil, nil, errors.New("give one --context and one --namespace")
+		return nil, nil, nil, errors.New("give one --context and one --namespace")
 	}
 	t := targets[0]
 	c, err := o.client(t.context)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	secret, err := c.CoreV1().Secrets(t.namespace).Get(ctx, o.name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return nil, nil, fmt.Errorf("secret %s/%s not found (create it with kubectl regcred export)", t.namespace, o.name)
+		return nil, nil, nil, fmt.Errorf("secret %s/%s not found (create it with kubectl regcred export)", t.namespace, o.name)
 	}
 	if err != nil {
-		return nil, nil, kube.Explain(err, "get", "secrets", t.namespace)
+		return nil, nil, nil, kube.Explain(err, "get", "secrets", t.namespace)
 	}
 	if secret.Type != corev1.SecretTypeDockerConfigJson {
-		return nil, nil, fmt.Errorf("secret %s/%s has type %q, not %q", t.namespace, o.name, secret.Type, corev1.SecretTypeDockerConfigJson)
+		return nil, nil, nil, fmt.Errorf("secret %s/%s has type %q, not %q", t.namespace, o.name, secret.Type, corev1.SecretTypeDockerConfigJson)
 	}
 	inSecret, err := kube.ParseDockerConfigJSON(secret.Data[corev1.DockerConfigJsonKey])
 	if err != nil {
-		return nil, nil, &rejected{fmt.Errorf("secret %s/%s: the kubelet rejects it: %w", t.namespace, o.name, err)}
+		return nil, nil, secret, &rejected{fmt.Errorf("secret %s/%s: the kubelet rejects it: %w", t.namespace, o.name, err)}
 	}
 	k, err := o.openKeyring(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var selected map[string]bool
 	var servers []string
@@ -196,19 +215,19 @@ func (o *options) compare(ctx context.Context, args []string) ([]kube.Row, map[s
 			if s, ok := k.resolve(a); ok {
 				servers = append(servers, s)
 			} else if !inSecretHas(inSecret, a) {
-				return nil, nil, fmt.Errorf("registry %q is in neither the keyring nor the Secret", a)
+				return nil, nil, nil, fmt.Errorf("registry %q is in neither the keyring nor the Secret", a)
 			}
 		}
 	} else {
 		// A keyring with nothing usable is no error here: the Secret's rows stand alone.
-		servers, _ = k.selectRegistries(nil, func(string, string) {})
+		servers, _ = k.selectRegistries(ctx, nil, func(string, string) {})
 	}
 	var extra []kube.Registry
 	for _, s := range servers {
 		extra = append(extra, kube.Registry{Server: s, Username: k.list[s]})
 	}
 	rows, err := kube.Compare(inSecret, k.lookup(ctx), extra)
-	return rows, selected, err
+	return rows, selected, secret, err
 }
 
 func inSecretHas(regs []kube.Registry, query string) bool {

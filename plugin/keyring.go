@@ -11,14 +11,38 @@ import (
 	"github.com/regcred/regcred/store"
 )
 
-// keyring is the local keyring's view for the plugin: what list shows,
-// read once, and get for the secrets.
+// keyring is the plugin's view of where credentials come from (--from):
+// what list shows, read once, and get for the secrets. From docker, it
+// is docker's own union of its credential sources.
 type keyring struct {
-	st   *store.Store
 	list map[string]string // server → username
+	get  func(ctx context.Context, server string) (kube.Registry, bool, error)
+	// unlisted, where set, finds a registry the list lacks as docker
+	// would for a pull (a credential helper that lists nothing).
+	unlisted func(ctx context.Context, query string) (string, bool)
+	// prefetch, where set, reads the servers' credentials ahead of the
+	// gets, a bounded number at a time (other helpers are processes).
+	prefetch func(ctx context.Context, servers []string)
+	// failed counts the registries whose source failed, each already
+	// named on stderr: the command ends non-zero.
+	failed int
+	// source names it in messages: "the keyring", "docker's credentials".
+	source string
 }
 
+// openKeyring opens the credential source --from names.
 func (o *options) openKeyring(ctx context.Context) (*keyring, error) {
+	switch o.from {
+	case fromKeyring:
+		return o.openStore(ctx)
+	case fromDocker:
+		return o.openDocker(ctx)
+	}
+	return nil, fmt.Errorf("--from must be %q or %q, not %q", fromDocker, fromKeyring, o.from)
+}
+
+// openStore is regcred's own keyring as a source.
+func (o *options) openStore(ctx context.Context) (*keyring, error) {
 	st, err := o.env.OpenStore()
 	if err != nil {
 		return nil, err
@@ -27,18 +51,13 @@ func (o *options) openKeyring(ctx context.Context) (*keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &keyring{st: st, list: list}, nil
+	return &keyring{list: list, get: storeGet(st), source: "the keyring"}, nil
 }
 
-// lookup is a kube.Lookup on the keyring: the stored registry whose
-// Secret key is the one asked about.
-func (k *keyring) lookup(ctx context.Context) kube.Lookup {
-	return func(server string) (kube.Registry, bool, error) {
-		stored, ok := k.resolve(server)
-		if !ok {
-			return kube.Registry{}, false, nil
-		}
-		c, err := k.st.Get(ctx, stored)
+// storeGet reads one credential from regcred's keyring.
+func storeGet(st *store.Store) func(ctx context.Context, server string) (kube.Registry, bool, error) {
+	return func(ctx context.Context, server string) (kube.Registry, bool, error) {
+		c, err := st.Get(ctx, server)
 		if errors.Is(err, store.ErrNotFound) {
 			return kube.Registry{}, false, nil
 		}
@@ -46,6 +65,18 @@ func (k *keyring) lookup(ctx context.Context) kube.Lookup {
 			return kube.Registry{}, false, err
 		}
 		return kube.Registry{Server: c.ServerURL, Username: c.Username, Password: c.Secret}, true, nil
+	}
+}
+
+// lookup is a kube.Lookup on the source: the listed registry whose
+// Secret key is the one asked about.
+func (k *keyring) lookup(ctx context.Context) kube.Lookup {
+	return func(server string) (kube.Registry, bool, error) {
+		stored, ok := k.resolve(server)
+		if !ok {
+			return kube.Registry{}, false, nil
+		}
+		return k.get(ctx, stored)
 	}
 }
 
@@ -65,7 +96,7 @@ func (k *keyring) resolve(query string) (string, bool) {
 // selectRegistries resolves REGISTRY arguments (or, with none, every
 // stored registry) to the usable stored addresses, reporting each skipped
 // entry through skip.
-func (k *keyring) selectRegistries(args []string, skip func(server, why string)) ([]string, error) {
+func (k *keyring) selectRegistries(ctx context.Context, args []string, skip func(server, why string)) ([]string, error) {
 	var servers []string
 	if len(args) == 0 {
 		for _, s := range slices.Sorted(maps.Keys(k.list)) {
@@ -76,14 +107,23 @@ func (k *keyring) selectRegistries(args []string, skip func(server, why string))
 			servers = append(servers, s)
 		}
 		if len(servers) == 0 {
-			return nil, errors.New("the keyring holds no credentials the kubelet can use (store some with docker login)")
+			if k.source == "the keyring" {
+				return nil, errors.New("the keyring holds no credentials the kubelet can use (store some with docker login)")
+			}
+			return nil, fmt.Errorf("%s include none the kubelet can use (log in with docker login)", k.source)
 		}
 		return servers, nil
 	}
 	for _, a := range args {
 		s, ok := k.resolve(a)
+		if !ok && k.unlisted != nil {
+			s, ok = k.unlisted(ctx, a)
+		}
 		if !ok {
-			return nil, fmt.Errorf("registry %q is not in the keyring (docker-credential-regcred list shows what is)", a)
+			if k.source == "the keyring" {
+				return nil, fmt.Errorf("registry %q is not in the keyring (docker-credential-regcred list shows what is)", a)
+			}
+			return nil, fmt.Errorf("registry %q: docker has no credentials for it (docker login %s)", a, a)
 		}
 		if why := kube.Unusable(s, k.list[s]); why != "" {
 			return nil, fmt.Errorf("registry %q cannot go into a pull Secret: it is %s", a, why)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -75,6 +76,9 @@ type options struct {
 	name       string
 	clients    *clients
 	bulk       bool // a command that writes many namespaces (see client)
+	// from is where credentials come from: fromDocker or fromKeyring.
+	from          string
+	helperTimeout time.Duration
 }
 
 // NewCommand builds the command tree.
@@ -89,7 +93,7 @@ func newCommand(env Env) (*cobra.Command, *options) {
 		Use:         Name,
 		Annotations: map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl regcred"},
 		Short:       "Deliver keyring registry credentials to clusters as image pull Secrets",
-		Long:        "kubectl regcred reads the registry credentials docker-credential-regcred keeps in the OS keyring and\nwrites them to clusters as kubernetes.io/dockerconfigjson Secrets, never through disk or argv.",
+		Long:        "kubectl regcred reads the registry credentials docker would send — from docker-credential-regcred's\nOS keyring or any store or helper docker's config names — and writes them to clusters as\nkubernetes.io/dockerconfigjson Secrets, never through disk or argv.",
 		Example: `  # Log in with docker (the password goes to the keyring), then create the pull Secret
   docker login registry.example.com
   kubectl regcred export -n my-namespace --service-account default
@@ -115,6 +119,8 @@ func newCommand(env Env) (*cobra.Command, *options) {
 	pf.StringSliceVar(&o.contexts, "context", nil, "kubeconfig context to use; repeat (or separate with commas) to write to several clusters")
 	pf.StringSliceVarP(&o.namespaces, "namespace", "n", nil, "namespace; repeat (or separate with commas) for several (default: the context's namespace)")
 	pf.StringVar(&o.name, "name", kube.DefaultSecretName, "name of the Secret")
+	pf.StringVar(&o.from, "from", fromDocker, `where credentials come from: "docker" (as docker would send them: its credHelpers, credsStore or config.json auths) or "keyring" (regcred's keyring only)`)
+	pf.DurationVar(&o.helperTimeout, "helper-timeout", DefaultHelperTimeout, "bound on each call of another credential helper docker's config names")
 	root.AddCommand(newExportCommand(o), newDeleteCommand(o), newInspectCommand(o), newVerifyCommand(o), newOptionsCommand(root), newVersionCommand(root))
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {

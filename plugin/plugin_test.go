@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -34,6 +35,12 @@ func newWorld(t *testing.T, objects ...*corev1.Namespace) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// docker's config names regcred, as install.sh leaves it.
+	docker := t.TempDir()
+	if err := os.WriteFile(filepath.Join(docker, "config.json"), []byte(`{"credsStore":"regcred"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DOCKER_CONFIG", docker)
 	cs := fake.NewClientset()
 	for _, ns := range append(objects, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team"}}) {
 		if _, err := cs.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{}); err != nil {

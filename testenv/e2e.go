@@ -49,7 +49,8 @@ func MainE2E(m interface{ Run() int }) int { return gate(m.Run) }
 
 // MainWithBinaries is the TestMain body of a black-box suite: when E2E
 // says so, it builds the named commands (a name under cmd/, or a full
-// package path for a tool go.mod pins) into a fresh directory, stores its
+// package path for a tool go.mod pins, or "upstream:pass" for one of
+// docker-credential-helpers' own helpers) into a fresh directory, stores its
 // path in *dir, runs the tests, removes it and returns the exit code for
 // os.Exit.
 func MainWithBinaries(m interface{ Run() int }, dir *string, names ...string) int {
@@ -68,9 +69,12 @@ func mainWithBinaries(m interface{ Run() int }, dir *string, names ...string) in
 	defer os.RemoveAll(d)
 	for _, n := range names {
 		var err error
-		if strings.Contains(n, "/") {
+		switch {
+		case strings.HasPrefix(n, "upstream:"):
+			_, err = launch.BuildUpstream(d, strings.TrimPrefix(n, "upstream:"))
+		case strings.Contains(n, "/"):
 			err = launch.BuildTool(d, n)
-		} else {
+		default:
 			_, err = launch.Build(d, n)
 		}
 		if err != nil {

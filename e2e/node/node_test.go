@@ -41,7 +41,7 @@ type mainWithBinaries struct{ m *testing.M }
 
 func (w mainWithBinaries) Run() int {
 	return testenv.MainWithBinaries(w.m, &binDir, "docker-credential-regcred", "kubectl-regcred",
-		"github.com/google/go-containerregistry/cmd/crane")
+		"github.com/google/go-containerregistry/cmd/crane", "upstream:pass")
 }
 
 const (
@@ -299,5 +299,45 @@ func TestPrivateRegistryTask(t *testing.T) {
 		w.run("", "kubectl-regcred", "export", "-n", "demo")
 		w.apply("demo", w.podManifest("fresh-secret", "regcred"))
 		w.expectRunning("demo", "fresh-secret")
+	})
+
+	// Issue 30: a machine whose docker keeps credentials with the pass
+	// helper and has never heard of regcred.
+	t.Run("docker on the pass helper: export alone makes a Secret that pulls", func(t *testing.T) {
+		w.t = t
+		const third = "third:Pässword-3"
+		if err := w.registry.SetUsers(map[string]string{user: third}); err != nil {
+			t.Fatal(err)
+		}
+		// regcred forgets the earlier logins: only pass holds one now.
+		w.run(w.registry.Host, "docker-credential-regcred", "erase")
+		home := t.TempDir()
+		w.docker = filepath.Join(home, ".docker")
+		if err := os.MkdirAll(w.docker, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(w.docker, "config.json"), []byte(`{"credsStore": "pass"}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		w.env["DOCKER_CONFIG"] = w.docker
+		// gpg-agent's socket path must stay short: not under TempDir's long name.
+		gnupg, err := os.MkdirTemp("", "gpg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(gnupg) })
+		w.env["GNUPGHOME"] = gnupg
+		w.env["PASSWORD_STORE_DIR"] = filepath.Join(home, "pass")
+		t.Cleanup(func() { exec.Command("gpgconf", "--homedir", w.env["GNUPGHOME"], "--kill", "all").Run() })
+		w.run("", "gpg", "--batch", "--quiet", "--passphrase", "", "--quick-gen-key", "node@regcred.test", "default", "default", "never")
+		w.run("", "pass", "init", "node@regcred.test")
+		w.run(third+"\n", "docker", "login", w.registry.Host, "-u", user, "--password-stdin")
+		if out := w.run("", "docker-credential-regcred", "list"); strings.Contains(out, w.registry.Host) {
+			t.Fatalf("regcred's keyring holds the login: %s", out)
+		}
+		w.namespace("from-pass")
+		w.run("", "kubectl-regcred", "export", "-n", "from-pass")
+		w.apply("from-pass", w.podManifest("private-reg", "regcred"))
+		w.expectRunning("from-pass", "private-reg")
 	})
 }

@@ -26,11 +26,12 @@ import (
 
 // Shared by the package's tests: the built binaries and two real clusters.
 var (
-	binDir     string
-	clusterA   *launch.Cluster
-	clusterB   *launch.Cluster
-	kubeconfig string
-	clusterErr error
+	binDir      string
+	upstreamDir string // the upstream helpers: docker-credential-pass, -secretservice
+	clusterA    *launch.Cluster
+	clusterB    *launch.Cluster
+	kubeconfig  string
+	clusterErr  error
 )
 
 func TestMain(m *testing.M) {
@@ -61,6 +62,14 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	// The upstream helpers, as other credential stores docker may name.
+	for _, h := range []string{"pass", "secretservice"} {
+		if _, err := launch.BuildUpstream(filepath.Join(dir, "upstream"), h); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	upstreamDir = filepath.Join(dir, "upstream")
 	clusterErr = startClusters(dir)
 	defer func() {
 		for _, c := range []*launch.Cluster{clusterA, clusterB} {
@@ -106,6 +115,15 @@ func newKenv(t *testing.T) *kenv {
 	s := testenv.StartSessionT(t, launch.Unlocked)
 	vars := s.EnvMap()
 	vars["KUBECONFIG"] = kubeconfig
+	// docker's config names regcred, as install.sh leaves it: export
+	// takes credentials from where docker does.
+	vars["DOCKER_CONFIG"] = filepath.Join(t.TempDir(), "docker")
+	if err := os.MkdirAll(vars["DOCKER_CONFIG"], 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(vars["DOCKER_CONFIG"], "config.json"), []byte(`{"credsStore":"regcred"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	vars["PATH"] = binDir + string(os.PathListSeparator) + vars["PATH"]
 	return &kenv{t: t, session: s, vars: vars}
 }

@@ -98,3 +98,21 @@ func BuildWindowsPackage(dir, name, pkg string) (string, error) {
 	}
 	return out, nil
 }
+
+// BuildUpstream compiles one of docker-credential-helpers' own helpers
+// (pass, secretservice; the version go.mod pins) into dir as
+// docker-credential-<name> and returns its path. secretservice links
+// libsecret through cgo.
+func BuildUpstream(dir, name string) (string, error) {
+	out := filepath.Join(dir, "docker-credential-"+name)
+	cmd := exec.Command("go", "build", "-o", out, "github.com/docker/docker-credential-helpers/"+name+"/cmd")
+	cgo := "0"
+	if name == "secretservice" {
+		cgo = "1"
+	}
+	cmd.Env = append(os.Environ(), "CGO_ENABLED="+cgo)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build docker-credential-%s: %v (secretservice needs libsecret-1-dev)\n%s", name, err, b)
+	}
+	return out, nil
+}
