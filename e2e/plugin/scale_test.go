@@ -367,8 +367,10 @@ func jwtExpiring(d time.Duration) string {
 	return enc([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + enc(fmt.Appendf(nil, `{"sub":"robot","exp":%d}`, time.Now().Add(d).Unix())) + ".c2ln"
 }
 
-// TestExpiringCredentials: inspect shows when JWT credentials expire, and
-// export names the expired and soon-expiring ones before writing them.
+// TestExpiringCredentials: inspect shows when credentials expire — a
+// JWT's claim, an ECR or Google token's bound from when the Secret was
+// written — and export names the expired and soon-expiring ones before
+// writing them.
 func TestExpiringCredentials(t *testing.T) {
 	k := newKenv(t)
 	ns := namespace(t)
@@ -376,11 +378,16 @@ func TestExpiringCredentials(t *testing.T) {
 	k.store("soon.example", "robot", jwtExpiring(5*time.Hour))
 	k.store("stale.example", "robot", jwtExpiring(-2*time.Hour))
 	k.store("plain.example", "alice", "not-a-token")
+	ecr := "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+	k.store(ecr, "AWS", "opaque-ecr-token")
+	k.store("europe-docker.pkg.dev", "oauth2accesstoken", "ya29.a0AfB_test")
 	r := k.plugin("export", "-n", ns)
 	if r.code != 0 {
 		t.Fatalf("export: %s", r.stderr)
 	}
-	for _, want := range []string{"warning: the credential for soon.example expires", "(in 5h)", "warning: the credential for stale.example expired", "(2h ago)"} {
+	for _, want := range []string{"warning: the credential for soon.example expires", "(in 5h)", "warning: the credential for stale.example expired", "(2h ago)",
+		"warning: the credential for " + ecr + " expires by ", "(in 12h: an ECR token lasts 12 hours): re-run this export before then",
+		"warning: the credential for europe-docker.pkg.dev expires by ", "(in 1h: a Google access token lasts an hour)"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("export stderr lacks %q:\n%s", want, r.stderr)
 		}
@@ -391,7 +398,8 @@ func TestExpiringCredentials(t *testing.T) {
 		}
 	}
 	r = k.plugin("inspect", "-n", ns)
-	for server, want := range map[string]string{"fresh.example": "(in 30d)", "soon.example": "(in 5h)", "stale.example": "(2h ago)", "plain.example": " - "} {
+	for server, want := range map[string]string{"fresh.example": "(in 30d)", "soon.example": "(in 5h)", "stale.example": "(2h ago)", "plain.example": " - ",
+		ecr: "(in 12h: an ECR token lasts 12 hours)", "europe-docker.pkg.dev": ": a Google access token lasts an hour)"} {
 		line := ""
 		for _, l := range strings.Split(r.stdout, "\n") {
 			if strings.HasPrefix(l, server) {
