@@ -49,7 +49,15 @@ func (b *bench) exportBench(runs int, scaleOnly bool, log io.Writer) (string, er
 	if err != nil {
 		return "", err
 	}
-	env := append(session.Env(), "KUBECONFIG="+kubeconfig)
+	// docker's config names regcred, so export reads the keyring in-process.
+	docker := filepath.Join(dir, "docker")
+	if err := os.MkdirAll(docker, 0o700); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(docker, "config.json"), []byte(`{"credsStore":"regcred"}`), 0o600); err != nil {
+		return "", err
+	}
+	env := append(session.Env(), "KUBECONFIG="+kubeconfig, "DOCKER_CONFIG="+docker)
 	auths := map[string]map[string]string{}
 	for i := range registries {
 		server, user, pass := fmt.Sprintf("reg%02d.bench.example:5000", i), fmt.Sprintf("user%d", i), fmt.Sprintf("pass-%d-%s", i, strings.Repeat("z", 30))
