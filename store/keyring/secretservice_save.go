@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/regcred/regcred/internal/atomicfile"
 )
 
 // KeePassXC saves its database 150 ms after the first change that finds it
@@ -96,7 +98,14 @@ func (p *Provider) beforeWrite(limit time.Duration, lockPath string) error {
 	if path == "" {
 		return nil
 	}
-	return os.WriteFile(path, []byte(strconv.FormatInt(time.Now().UnixNano(), 10)), 0o600)
+	return recordBurst(path, strconv.FormatInt(time.Now().UnixNano(), 10))
+}
+
+// recordBurst writes the burst record whole or not at all: a writer
+// killed mid-write (docker gives up on a helper, a user's Ctrl-C) must
+// not leave a record the next writer reads as a burst just begun.
+func recordBurst(path, record string) error {
+	return atomicfile.WriteFile(path, []byte(record), 0o600)
 }
 
 // saving reports whether the provider holds open for writing a file
@@ -165,13 +174,13 @@ func (p *Provider) blind() bool {
 // one starts once the files changed after the last burst started, or
 // blindSaveLimit after it (no save came, or no file is known).
 func beforeWriteBlind(limit time.Duration, path string, dbs []string) error {
-	start, stamp := lastBlindBurst(path)
-	if !start.IsZero() && time.Since(start) < burstLength {
+	start, stamp, ok := lastBlindBurst(path)
+	if ok && !start.IsZero() && time.Since(start) < burstLength {
 		return nil
 	}
 	deadline := time.Now().Add(limit)
 	for !start.IsZero() && time.Since(start) < blindSaveLimit {
-		if len(dbs) > 0 && stampOf(dbs) != stamp {
+		if ok && len(dbs) > 0 && stampOf(dbs) != stamp {
 			break // the last burst's save is written
 		}
 		if time.Now().After(deadline) {
@@ -182,22 +191,24 @@ func beforeWriteBlind(limit time.Duration, path string, dbs []string) error {
 	if path == "" {
 		return nil
 	}
-	return os.WriteFile(path, []byte(strconv.FormatInt(time.Now().UnixNano(), 10)+" "+stampOf(dbs)), 0o600)
+	return recordBurst(path, strconv.FormatInt(time.Now().UnixNano(), 10)+" "+stampOf(dbs))
 }
 
 // lastBlindBurst reads when the last burst started and the stamp of the
-// database files then; an unreadable record counts as a burst just begun.
-func lastBlindBurst(path string) (time.Time, string) {
+// database files then. An unreadable record (ok false) counts as a burst
+// just begun whose save has not been seen: a full wait, never a race — a
+// record read as young would let the next writer into a save.
+func lastBlindBurst(path string) (start time.Time, stamp string, ok bool) {
 	b, err := os.ReadFile(path)
 	if os.IsNotExist(err) || path == "" {
-		return time.Time{}, ""
+		return time.Time{}, "", true
 	}
 	t, stamp, _ := strings.Cut(strings.TrimSpace(string(b)), " ")
 	ns, perr := strconv.ParseInt(t, 10, 64)
 	if err != nil || perr != nil {
-		return time.Now(), ""
+		return time.Now(), "", false
 	}
-	return time.Unix(0, ns), stamp
+	return time.Unix(0, ns), stamp, true
 }
 
 // stampOf is the identity, size and modification time of files: a save

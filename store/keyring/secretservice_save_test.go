@@ -79,4 +79,14 @@ func TestBlindPacingWaitsForTheSave(t *testing.T) {
 	if err := beforeWriteBlind(time.Minute, burst, nil); err != nil || time.Since(start) < blindSaveLimit-2*burstLength {
 		t.Errorf("with no file to watch the next burst waited %v (%v), want about %v", time.Since(start), err, blindSaveLimit)
 	}
+	// A record a killed writer left unreadable is not a young burst: its
+	// save was never seen, so the whole bound (it was let straight in,
+	// into whatever save the killed writer's changes had started).
+	if err := os.WriteFile(burst, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	if err := beforeWriteBlind(time.Minute, burst, []string{db}); err != nil || time.Since(start) < blindSaveLimit-2*burstLength {
+		t.Errorf("after an unreadable record the next burst waited %v (%v), want about %v", time.Since(start), err, blindSaveLimit)
+	}
 }
