@@ -40,7 +40,8 @@ an expiry (Docker Hub's device-login tokens, many robot tokens) shows when it ex
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rows, _, written, err := o.compare(cmd.Context(), nil)
-			if err != nil {
+			var partial *incomplete
+			if err != nil && !errors.As(err, &partial) {
 				return err
 			}
 			w := tabwriter.NewWriter(o.env.Stdout, 0, 4, 2, ' ', 0)
@@ -61,7 +62,10 @@ an expiry (Docker Hub's device-login tokens, many robot tokens) shows when it ex
 				}
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", printable(r.Server), printable(r.Username), printable(pw), expires, status)
 			}
-			return w.Flush()
+			if ferr := w.Flush(); ferr != nil {
+				return ferr
+			}
+			return err
 		},
 	}
 	cmd.Flags().BoolVar(&showSecrets, "show-secrets", false, "print passwords instead of "+redacted)
@@ -86,6 +90,14 @@ type rejected struct{ err error }
 
 func (r *rejected) Error() string { return r.err.Error() }
 func (r *rejected) Unwrap() error { return r.err }
+
+// incomplete is a comparison some of whose registries' credentials could
+// not be read (each named on stderr): verify cannot tell, and exits 2.
+type incomplete struct{ n int }
+
+func (e *incomplete) Error() string {
+	return fmt.Sprintf("the credentials of %d %s could not be read (named above): not compared", e.n, plural(e.n, "registry", "registries"))
+}
 
 // errDrift is verify's failure: the difference is already printed.
 type errDrift struct{ n int }
@@ -227,6 +239,10 @@ func (o *options) compareSecret(ctx context.Context, args []string) ([]kube.Row,
 		extra = append(extra, kube.Registry{Server: s, Username: k.list[s]})
 	}
 	rows, err := kube.Compare(inSecret, k.lookup(ctx), extra)
+	if err == nil && k.failed > 0 {
+		// Some registries could not be compared: no verdict on them.
+		err = &incomplete{k.failed}
+	}
 	return rows, selected, secret, err
 }
 

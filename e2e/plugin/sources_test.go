@@ -178,6 +178,15 @@ func TestExportSurvivesFailingHelpers(t *testing.T) {
 	if got := entries(t, ns, "regcred"); !slices.Equal(got, []string{"ok.example=erin:fine"}) {
 		t.Errorf("the Secret holds %v", got)
 	}
+	// verify cannot tell (exit 2, as when it cannot reach the cluster);
+	// inspect shows what it could compare, and fails.
+	const notCompared = "error: the credentials of 3 registries could not be read (named above): not compared\n"
+	if r := k.plugin("verify", "-n", ns, "--helper-timeout", "2s"); r.code != 2 || !strings.HasSuffix(r.stderr, notCompared) {
+		t.Errorf("verify: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := k.plugin("inspect", "-n", ns, "--helper-timeout", "2s"); r.code != 1 || !strings.Contains(r.stdout, "ok.example") || !strings.HasSuffix(r.stderr, notCompared) {
+		t.Errorf("inspect: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
 }
 
 // TestVerifyFailsOnExpired (issue 30): an entry whose token has expired is
