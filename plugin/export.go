@@ -28,8 +28,8 @@ type exportOptions struct {
 	output     string
 	expiryWarn time.Duration
 	allRegs    bool
-	// sourceFailed counts the registries whose credential source failed
-	// (each named on stderr): the export ends non-zero.
+	// sourceFailed counts the failed credential lookups (a store's list,
+	// a registry's get; each named on stderr): the export ends non-zero.
 	sourceFailed int
 }
 
@@ -183,7 +183,7 @@ func (e *exportOptions) run(ctx context.Context, args []string) error {
 		return failure(results, failed)
 	}
 	if e.sourceFailed > 0 {
-		return fmt.Errorf("%d %s could not be read (named above); the others were exported", e.sourceFailed, plural(e.sourceFailed, "registry's credentials", "registries' credentials"))
+		return fmt.Errorf("%d credential %s failed (named above); the others were exported", e.sourceFailed, plural(e.sourceFailed, "lookup", "lookups"))
 	}
 	return nil
 }
@@ -234,7 +234,7 @@ func (e *exportOptions) content(ctx context.Context, args []string) (kube.Auths,
 		regs = append(regs, r)
 	}
 	if len(regs) == 0 && k.failed > 0 {
-		return nil, 0, fmt.Errorf("nothing to export: the credentials of %d %s could not be read (named above)", k.failed, plural(k.failed, "registry", "registries"))
+		return nil, 0, fmt.Errorf("nothing to export: %d credential %s failed (named above)", k.failed, plural(k.failed, "lookup", "lookups"))
 	}
 	if len(regs) == 0 {
 		return nil, 0, fmt.Errorf("nothing to export: %s include none the kubelet can use", k.source)

@@ -91,12 +91,12 @@ type rejected struct{ err error }
 func (r *rejected) Error() string { return r.err.Error() }
 func (r *rejected) Unwrap() error { return r.err }
 
-// incomplete is a comparison some of whose registries' credentials could
-// not be read (each named on stderr): verify cannot tell, and exits 2.
+// incomplete is a comparison some of whose credential lookups failed
+// (each named on stderr): verify cannot tell, and exits 2.
 type incomplete struct{ n int }
 
 func (e *incomplete) Error() string {
-	return fmt.Sprintf("the credentials of %d %s could not be read (named above): not compared", e.n, plural(e.n, "registry", "registries"))
+	return fmt.Sprintf("%d credential %s failed (named above): not compared", e.n, plural(e.n, "lookup", "lookups"))
 }
 
 // errDrift is verify's failure: the difference is already printed.

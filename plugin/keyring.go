@@ -23,8 +23,8 @@ type keyring struct {
 	// prefetch, where set, reads the servers' credentials ahead of the
 	// gets, a bounded number at a time (other helpers are processes).
 	prefetch func(ctx context.Context, servers []string)
-	// failed counts the registries whose source failed, each already
-	// named on stderr: the command ends non-zero.
+	// failed counts the failed lookups (a store's list, a registry's
+	// get), each already named on stderr: the command ends non-zero.
 	failed int
 	// source names it in messages: "the keyring", "docker's credentials".
 	source string

@@ -169,7 +169,7 @@ func TestExportSurvivesFailingHelpers(t *testing.T) {
 		"error: hang.example: docker-credential-hang did not answer within 2s: it may be waiting for a passphrase or an unlocked keychain",
 		"error: fail.example: docker-credential-fail failed: the keychain is locked",
 		"error: gone.example: docker-credential-nosuchhelper, which docker's config names, is not installed (not found in PATH ",
-		"error: 3 registries' credentials could not be read (named above); the others were exported",
+		"error: 3 credential lookups failed (named above); the others were exported",
 	} {
 		if n := strings.Count(r.stderr, w); n != 1 {
 			t.Errorf("stderr has %q %d times, want once:\n%s", w, n, r.stderr)
@@ -180,7 +180,7 @@ func TestExportSurvivesFailingHelpers(t *testing.T) {
 	}
 	// verify cannot tell (exit 2, as when it cannot reach the cluster);
 	// inspect shows what it could compare, and fails.
-	const notCompared = "error: the credentials of 3 registries could not be read (named above): not compared\n"
+	const notCompared = "error: 3 credential lookups failed (named above): not compared\n"
 	if r := k.plugin("verify", "-n", ns, "--helper-timeout", "2s"); r.code != 2 || !strings.HasSuffix(r.stderr, notCompared) {
 		t.Errorf("verify: exit %d, stderr %q", r.code, r.stderr)
 	}
