@@ -245,9 +245,13 @@ func killLoop(t *testing.T, e *env, runs int) {
 }
 
 // runTime measures how long an uninterrupted chunked store takes on e's
-// keyring and returns a kill window a little shorter than that, so kills land
-// throughout a run on a fast keyring (the kernel's: a few milliseconds) as on
-// a slow one (a Secret Service round trip per item), and some runs finish.
+// keyring and returns a kill window a little longer than that, so kills
+// land throughout a run on a fast keyring (the kernel's: a few
+// milliseconds) as on a slow one (a Secret Service round trip per item),
+// and some runs finish. (A window of 3/4 of the median run let none
+// finish on the kernel keyring in one CI run, 300 of 300 killed: a run
+// finished only if it beat its kill, so only when it took under 3/4 of
+// the median — and on the kernel keyring runs barely vary.)
 func runTime(t *testing.T, e *env, server string, written map[cred]bool) time.Duration {
 	t.Helper()
 	var took []time.Duration
@@ -261,5 +265,5 @@ func runTime(t *testing.T, e *env, server string, written map[cred]bool) time.Du
 		took = append(took, time.Since(start))
 	}
 	slices.Sort(took)
-	return took[len(took)/2] * 3 / 4
+	return took[len(took)/2] * 5 / 4
 }
