@@ -51,7 +51,8 @@ func burstFile(lockPath string) string {
 }
 
 // lastBurst reads when the last burst of writes started; an unreadable
-// record counts as a burst just begun (a wait, never a race).
+// record counts as a burst just begun, which beforeWrite joins only while
+// it sees no save under way (blind, it cannot: see lastBlindBurst).
 func lastBurst(path string) time.Time {
 	b, err := os.ReadFile(path)
 	if os.IsNotExist(err) || path == "" {
