@@ -1,11 +1,9 @@
 package plugin
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"os/exec"
@@ -20,6 +18,7 @@ import (
 	"github.com/docker/docker-credential-helpers/client"
 	"github.com/docker/docker-credential-helpers/credentials"
 
+	"github.com/regcred/regcred/internal/helperexec"
 	"github.com/regcred/regcred/internal/oneline"
 	"github.com/regcred/regcred/kube"
 )
@@ -243,21 +242,18 @@ const secretserviceLabel = "Registry credentials for "
 
 // call is what one run of a helper met, for helperError: the client
 // package words every failure as text.
-type call struct {
-	err    error  // starting or waiting for it
-	stderr string // what it said on stderr
-}
+type call = helperexec.Run
 
 // helperError words a helper's failure in one line that names it.
 func (d *dockerSource) helperError(helper string, run *call, err error) error {
 	name := "docker-credential-" + helper
 	switch {
-	case errors.Is(run.err, exec.ErrNotFound):
+	case errors.Is(run.Err, exec.ErrNotFound):
 		return fmt.Errorf("%s, which docker's config names, is not installed (not found in PATH %s): install it, or change docker's config", name, os.Getenv("PATH"))
-	case errors.Is(run.err, context.DeadlineExceeded):
+	case errors.Is(run.Err, context.DeadlineExceeded):
 		return fmt.Errorf("%s did not answer within %s: it may be waiting for a passphrase or an unlocked keychain; run %s list in a terminal to unlock it, then re-run (or raise --helper-timeout)", name, d.o.helperTimeout, name)
-	case run.err != nil && run.stderr != "":
-		return fmt.Errorf("%s failed: %s", name, clip(oneline.Error(errors.New(run.stderr)), 200))
+	case run.Err != nil && run.Stderr != "":
+		return fmt.Errorf("%s failed: %s", name, clip(oneline.Error(errors.New(run.Stderr)), 200))
 	}
 	return fmt.Errorf("%s failed: %s", name, clip(oneline.Error(err), 200))
 }
@@ -274,45 +270,5 @@ func clip(s string, n int) string {
 // request on stdin, the answer on stdout, nothing secret on its command
 // line — bounded by --helper-timeout.
 func (d *dockerSource) program(ctx context.Context, helper string, run *call) client.ProgramFunc {
-	return func(args ...string) client.Program {
-		return &boundedProgram{ctx: ctx, timeout: d.o.helperTimeout, name: "docker-credential-" + helper, args: args, run: run}
-	}
-}
-
-// boundedProgram is a client.Program whose run is bounded in time.
-type boundedProgram struct {
-	ctx     context.Context
-	timeout time.Duration
-	name    string
-	args    []string
-	in      io.Reader
-	run     *call // what the run met
-}
-
-func (p *boundedProgram) Input(in io.Reader) { p.in = in }
-
-func (p *boundedProgram) Output() ([]byte, error) {
-	path, err := exec.LookPath(p.name)
-	if err != nil {
-		p.run.err = err
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(p.ctx, p.timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, path, p.args...)
-	cmd.Stdin = p.in
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	cmd.WaitDelay = time.Second // a helper's child holding stdout open
-	out, err := cmd.Output()
-	if ctx.Err() == context.DeadlineExceeded {
-		p.run.err = ctx.Err()
-		return nil, ctx.Err()
-	}
-	p.run.err, p.run.stderr = err, strings.TrimSpace(stderr.String())
-	if err != nil && len(bytes.TrimSpace(out)) == 0 && p.run.stderr != "" {
-		// Said on stderr, where the protocol wants stdout: say it.
-		return []byte(p.run.stderr), err
-	}
-	return out, err
+	return helperexec.Program(ctx, helperexec.Options{Path: "docker-credential-" + helper, Timeout: d.o.helperTimeout, Record: run})
 }
