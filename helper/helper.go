@@ -8,16 +8,21 @@ package helper
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 
 	"github.com/docker/docker-credential-helpers/credentials"
 
+	"github.com/regcred/regcred/internal/oneline"
 	"github.com/regcred/regcred/store"
+	"github.com/regcred/regcred/store/wsl"
 )
 
 // Helper adapts a store.Store to credentials.Helper.
 type Helper struct {
-	ctx   context.Context
-	store *store.Store
+	ctx    context.Context
+	store  *store.Store
+	stderr io.Writer // diagnostics; nil: none
 }
 
 var _ credentials.Helper = (*Helper)(nil)
@@ -42,6 +47,15 @@ func (h *Helper) Delete(serverURL string) error {
 func (h *Helper) Get(serverURL string) (string, string, error) {
 	c, err := h.store.Get(h.ctx, serverURL)
 	if errors.Is(err, store.ErrNotFound) {
+		return "", "", credentials.NewErrCredentialsNotFound()
+	}
+	if wsl.Unreachable(err) {
+		// docker fails a pull on any other answer, public images too:
+		// answer as if nothing were stored, and say why where a person
+		// reads it (store, erase and list still fail).
+		if h.stderr != nil {
+			fmt.Fprintf(h.stderr, "%s: answering \"not found\" for %s: %s\n", Name, printable(serverURL), oneline.Error(err))
+		}
 		return "", "", credentials.NewErrCredentialsNotFound()
 	}
 	if err != nil {

@@ -96,8 +96,9 @@ Usage:
 
 // Run executes one protocol call, as credentials.Serve would, and returns
 // the exit code. args are the arguments after the program name. Errors go to
-// stdout with exit code 1, because that is where docker reads them.
-func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, open Opener) int {
+// stdout with exit code 1, because that is where docker reads them;
+// stderr gets diagnostics only.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, open Opener) int {
 	if len(args) == 0 {
 		fmt.Fprintln(stdout, Usage())
 		return 1
@@ -123,7 +124,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		fmt.Fprintln(stdout, Usage())
 		return 1
 	}
-	if err := handle(ctx, args[0], stdin, stdout, open); err != nil {
+	if err := handle(ctx, args[0], stdin, stdout, stderr, open); err != nil {
 		fmt.Fprintln(stdout, oneline.Error(err))
 		return 1
 	}
@@ -131,7 +132,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 }
 
 // handle checks a call's input, then hands it to the credentials package.
-func handle(ctx context.Context, action string, stdin io.Reader, stdout io.Writer, open Opener) error {
+func handle(ctx context.Context, action string, stdin io.Reader, stdout, stderr io.Writer, open Opener) error {
 	var in io.Reader = strings.NewReader("")
 	switch action {
 	case credentials.ActionVersion:
@@ -160,7 +161,7 @@ func handle(ctx context.Context, action string, stdin io.Reader, stdout io.Write
 	}
 	// The answer is buffered so that a failing call prints only its error.
 	var out bytes.Buffer
-	if err := credentials.HandleCommand(New(ctx, s), action, in, &out); err != nil {
+	if err := credentials.HandleCommand(&Helper{ctx: ctx, store: s, stderr: stderr}, action, in, &out); err != nil {
 		return err
 	}
 	_, err = stdout.Write(out.Bytes())

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"maps"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/regcred/regcred/helper"
 	"github.com/regcred/regcred/store"
 	"github.com/regcred/regcred/store/keyring"
+	"github.com/regcred/regcred/store/wsl"
 )
 
 // memHelper runs the protocol in-process, as the binary does, on a store
@@ -39,7 +41,7 @@ func newMemHelper(t *testing.T) *memHelper {
 func (h *memHelper) run(stdin string, args ...string) (int, string) {
 	h.t.Helper()
 	var out bytes.Buffer
-	code := helper.Run(context.Background(), args, strings.NewReader(stdin), &out, func() (*store.Store, error) {
+	code := helper.Run(context.Background(), args, strings.NewReader(stdin), &out, io.Discard, func() (*store.Store, error) {
 		h.opened++
 		return h.st, nil
 	})
@@ -149,10 +151,60 @@ func TestKeyringErrorsAreOneLine(t *testing.T) {
 // REGCRED_TIMEOUT, say) is the call's one-line error.
 func TestOpenFailureIsOneLine(t *testing.T) {
 	var out bytes.Buffer
-	code := helper.Run(context.Background(), []string{"get"}, strings.NewReader("ghcr.io"), &out, func() (*store.Store, error) {
+	code := helper.Run(context.Background(), []string{"get"}, strings.NewReader("ghcr.io"), &out, io.Discard, func() (*store.Store, error) {
 		return nil, errors.New("REGCRED_TIMEOUT=\"x\": want a positive Go duration such as 30s")
 	})
 	if want := "REGCRED_TIMEOUT=\"x\": want a positive Go duration such as 30s\n"; code != 1 || out.String() != want {
 		t.Errorf("exit %d, stdout %q; want 1, %q", code, out.String(), want)
+	}
+}
+
+// unreachable is a Remote out of reach: WSL with interop switched off.
+type unreachable struct{ calls int }
+
+func (u *unreachable) Get(context.Context, string) (string, string, error) {
+	u.calls++
+	return "", "", wsl.ErrInteropOff
+}
+func (u *unreachable) Put(context.Context, string, string, string) error {
+	u.calls++
+	return wsl.ErrInteropOff
+}
+func (u *unreachable) Erase(context.Context, string) error { u.calls++; return wsl.ErrInteropOff }
+func (u *unreachable) List(context.Context) (map[string]string, error) {
+	u.calls++
+	return nil, wsl.ErrInteropOff
+}
+
+// TestUnreachableWindowsKeyring: with the Windows keyring of WSL out of
+// reach, get answers docker's not-found string (docker fails a pull, of a
+// public image too, on any other answer) and says why on stderr; store,
+// erase and list fail in one line that says why, on stdout.
+func TestUnreachableWindowsKeyring(t *testing.T) {
+	remote := &unreachable{}
+	st, err := store.New(store.Config{Remote: remote, LockPath: filepath.Join(t.TempDir(), "lock")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		verb, stdin, stdout, stderr string
+	}{
+		{"get", "ghcr.io", "credentials not found in native keychain\n",
+			"docker-credential-regcred: answering \"not found\" for ghcr.io: " + wsl.ErrInteropOff.Error() + "\n"},
+		{"store", `{"ServerURL":"ghcr.io","Username":"u","Secret":"s3cret"}`, wsl.ErrInteropOff.Error() + "\n", ""},
+		{"erase", "ghcr.io", wsl.ErrInteropOff.Error() + "\n", ""},
+		{"list", "", wsl.ErrInteropOff.Error() + "\n", ""},
+	} {
+		t.Run(tt.verb, func(t *testing.T) {
+			before := remote.calls
+			var out, errOut bytes.Buffer
+			code := helper.Run(context.Background(), []string{tt.verb}, strings.NewReader(tt.stdin), &out, &errOut, func() (*store.Store, error) { return st, nil })
+			if code != 1 || out.String() != tt.stdout || errOut.String() != tt.stderr {
+				t.Errorf("%s: exit %d, stdout %q, stderr %q; want exit 1, %q, %q", tt.verb, code, out.String(), errOut.String(), tt.stdout, tt.stderr)
+			}
+			if remote.calls != before+1 {
+				t.Errorf("%s asked the Windows keyring %d times, want once", tt.verb, remote.calls-before)
+			}
+		})
 	}
 }

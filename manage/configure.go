@@ -10,7 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/regcred/regcred/store/keyring"
+	"github.com/regcred/regcred/store"
 
 	"github.com/regcred/regcred/internal/atomicfile"
 )
@@ -63,7 +63,7 @@ func (r *runner) configure(args []string) error {
 	toolList := fs.String("tools", "", "the clients to wire, a comma-separated `list` of "+toolNames()+" (default: docker, and every other one that is installed)")
 	registries := fs.String("registries", "", "the `registries` (comma-separated) to route to regcred with docker's credHelpers, leaving its credsStore alone")
 	undo := fs.Bool("undo", false, "put back what configure changed")
-	backendName := fs.String("backend", "", "the `keyring` to keep credentials in: "+strings.Join(keyring.Names(), " or ")+"; credentials the current one holds move there (default: the one recorded, else a Secret Service if one answers, else the kernel keyring)")
+	backendName := fs.String("backend", "", "the `keyring` to keep credentials in: "+strings.Join(store.Names(), " or ")+"; credentials the current one holds move there (default: the one recorded, else under WSL the Windows Credential Manager where interop runs regcred's Windows build, else a Secret Service if one answers, else the kernel keyring)")
 	noMove := fs.Bool("no-move", false, "with --backend, switch without moving the credentials the current keyring holds")
 	if err := r.parse(fs, args); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/regcred/regcred/store/keyring"
+	"github.com/regcred/regcred/store/wsl"
 
 	"github.com/regcred/regcred/internal/oneline"
 )
@@ -200,6 +201,12 @@ func (r *runner) checkKeyring(checks *[]check) bool {
 				layers[1].warn = prov.Faults()
 			}
 		}
+	case (&wsl.Keyring{}).Name():
+		layers = []layer{
+			{name: "WSL interop runs Windows programs", errs: []error{wsl.ErrInteropOff, wsl.ErrNoSocket}},
+			{name: "regcred's Windows build: " + o.Choice.Windows, errs: []error{wsl.ErrNoWindowsBuild}},
+			{name: "Windows Credential Manager answers", errs: []error{wsl.ErrTimeout}},
+		}
 	case "macOS Keychain":
 		layers = []layer{{name: name + " answers", errs: []error{keyring.ErrKeyringTimeout}}, {name: "keychain unlocked"}}
 	default: // one store per user, always there: nothing to unlock
@@ -207,6 +214,10 @@ func (r *runner) checkKeyring(checks *[]check) bool {
 	}
 	if l, ok := kr.(interface{ Limits() string }); ok {
 		layers[len(layers)-1].note = l.Limits()
+	}
+	if o.Choice.Name == keyring.KernelName && wsl.IsWSL(r.getenv) {
+		last := &layers[len(layers)-1]
+		last.warn = append(last.warn, wslKernelWarning())
 	}
 	failedAt := -1
 	if err != nil {
@@ -230,6 +241,16 @@ func (r *runner) checkKeyring(checks *[]check) bool {
 		}
 	}
 	return failedAt < 0
+}
+
+// wslKernelWarning says what the kernel keyring loses under WSL, and how
+// to keep credentials in the Windows keyring instead.
+func wslKernelWarning() string {
+	const lost = "under WSL the kernel keyring lives in a VM Windows stops at `wsl --shutdown`, after an idle while and at every restart: every credential is lost then"
+	if err := wsl.Interop(); err != nil {
+		return lost + "; to keep them in the Windows Credential Manager, turn WSL interop on ([interop] enabled=true in /etc/wsl.conf), then run ./install.sh"
+	}
+	return lost + "; to keep them in the Windows Credential Manager, run ./install.sh (it installs regcred's Windows build), or docker-credential-regcred configure --backend windows"
 }
 
 // providerFinder is a keyring served by a program of its own (the Secret

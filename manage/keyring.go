@@ -37,19 +37,19 @@ func (r *runner) chooseKeyring(name string, noMove bool) error {
 		c, _ := store.Detect(r.ctx, cfg, r.getenv)
 		from = c.Name
 	}
+	to, err := store.OpenNamed(r.ctx, env, name)
+	if err != nil {
+		return err
+	}
 	if name == from {
-		if err := store.Record(r.getenv, name, "configure --backend "+name); err != nil {
+		if err := store.Record(r.getenv, recorded(to, "")); err != nil {
 			return err
 		}
 		fmt.Fprintf(r.stdout, "credentials are kept in the %s (recorded)\n", name)
 		return nil
 	}
-	to, err := store.OpenNamed(env, name)
-	if err != nil {
-		return err
-	}
 	if noMove {
-		if err := store.Record(r.getenv, name, "configure --backend "+name+" --no-move"); err != nil {
+		if err := store.Record(r.getenv, recorded(to, " --no-move")); err != nil {
 			return err
 		}
 		fmt.Fprintf(r.stdout, "credentials are now kept in the %s; those in the %s stay there (--no-move)\n", to.Keyring.Name(), from)
@@ -61,7 +61,7 @@ func (r *runner) chooseKeyring(name string, noMove bool) error {
 // move moves every credential from the keyring from to the store to, and
 // records to as the choice.
 func (r *runner) move(env store.Env, from string, to store.Opened) error {
-	src, err := store.OpenNamed(env, from)
+	src, err := store.OpenNamed(r.ctx, env, from)
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func (r *runner) move(env store.Env, from string, to store.Opened) error {
 			return fmt.Errorf("%s did not read back from the %s (%v); the %s still holds every credential", server, to.Keyring.Name(), err, src.Keyring.Name())
 		}
 	}
-	if err := store.Record(r.getenv, to.Choice.Name, "configure --backend "+to.Choice.Name); err != nil {
+	if err := store.Record(r.getenv, recorded(to, "")); err != nil {
 		return fmt.Errorf("%w; the credentials are in both keyrings", err)
 	}
 	var failed []error
@@ -97,4 +97,12 @@ func (r *runner) move(env store.Env, from string, to store.Opened) error {
 		return fmt.Errorf("%w (they are copied; erase them from the %s by hand)", errors.Join(failed...), src.Keyring.Name())
 	}
 	return nil
+}
+
+// recorded is the choice configure records for the keyring to: its name
+// and, for the Windows keyring, where the Windows build is.
+func recorded(to store.Opened, flags string) store.Choice {
+	c := to.Choice
+	c.Why = "configure --backend " + c.Name + flags
+	return c
 }

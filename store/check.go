@@ -69,6 +69,9 @@ type forgetter interface{ Forget(account string) error }
 
 // Check reads every item and reports what is not in order. It changes nothing.
 func (s *Store) Check(ctx context.Context) (Report, error) {
+	if s.cfg.Remote != nil {
+		return s.remoteCheck(ctx)
+	}
 	labels, err := s.cfg.Keyring.List(ctx)
 	if err != nil {
 		return Report{}, fmt.Errorf("check: %w", err)
@@ -143,6 +146,9 @@ func (s *Store) Repair(ctx context.Context) (Report, error) {
 	found, err := s.Check(ctx)
 	if err != nil {
 		return Report{}, err
+	}
+	if s.cfg.Remote != nil {
+		return found, errRemoteRepair
 	}
 	err = s.write(ctx, func(w *writer) error {
 		if err := w.migrate(); err != nil {

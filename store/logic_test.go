@@ -349,7 +349,7 @@ func TestLegacyIndexOnlyOnTheSecretService(t *testing.T) {
 		return map[string]string{"XDG_CONFIG_HOME": config, "XDG_RUNTIME_DIR": config}[k]
 	}
 	for i, name := range keyring.Names() {
-		o, err := OpenNamed(Env{Getenv: getenv}, name)
+		o, err := OpenNamed(context.Background(), Env{Getenv: getenv}, name)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,11 @@
 // commands (a desktop reached over SSH, where no Secret Service answers,
 // must not split one user's credentials over two keyrings). REGCRED_BACKEND
 // overrides it for one process.
+//
+// Under WSL 2 there is a third, "windows": the Windows Credential Manager,
+// through interop (package wsl). The kernel keyring there lives in a VM
+// Windows stops at `wsl --shutdown` and at every restart, so where interop
+// runs regcred's Windows build, a first command chooses it.
 
 package store
 
@@ -31,6 +36,7 @@ import (
 
 	"github.com/regcred/regcred/internal/atomicfile"
 	"github.com/regcred/regcred/store/keyring"
+	"github.com/regcred/regcred/store/wsl"
 )
 
 // EnvBackend names the keyring for one process, over the recorded choice.
@@ -42,13 +48,35 @@ type Choice struct {
 	Name string
 	// Why says where the choice came from, for doctor and ls.
 	Why string
+	// Windows is the Windows build's path, for the windows keyring.
+	Windows string
+}
+
+// Keyring is the chosen keyring as configure and doctor speak of it: a
+// keyring.OS, or the Windows keyring of WSL (wsl.Keyring).
+type Keyring interface {
+	// Name names the keyring in the user's words.
+	Name() string
+	// Probe checks the keyring answers: nil, or an error saying why not.
+	Probe(ctx context.Context) error
 }
 
 // Opened is the store on the chosen keyring.
 type Opened struct {
 	Store   *Store
-	Keyring keyring.OS
+	Keyring Keyring
 	Choice  Choice
+}
+
+// Names are the keyrings this machine may choose from, the default
+// first: the OS's (keyring.Names), and on Linux the Windows keyring of
+// WSL 2 (wsl.Name).
+func Names() []string {
+	names := keyring.Names()
+	if runtime.GOOS == "linux" {
+		names = append(names, wsl.Name)
+	}
+	return names
 }
 
 // Env is what choosing and opening need from the process.
@@ -79,6 +107,8 @@ type config struct {
 	Backend string `json:"backend"`
 	// Why says how the choice was made, for doctor and ls.
 	Why string `json:"why,omitempty"`
+	// Windows is the Windows build's path (the windows keyring).
+	Windows string `json:"windows,omitempty"`
 }
 
 // Recorded returns the recorded choice, "" when there is none.
@@ -101,26 +131,27 @@ func recorded(getenv func(string) string) (Choice, error) {
 		return Choice{}, fmt.Errorf("read %s: %w (make it and its directory yours, or remove them)", path, err)
 	}
 	var c config
-	if err := json.Unmarshal(data, &c); err != nil || !slices.Contains(keyring.Names(), c.Backend) {
-		return Choice{}, fmt.Errorf("%s names no keyring regcred knows (want {\"backend\": %q}): run `docker-credential-regcred configure --backend NAME`", path, strings.Join(keyring.Names(), "\" or \""))
+	if err := json.Unmarshal(data, &c); err != nil || !slices.Contains(Names(), c.Backend) {
+		return Choice{}, fmt.Errorf("%s names no keyring regcred knows (want {\"backend\": %q}): run `docker-credential-regcred configure --backend NAME`", path, strings.Join(Names(), "\" or \""))
 	}
 	why := "recorded in " + path
 	if c.Why != "" {
 		why += ": " + c.Why
 	}
-	return Choice{Name: c.Backend, Why: why}, nil
+	return Choice{Name: c.Backend, Why: why, Windows: c.Windows}, nil
 }
 
-// Record records name as the choice, and why it was made.
-func Record(getenv func(string) string, name, why string) error {
-	if err := check(name); err != nil {
+// Record records c as the choice: its name, why it was made (c.Why), and
+// for the windows keyring where the Windows build is.
+func Record(getenv func(string) string, c Choice) error {
+	if err := check(c.Name); err != nil {
 		return err
 	}
 	path, err := ChoicePath(getenv)
 	if err != nil {
 		return err
 	}
-	data, err := json.Marshal(config{Backend: name, Why: why})
+	data, err := json.Marshal(config{Backend: c.Name, Why: c.Why, Windows: c.Windows})
 	if err != nil {
 		return err
 	}
@@ -135,8 +166,8 @@ func Record(getenv func(string) string, name, why string) error {
 
 // check refuses a name this OS has no keyring for.
 func check(name string) error {
-	if !slices.Contains(keyring.Names(), name) {
-		return fmt.Errorf("no keyring %q here: choose %s", name, strings.Join(keyring.Names(), " or "))
+	if !slices.Contains(Names(), name) {
+		return fmt.Errorf("no keyring %q here: choose %s", name, strings.Join(Names(), " or "))
 	}
 	return nil
 }
@@ -153,11 +184,11 @@ func Open(ctx context.Context, env Env) (Opened, error) {
 	if err != nil {
 		return Opened{}, err
 	}
-	return open(cfg, c, env)
+	return open(ctx, cfg, c, env)
 }
 
 // OpenNamed opens the store on the keyring name, whatever is recorded.
-func OpenNamed(env Env, name string) (Opened, error) {
+func OpenNamed(ctx context.Context, env Env, name string) (Opened, error) {
 	if err := check(name); err != nil {
 		return Opened{}, err
 	}
@@ -165,11 +196,18 @@ func OpenNamed(env Env, name string) (Opened, error) {
 	if err != nil {
 		return Opened{}, err
 	}
-	return open(cfg, Choice{Name: name, Why: "named"}, env)
+	c := Choice{Name: name, Why: "named"}
+	if rec, err := recorded(env.Getenv); err == nil && rec.Name == name {
+		c.Windows = rec.Windows
+	}
+	return open(ctx, cfg, c, env)
 }
 
 // open opens the store on cfg and the keyring c names.
-func open(cfg Config, c Choice, env Env) (Opened, error) {
+func open(ctx context.Context, cfg Config, c Choice, env Env) (Opened, error) {
+	if c.Name == wsl.Name {
+		return openWindows(ctx, cfg, c, env)
+	}
 	if len(keyring.Names()) > 1 && c.Name != keyring.Names()[0] {
 		// Older versions kept their items, and this index of them, in the
 		// Secret Service only: a write elsewhere must neither migrate from
@@ -199,6 +237,9 @@ func keyringOptions(cfg Config, getenv func(string) string) keyring.Options {
 // Service), otherwise as keyring.Detect says — and whether the choice is
 // sure enough to record (see keyring.Detect).
 func Detect(ctx context.Context, cfg Config, getenv func(string) string) (c Choice, sure bool) {
+	if c, ok := detectWindows(ctx, cfg, getenv); ok {
+		return c, true
+	}
 	if len(keyring.Names()) > 1 && cfg.LegacyIndex != "" {
 		if _, err := os.Stat(cfg.LegacyIndex); err == nil {
 			return Choice{Name: keyring.Names()[0], Why: "an older regcred kept its credentials there"}, true
@@ -211,7 +252,7 @@ func Detect(ctx context.Context, cfg Config, getenv func(string) string) (c Choi
 // choose picks the keyring as Open says. A detected choice that is not
 // sure is used, not recorded: the next command asks again.
 func choose(ctx context.Context, getenv func(string) string, cfg Config) (Choice, error) {
-	if len(keyring.Names()) == 1 { // nothing to choose, or to record
+	if len(Names()) == 1 { // nothing to choose, or to record
 		c, _ := Detect(ctx, cfg, getenv)
 		return c, nil
 	}
@@ -229,7 +270,7 @@ func choose(ctx context.Context, getenv func(string) string, cfg Config) (Choice
 	c, sure := Detect(ctx, cfg, getenv)
 	if !sure {
 		c.Why += "; not recorded until it does"
-	} else if Record(getenv, c.Name, c.Why) == nil {
+	} else if Record(getenv, c) == nil {
 		c.Why = "recorded in " + path + ": " + c.Why
 	}
 	return c, nil
@@ -302,4 +343,41 @@ func DefaultLockPath(getenv func(string) string) (string, error) {
 		return "", errors.New("find a place for the writers' lock: HOME is unset and the user database names no home directory for this user")
 	}
 	return filepath.Join(home, ".cache", "regcred", "lock"), nil
+}
+
+// openWindows opens the store on the Windows keyring of WSL: the Windows
+// build where c says, else where wsl.Find finds it.
+func openWindows(ctx context.Context, cfg Config, c Choice, env Env) (Opened, error) {
+	if c.Windows == "" {
+		exe, err := wsl.Find(ctx, env.Getenv, cfg.Timeout)
+		if err != nil {
+			return Opened{}, err
+		}
+		c.Windows = exe
+	}
+	k := &wsl.Keyring{Path: c.Windows, Timeout: cfg.Timeout, Getenv: env.Getenv}
+	cfg.Keyring, cfg.Remote = nil, k
+	st, err := New(cfg)
+	if err != nil {
+		return Opened{}, err
+	}
+	return Opened{Store: st, Keyring: k, Choice: c}, nil
+}
+
+// detectWindows chooses the Windows keyring under WSL 2 where interop
+// runs the Windows build and it answers.
+func detectWindows(ctx context.Context, cfg Config, getenv func(string) string) (Choice, bool) {
+	if !slices.Contains(Names(), wsl.Name) || !wsl.IsWSL(getenv) || wsl.Interop() != nil {
+		return Choice{}, false
+	}
+	timeout := min(cfg.Timeout, 10*time.Second)
+	exe, err := wsl.Find(ctx, getenv, timeout)
+	if err != nil {
+		return Choice{}, false
+	}
+	k := &wsl.Keyring{Path: exe, Timeout: timeout, Getenv: getenv}
+	if k.Probe(ctx) != nil {
+		return Choice{}, false
+	}
+	return Choice{Name: wsl.Name, Why: "WSL with interop: the Windows Credential Manager, which outlives wsl --shutdown", Windows: exe}, true
 }

@@ -75,8 +75,10 @@ type Credential struct {
 
 // Config says where and how a Store keeps its data.
 type Config struct {
-	// Keyring is where items go; required.
+	// Keyring is where items go; required unless Remote is set.
 	Keyring keyring.Keyring
+	// Remote, when set, keeps whole credentials in place of Keyring.
+	Remote Remote
 	// LockPath is the writers' lock file; DefaultLockPath() when empty.
 	LockPath string
 	// ItemLimit is the largest keyring item in bytes before a credential is
@@ -103,7 +105,7 @@ type Store struct {
 
 // New returns a Store for cfg, filling in defaults.
 func New(cfg Config) (*Store, error) {
-	if cfg.Keyring == nil {
+	if cfg.Keyring == nil && cfg.Remote == nil {
 		return nil, errors.New("store: no keyring")
 	}
 	if cfg.LockPath == "" {
@@ -138,6 +140,9 @@ func keyFor(server string) string { return address.Canonical(server) }
 func (s *Store) Get(ctx context.Context, query string) (Credential, error) {
 	if address.Validate(query) != nil {
 		return Credential{}, ErrNotFound
+	}
+	if s.cfg.Remote != nil {
+		return s.remoteGet(ctx, query)
 	}
 	key := keyFor(query)
 	c, err := s.read(ctx, key)
@@ -236,6 +241,9 @@ func (s *Store) Put(ctx context.Context, c Credential) error {
 	if c.Username == "" {
 		return errors.New("no credentials username")
 	}
+	if s.cfg.Remote != nil {
+		return s.cfg.Remote.Put(ctx, c.ServerURL, c.Username, c.Secret)
+	}
 	data, err := encodeRecord(c.ServerURL, c.Username, c.Secret)
 	if err != nil {
 		return fmt.Errorf("encode credential: %w", err)
@@ -264,6 +272,9 @@ func (s *Store) Erase(ctx context.Context, query string) error {
 	if err := address.Validate(query); err != nil {
 		return err
 	}
+	if s.cfg.Remote != nil {
+		return s.cfg.Remote.Erase(ctx, query)
+	}
 	return s.write(ctx, func(w *writer) error {
 		if err := w.erase(keyFor(query)); err != nil {
 			return fmt.Errorf("erase %s: %w", query, err)
@@ -276,6 +287,9 @@ func (s *Store) Erase(ctx context.Context, query string) error {
 // the keyring's labels, and the content of any item an older version
 // wrote (which carries no label of this version).
 func (s *Store) List(ctx context.Context) (map[string]string, error) {
+	if s.cfg.Remote != nil {
+		return s.cfg.Remote.List(ctx)
+	}
 	labels, err := s.cfg.Keyring.List(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list: %w", err)

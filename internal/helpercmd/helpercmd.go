@@ -53,7 +53,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintf(env.Stdout, "%s\n\n%s", helper.Usage(), manage.Help())
 		return 0
 	}
-	return helper.Run(ctx, args, env.Stdin, env.Stdout, func() (*store.Store, error) {
+	return helper.Run(ctx, args, env.Stdin, env.Stdout, env.Stderr, func() (*store.Store, error) {
 		o, err := open()
 		return o.Store, err
 	})

@@ -7,12 +7,6 @@ import (
 	"time"
 )
 
-// The keyrings of Linux, in configure --backend's words.
-const (
-	SecretServiceName = "secret-service"
-	KernelName        = "kernel"
-)
-
 // Names are the keyrings this OS offers, the default first.
 func Names() []string { return []string{SecretServiceName, KernelName} }
 

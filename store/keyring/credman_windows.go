@@ -93,6 +93,9 @@ func (k *CredentialManager) List(ctx context.Context) (map[string]Label, error) 
 		for try := 0; errors.Is(err, errMoreData) && try < 5; try++ {
 			creds, err = wincred.FilteredList(targetPrefix + "*") // written to meanwhile (Wine)
 		}
+		if errors.Is(err, syscall.ERROR_FILE_NOT_FOUND) {
+			return nil // Wine's answer while nothing was ever stored (Windows': none)
+		}
 		if err != nil {
 			return err
 		}

@@ -14,3 +14,9 @@ type OS interface {
 	// or one of the sentinel errors saying why not.
 	Probe(ctx context.Context) error
 }
+
+// The keyrings of Linux, in configure --backend's words.
+const (
+	SecretServiceName = "secret-service"
+	KernelName        = "kernel"
+)
