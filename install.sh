@@ -1,6 +1,8 @@
 #!/bin/sh
 # install.sh — build regcred from source, install docker-credential-regcred
-# and kubectl-regcred into PREFIX/bin, choose the keyring (a Secret Service
+# and kubectl-regcred into PREFIX/bin, choose the keyring (under WSL with
+# interop the Windows Credential Manager, through regcred's Windows build,
+# which it installs under the Windows user's profile; else a Secret Service
 # where one answers, else the kernel keyring, which every Linux machine has)
 # and wire the container clients to it (docker-credential-regcred
 # configure). Ends with docker-credential-regcred doctor.
@@ -42,9 +44,34 @@ as_needed() {
 	fi
 }
 
+# Under WSL 2 the kernel keyring lives in a VM Windows stops at `wsl
+# --shutdown`, after an idle while and at every restart. Where interop runs
+# Windows programs, regcred's Windows build goes under the Windows user's
+# %LOCALAPPDATA%\Programs\regcred and keeps credentials in the Windows
+# Credential Manager, shared with Windows.
+is_wsl() {
+	[ -n "${WSL_DISTRO_NAME:-}" ] || grep -qi microsoft /proc/sys/kernel/osrelease 2>/dev/null
+}
+# windows_local prints the Windows user's %LOCALAPPDATA% as a Linux path,
+# asking Windows (cmd.exe, through interop) where the user's profile is.
+windows_local() {
+	appdata=$(cmd.exe /d /c 'echo %LOCALAPPDATA%' 2>/dev/null | tr -d '\r') || return 1
+	case "$appdata" in '' | *%*) return 1 ;; esac
+	dir=$(wslpath -u "$appdata" 2>/dev/null) || return 1
+	echo "${dir%/}"
+}
+exe=docker-credential-regcred.exe
+
 if [ "$uninstall" = 1 ]; then
 	if [ -x "$bindir/docker-credential-regcred" ]; then
 		PATH="$bindir:$PATH" "$bindir/docker-credential-regcred" configure --undo
+	fi
+	if is_wsl && local=$(windows_local) && [ -e "$local/Programs/regcred/$exe" ]; then
+		left=$("$bindir/docker-credential-regcred" list 2>/dev/null || true)
+		case "$left" in '' | '{}') ;; *) echo "install.sh: the Windows Credential Manager keeps the credentials regcred stored ($left): docker logout REGISTRY before uninstalling erases one" >&2 ;; esac
+		rm -f "$local/Programs/regcred/$exe" "$local/regcred/lock" "$local/regcred/lock.holder"
+		rmdir "$local/Programs/regcred" "$local/regcred" 2>/dev/null || true
+		echo "removed $local/Programs/regcred/$exe"
 	fi
 	for b in $binaries; do
 		if [ -e "$bindir/$b" ]; then
@@ -68,6 +95,18 @@ for b in $binaries; do
 		-ldflags "$ldflags" \
 		-o "$build/$b" "./cmd/$b")
 done
+windir=""
+if is_wsl; then
+	if local=$(windows_local); then
+		windir="$local/Programs/regcred"
+		echo "building $exe for the Windows side (WSL: credentials go to the Windows Credential Manager)"
+		(cd "$src" && GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -trimpath \
+			-ldflags "$ldflags" -o "$build/$exe" ./cmd/docker-credential-regcred)
+	else
+		windir=""
+		echo "install.sh: WSL interop does not run Windows programs here (cmd.exe did not answer): credentials go to the kernel keyring, which Windows clears at every wsl --shutdown; docker-credential-regcred doctor says how to change that" >&2
+	fi
+fi
 
 as_needed mkdir -p "$bindir"
 for b in $binaries; do
@@ -78,6 +117,19 @@ for b in $binaries; do
 		echo "installed $bindir/$b"
 	fi
 done
+
+if [ -n "$windir" ]; then
+	mkdir -p "$windir"
+	if [ -f "$windir/$exe" ] && cmp -s "$build/$exe" "$windir/$exe"; then
+		echo "$windir/$exe is up to date"
+	else
+		cp "$build/$exe" "$windir/$exe.tmp" && mv -f "$windir/$exe.tmp" "$windir/$exe"
+		echo "installed $windir/$exe"
+	fi
+	# The Windows Credential Manager from now on; what the kernel keyring
+	# held moves there.
+	PATH="$bindir:$PATH" "$bindir/docker-credential-regcred" configure --backend windows
+fi
 
 case ":$PATH:" in
 *":$bindir:"*) ;;

@@ -110,11 +110,14 @@ func (u *KernelUser) Remove() error {
 	return err
 }
 
+// Name is the user's name once registered (Register).
+func (u *KernelUser) Name() string { return "regcred-t" + strconv.Itoa(u.UID) }
+
 // Register gives the user a passwd entry (and group) until unregister is
 // called: D-Bus refuses connections from a uid it cannot name, so a user
 // who shares a session bus needs one.
 func (u *KernelUser) Register() (unregister func() error, err error) {
-	name := "regcred-t" + strconv.Itoa(u.UID)
+	name := u.Name()
 	var out []byte
 	for range 50 { // another process may hold /etc/passwd's lock for a moment
 		cmd := exec.Command("useradd", "--no-create-home", "--home-dir", u.Home, "--shell", "/usr/sbin/nologin",

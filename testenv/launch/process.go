@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -72,4 +73,24 @@ func KillByHome(home string) int {
 		}
 	}
 	return n
+}
+
+// ProcessesOf lists the processes running as uid (real uid).
+func ProcessesOf(uid int) []int {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	var pids []int
+	for _, d := range dirs {
+		status, err := os.ReadFile(filepath.Join(d, "status"))
+		if err != nil {
+			continue
+		}
+		for line := range strings.Lines(string(status)) {
+			if f := strings.Fields(line); len(f) > 1 && f[0] == "Uid:" && f[1] == strconv.Itoa(uid) {
+				if pid, err := strconv.Atoi(filepath.Base(d)); err == nil {
+					pids = append(pids, pid)
+				}
+			}
+		}
+	}
+	return pids
 }

@@ -24,6 +24,7 @@ type Wine struct {
 	Prefix string
 	server *exec.Cmd
 	env    []string
+	user   *KernelUser // whom Wine runs as; nil: this process's user
 }
 
 // Wine's programs as Debian 12's wine64 package installs them.
@@ -43,15 +44,25 @@ BOOL WINAPI ProcessPrng(PBYTE data, SIZE_T len) { return RtlGenRandom(data, (ULO
 
 // StartWine makes a fresh prefix in dir, starts its wineserver and boots
 // it (about 10 s). Stop ends every process of the prefix.
-func StartWine(dir string) (*Wine, error) {
+func StartWine(dir string) (*Wine, error) { return StartWineAs(dir, nil) }
+
+// StartWineAs is StartWine with Wine run as user u (nil: this process's
+// user), who then owns dir; u needs a passwd entry (KernelUser.Register),
+// which names its Windows user.
+func StartWineAs(dir string, u *KernelUser) (*Wine, error) {
 	for _, p := range []string{wine64, wineserver} {
 		if _, err := os.Stat(p); err != nil {
 			return nil, fmt.Errorf("%s not found (Debian package wine64; `make deps` installs it as root)", p)
 		}
 	}
-	w := &Wine{Prefix: filepath.Join(dir, "prefix")}
+	w := &Wine{Prefix: filepath.Join(dir, "prefix"), user: u}
 	if err := os.MkdirAll(w.Prefix, 0o700); err != nil {
 		return nil, err
+	}
+	if u != nil {
+		if err := u.Own(dir); err != nil {
+			return nil, err
+		}
 	}
 	w.env = []string{
 		"PATH=" + os.Getenv("PATH"),
@@ -60,10 +71,11 @@ func StartWine(dir string) (*Wine, error) {
 		"WINEDEBUG=-all",
 		"WINEDLLOVERRIDES=mscoree,mshtml=", // no Mono or Gecko installer prompts
 		"LANG=C.UTF-8",
+		"USER=" + w.userName(),
 	}
 	// The server first, in the foreground so that we hold its PID; a
 	// wineboot started before it would start a transient one.
-	w.server = exec.Command(wineserver, "--persistent", "--foreground")
+	w.server = w.command(wineserver, "--persistent", "--foreground")
 	w.server.Env = w.env
 	if err := w.server.Start(); err != nil {
 		return nil, fmt.Errorf("start wineserver: %w", err)
@@ -80,7 +92,7 @@ func StartWine(dir string) (*Wine, error) {
 		w.Stop()
 		return nil, err
 	}
-	boot := exec.Command(wine64, "wineboot", "--init")
+	boot := w.command(wine64, "wineboot", "--init")
 	boot.Env, boot.Stdout, boot.Stderr = w.env, log, log
 	err = boot.Run()
 	log.Close()
@@ -112,6 +124,9 @@ func (w *Wine) installShim(dir string) error {
 	if out, err := exec.Command(mingwCC, "-O2", "-shared", "-s", "-o", dll, src, "-ladvapi32").CombinedOutput(); err != nil {
 		return fmt.Errorf("build the ProcessPrng shim: %v\n%s", err, out)
 	}
+	if w.user != nil {
+		return os.Lchown(dll, w.user.UID, w.user.UID)
+	}
 	return nil
 }
 
@@ -122,7 +137,7 @@ func (w *Wine) Stop() {
 	if dir := w.ServerDir(); dir != "" {
 		defer os.RemoveAll(dir)
 	}
-	kill := exec.Command(wineserver, "--kill")
+	kill := w.command(wineserver, "--kill")
 	kill.Env = w.env
 	_ = kill.Run()
 	defer func() {
@@ -190,18 +205,38 @@ func (w *Wine) awaitServer(timeout time.Duration) error {
 // AppData is the Windows user's roaming AppData, as a host path: where
 // os.UserConfigDir points Windows programs.
 func (w *Wine) AppData() string {
-	user := os.Getenv("USER")
-	if user == "" {
-		user = "root"
-	}
-	return filepath.Join(w.Prefix, "drive_c", "users", user, "AppData", "Roaming")
+	return filepath.Join(w.Prefix, "drive_c", "users", w.userName(), "AppData", "Roaming")
 }
+
+// LocalAppData is the Windows user's local AppData, as a host path.
+func (w *Wine) LocalAppData() string {
+	return filepath.Join(w.Prefix, "drive_c", "users", w.userName(), "AppData", "Local")
+}
+
+// userName is the Windows user's name: the Unix user's.
+func (w *Wine) userName() string {
+	if w.user != nil {
+		return w.user.Name()
+	}
+	if user := os.Getenv("USER"); user != "" {
+		return user
+	}
+	return "root"
+}
+
+// command runs name as Wine's user.
+func (w *Wine) command(name string, args ...string) *exec.Cmd {
+	return commandAs(w.user, name, args...)
+}
+
+// Env is the prefix's environment, for programs that run Wine themselves.
+func (w *Wine) Env() []string { return append([]string{}, w.env...) }
 
 // Run runs a Windows program (a host path to a .exe) under Wine with the
 // prefix's environment plus extra, and returns what it did. Windows
 // programs end their lines with CRLF: the output comes back with LF.
 func (w *Wine) Run(exe string, extra map[string]string, stdin string, args ...string) (Result, error) {
-	cmd := exec.Command(wine64, append([]string{exe}, args...)...)
+	cmd := w.command(wine64, append([]string{exe}, args...)...)
 	cmd.Dir = filepath.Dir(exe)
 	cmd.Env = append([]string{}, w.env...)
 	// A Windows program may leave a Wine service holding its output open.
@@ -219,7 +254,7 @@ func crlf(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
 // Items lists the Credential Manager targets under service (the part
 // after "service:"), from Wine's registry, sorted.
 func (w *Wine) Items(service string) ([]string, error) {
-	cmd := exec.Command(wine64, "reg", "query", `HKCU\Software\Wine\Credential Manager`, "/s")
+	cmd := w.command(wine64, "reg", "query", `HKCU\Software\Wine\Credential Manager`, "/s")
 	cmd.Env = w.env
 	out, err := cmd.Output()
 	if err != nil {
