@@ -2,10 +2,13 @@ package e2e_test
 
 import (
 	"encoding/base64"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/regcred/regcred/testenv/launch"
 
@@ -30,22 +33,41 @@ type registryClient struct {
 }
 
 // containersStorage are the flags that give podman and buildah storage of
-// their own in the test's directory (rootful, vfs: no mounts).
+// their own in the test's directory (vfs: no mounts).
 func containersStorage(w *world) []string {
 	d := w.session.Dir
 	return []string{"--root", filepath.Join(d, "storage"), "--runroot", filepath.Join(d, "runroot"), "--storage-driver", "vfs"}
 }
 
-// clientTool returns a program from the helm/oras build cache.
+// clientTool returns a program from the helm/oras build cache, copied
+// where the world's user can run it (the cache is root's, under /root).
 func clientTool(name string) func(t *testing.T, w *world) (string, []string) {
 	return func(t *testing.T, w *world) (string, []string) {
 		dir, err := launch.ClientTools()
 		if err != nil {
 			testenv.Unavailable(t, err)
 		}
-		return filepath.Join(dir, name), nil
+		toolsMu.Lock()
+		defer toolsMu.Unlock()
+		dst := filepath.Join(binDir, "client-tools", name)
+		if !fileExists(dst) {
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if err == nil {
+				err = os.MkdirAll(filepath.Dir(dst), 0o755)
+			}
+			if err == nil {
+				err = os.WriteFile(dst, b, 0o755)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dst, nil
 	}
 }
+
+// toolsMu guards the copies clientTool makes.
+var toolsMu sync.Mutex
 
 // system returns a program that must be installed (Debian packages).
 func system(name string, args func(w *world) []string) func(t *testing.T, w *world) (string, []string) {
@@ -170,6 +192,7 @@ func TestEveryClientThroughTheKeyring(t *testing.T) {
 	for _, c := range registryClients {
 		t.Run(c.name, func(t *testing.T) {
 			w := newWorld(t)
+			stopPodmanPause(t, w)
 			w.writeConfig(`{}`) // configure must do the wiring
 			bin, pre := c.prog(t, w)
 			run := func(stdin string, args ...string) (string, int) {
@@ -180,6 +203,7 @@ func TestEveryClientThroughTheKeyring(t *testing.T) {
 			}
 			if c.setup != nil {
 				c.setup(t, w)
+				w.own()
 			}
 			host := w.registry.Host
 
@@ -229,6 +253,29 @@ func TestEveryClientThroughTheKeyring(t *testing.T) {
 	}
 }
 
+// stopPodmanPause ends, when the test ends, the pause process rootless
+// podman leaves running as the world's user to hold its user namespace
+// (catatonit -P): by PID, before the user is removed.
+func stopPodmanPause(t *testing.T, w *world) {
+	t.Cleanup(func() {
+		for _, pid := range launch.ProcessesOf(w.user.UID) {
+			comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+			if strings.TrimSpace(string(comm)) != "catatonit" {
+				continue
+			}
+			if p, err := os.FindProcess(pid); err == nil {
+				_ = p.Kill()
+			}
+			for range 100 {
+				if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+	})
+}
+
 // leaveSystemAsFound removes, at the end of the test, each of paths that
 // does not exist now: podman creates some of them even with storage, tmpdir
 // and network config of its own.
@@ -253,6 +300,7 @@ func leaveSystemAsFound(t *testing.T, paths ...string) {
 func TestImportWhatUnwiredClientsWrote(t *testing.T) {
 	leaveSystemAsFound(t, "/run/containers", "/run/libpod", "/var/lib/containers", "/etc/cni/net.d/cni.lock")
 	w := newWorld(t)
+	stopPodmanPause(t, w)
 	w.writeConfig(`{}`)
 	var podman, helm registryClient
 	for _, c := range registryClients {
@@ -271,6 +319,7 @@ func TestImportWhatUnwiredClientsWrote(t *testing.T) {
 	for _, c := range []registryClient{podman, helm} {
 		bin, pre := c.prog(t, w)
 		c.setup(t, w)
+		w.own()
 		clients = append(clients, prepared{c, func(stdin string, args ...string) (string, int) {
 			return w.exec(stdin, bin, append(append([]string{}, pre...), args...)...)
 		}})
@@ -290,8 +339,9 @@ func TestImportWhatUnwiredClientsWrote(t *testing.T) {
 	}
 	testenv.NoPlaintext(t, w.session, auth)
 	// helm on PATH too: configure, by default, wires every client installed.
-	tools, _ := launch.ClientTools()
-	w.env["PATH"] += string(os.PathListSeparator) + tools
+	clientTool("helm")(t, w)
+	clientTool("oras")(t, w)
+	w.env["PATH"] += string(os.PathListSeparator) + filepath.Join(binDir, "client-tools")
 	if out, code := w.exec("", "docker-credential-regcred", "configure"); code != 0 || strings.Count(out, "\n") != 4 || !strings.HasPrefix(out, "credentials are kept in the Secret Service") {
 		t.Fatalf("configure: exit %d\n%s", code, out)
 	}

@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 // world is one user's machine: a keyring, a docker config that points at
 // regcred, and a private registry.
 type world struct {
-	t         *testing.T
+	t         testing.TB
 	kr        testenv.Keyring    // the keyring under test
 	session   *launch.Session    // the Secret Service's, when that is it
 	user      *launch.KernelUser // the kernel keyring's user, when that is it
@@ -57,20 +57,26 @@ func newWorld(t *testing.T) *world { return newWorldOn(t, "secret-service") }
 var keyrings = []string{"secret-service", "kernel", string(launch.KeePassXC), string(launch.KWallet)}
 
 // newWorldOn is a world on keyring: a private Secret Service provider, or
-// the kernel keyring of a throw-away user, as whom every client then runs.
-func newWorldOn(t *testing.T, keyring string) *world {
+// the kernel keyring, of a throw-away user as whom every client then runs,
+// as people run them: not as root. KeePassXC runs on its default settings,
+// and the world allows what it asks through its dialogs, as a person would.
+func newWorldOn(t testing.TB, keyring string) *world {
 	t.Helper()
 	testenv.Require(t, "docker")
 	w := &world{t: t}
-	if keyring == "kernel" {
-		w.user = testenv.NewKernelUser(t)
+	w.user = testenv.NewKernelUser(t)
+	switch keyring {
+	case "kernel":
 		w.kr, w.home, w.env = w.user, w.user.Home, w.user.Env()
-	} else {
+	default:
+		provider, mode := launch.Provider(keyring), launch.Unlocked
 		if keyring == "secret-service" {
-			w.session = testenv.StartSessionT(t, launch.Unlocked)
-		} else {
-			w.session = testenv.StartProviderT(t, launch.Provider(keyring))
+			provider = launch.GnomeKeyring
+		} else if provider == launch.KeePassXC {
+			mode = launch.Defaults
 		}
+		w.session = testenv.StartProviderAsT(t, provider, mode, w.user)
+		w.session.AllowAll()
 		w.kr, w.home, w.env = w.session, w.session.Dir, w.session.EnvMap()
 	}
 	w.registry = testenv.StartRegistry(t, map[string]string{user: password})
@@ -90,6 +96,16 @@ func newWorldOn(t *testing.T, keyring string) *world {
 	w.env["DOCKER_CONFIG"] = w.dockerCfg
 	w.env["PATH"] = binDir + string(os.PathListSeparator) + w.env["PATH"]
 	return w
+}
+
+// own gives what the test wrote into the world's home to its user.
+func (w *world) own() {
+	w.t.Helper()
+	if w.user != nil {
+		if err := w.user.Own(w.home); err != nil {
+			w.t.Fatal(err)
+		}
+	}
 }
 
 func (w *world) writeConfig(content string) {
@@ -117,6 +133,7 @@ func (w *world) exec(stdin string, name string, args ...string) (string, int) {
 	var cmd *exec.Cmd
 	if w.user != nil {
 		cmd = w.user.Command(w.env, launch.Login, name, args...)
+		cmd.Dir = w.home
 	} else {
 		cmd = exec.Command(name, args...)
 		for k, v := range w.env {
@@ -137,6 +154,12 @@ func (w *world) exec(stdin string, name string, args ...string) (string, int) {
 }
 
 func (w *world) helper() client.ProgramFunc {
+	return client.NewShellProgramFuncWithEnv(w.wrapped(), &w.env)
+}
+
+// wrapped is the helper binary as the world's user runs it.
+func (w *world) wrapped() string {
+	w.t.Helper()
 	bin := filepath.Join(binDir, "docker-credential-regcred")
 	if w.user != nil {
 		var err error
@@ -144,7 +167,7 @@ func (w *world) helper() client.ProgramFunc {
 			w.t.Fatal(err)
 		}
 	}
-	return client.NewShellProgramFuncWithEnv(bin, &w.env)
+	return bin
 }
 
 // onEach runs test once in a world on every keyring, each in a subtest.

@@ -19,7 +19,7 @@ import (
 func TestSecretHygiene(t *testing.T) {
 	testenv.Require(t, "strace")
 	w := newWorld(t)
-	trace := filepath.Join(t.TempDir(), "execve.log")
+	trace := filepath.Join(w.home, "execve.log") // where its user, who runs strace, can write
 	traced := func(stdin string, args ...string) (string, int) {
 		t.Helper()
 		return w.exec(stdin, "strace", append([]string{"-f", "-qq", "-e", "trace=execve", "-s", "65535", "-xx", "-A", "-o", trace}, args...)...)
@@ -121,7 +121,7 @@ func TestWritesAreDurable(t *testing.T) {
 	testenv.Require(t, "strace")
 	w := newWorld(t)
 	helper := filepath.Join(binDir, "docker-credential-regcred")
-	trace := filepath.Join(t.TempDir(), "sync.log")
+	trace := filepath.Join(w.home, "sync.log") // where its user, who runs strace, can write
 	for _, step := range []struct {
 		stdin, target string
 		args          []string

@@ -30,16 +30,8 @@ func TestInstallScript(t *testing.T) {
 	dockerCfg := filepath.Join(w.session.Dir, ".docker", "config.json")
 	os.MkdirAll(filepath.Dir(dockerCfg), 0o700)
 	os.WriteFile(dockerCfg, []byte(`{"credsStore":"secretservice","auths":{}}`), 0o600)
-	// Reuse this machine's Go caches under the temporary HOME.
-	for _, v := range []string{"GOCACHE", "GOMODCACHE", "GOPATH"} {
-		out, _ := exec.Command("go", "env", v).Output()
-		w.env[v] = strings.TrimSpace(string(out))
-	}
 	w.env["PATH"] = strings.Join(withoutDir(filepath.SplitList(os.Getenv("PATH")), binDir), string(os.PathListSeparator))
-
-	install := func(args ...string) (string, int) {
-		return w.exec("", "sh", append([]string{filepath.Join(root, "install.sh"), "--prefix", prefix}, args...)...)
-	}
+	install := w.installer(root, prefix)
 	out, code := install()
 	if code != 0 {
 		t.Fatalf("install.sh: exit %d\n%s", code, out)
@@ -99,6 +91,36 @@ func TestInstallScript(t *testing.T) {
 	if json.Unmarshal(b, &cfg) != nil || cfg["credsStore"] != "secretservice" {
 		t.Errorf("config.json after uninstall: %s", b)
 	}
+}
+
+// installer returns a function that runs install.sh --prefix prefix as the
+// world's user. Go's caches are this package run's, given to the user (the
+// first run fills them: minutes on 2 cores; later ones reuse them).
+func (w *world) installer(root, prefix string) func(args ...string) (string, int) {
+	w.t.Helper()
+	cache := filepath.Join(binDir, "install-go")
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := w.user.Own(cache); err != nil {
+		w.t.Fatal(err)
+	}
+	for v, d := range map[string]string{"GOCACHE": "build", "GOMODCACHE": "mod", "GOPATH": "path"} {
+		w.env[v] = filepath.Join(cache, d)
+	}
+	w.env["GOPROXY"] = goEnv("GOPROXY")
+	// The clone is root's: git (which go build asks for the commit) would
+	// refuse another user's repository.
+	w.env["GIT_CONFIG_COUNT"], w.env["GIT_CONFIG_KEY_0"], w.env["GIT_CONFIG_VALUE_0"] = "1", "safe.directory", root
+	return func(args ...string) (string, int) {
+		return w.exec("", "sh", append([]string{filepath.Join(root, "install.sh"), "--prefix", prefix}, args...)...)
+	}
+}
+
+// goEnv is one of this machine's go env settings.
+func goEnv(name string) string {
+	out, _ := exec.Command("go", "env", name).Output()
+	return strings.TrimSpace(string(out))
 }
 
 func withoutDir(dirs []string, drop string) []string {

@@ -9,15 +9,21 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
 
 // command is a command the session runs: as its user, if it has one.
 func (s *Session) command(name string, args ...string) *exec.Cmd {
+	return commandAs(s.user, name, args...)
+}
+
+// commandAs is a command run as user u (nil: this process's user).
+func commandAs(u *KernelUser, name string, args ...string) *exec.Cmd {
 	cmd := exec.Command(name, args...)
-	if s.user != nil {
-		uid := uint32(s.user.UID)
+	if u != nil {
+		uid := uint32(u.UID)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
 	}
 	return cmd
@@ -88,33 +94,69 @@ func (s *Session) Answer(allow bool, limit time.Duration) error {
 	}
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
-		for _, w := range s.questions() {
-			name, _ := s.xdotool("getwindowname", w)
-			key := []string{"Escape"}
-			if allow && strings.Contains(name, "Delete") {
-				key = []string{"Tab", "space"}
-			} else if allow {
-				key = []string{"Return"}
-			}
-			// A key sent the moment a window appears can be lost: let it
-			// settle, and send again while the same question stays. X may
-			// give the next question the same window id: a new name, or
-			// the window closing, ends this one.
-			time.Sleep(300 * time.Millisecond)
-			for time.Now().Before(deadline) {
-				_, _ = s.xdotool(append([]string{"key", "--window", w}, key...)...)
-				for range 50 {
-					if now, err := s.xdotool("getwindowname", w); err != nil || now != name || !slices.Contains(s.questions(), w) {
-						return nil
-					}
-					time.Sleep(20 * time.Millisecond)
-				}
-			}
+		if ws := s.questions(); len(ws) > 0 {
+			s.answer(ws[0], allow, deadline)
 			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	return fmt.Errorf("%s asked nothing in %v", s.Provider, limit)
+}
+
+// answer answers question window w as Answer says, until the question goes
+// or deadline passes.
+func (s *Session) answer(w string, allow bool, deadline time.Time) {
+	name, _ := s.xdotool("getwindowname", w)
+	key := []string{"Escape"}
+	if allow && strings.Contains(name, "Delete") {
+		key = []string{"Tab", "space"}
+	} else if allow {
+		key = []string{"Return"}
+	}
+	// A key sent the moment a window appears can be lost: let it settle,
+	// and send again while the same question stays. X may give the next
+	// question the same window id: a new name, or the window closing, ends
+	// this one.
+	time.Sleep(300 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		_, _ = s.xdotool(append([]string{"key", "--window", w}, key...)...)
+		for range 50 {
+			if now, err := s.xdotool("getwindowname", w); err != nil || now != name || !slices.Contains(s.questions(), w) {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// AllowAll answers, from now until the session stops, every question the
+// provider asks with yes, as a person who allows every access and confirms
+// every delete would (Answer's keys): the suites that run KeePassXC on its
+// defaults and are not about its questions. It returns the count of
+// questions answered so far, to be called at any time.
+func (s *Session) AllowAll() (answered func() int) {
+	var n atomic.Int64
+	if s.display == nil {
+		return func() int { return 0 }
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	s.stopAnswering = func() { close(stop); <-done }
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			for _, w := range s.questions() {
+				s.answer(w, true, time.Now().Add(10*time.Second))
+				n.Add(1)
+			}
+		}
+	}()
+	return func() int { return int(n.Load()) }
 }
 
 // questions are the windows asking a question now.

@@ -47,6 +47,8 @@ type Session struct {
 	keyring  *exec.Cmd
 	user     *KernelUser // whom the bus and the provider run as; nil: root
 	display  *display    // the provider's X display (Defaults)
+	// stopAnswering ends AllowAll's answering, when it runs.
+	stopAnswering func()
 }
 
 // Provider names a Secret Service provider the tests run.
@@ -299,6 +301,10 @@ func (s *Session) Alive() bool {
 
 // Stop ends the session's processes.
 func (s *Session) Stop() {
+	if s.stopAnswering != nil {
+		s.stopAnswering()
+		s.stopAnswering = nil
+	}
 	s.KillKeyring()
 	if s.bus != nil && s.bus.Process != nil {
 		_ = s.bus.Process.Kill()
