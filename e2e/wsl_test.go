@@ -310,6 +310,36 @@ func TestWSLKeepsCredentialsInWindows(t *testing.T) {
 			t.Errorf("doctor on the kernel keyring in WSL:\n%s", doctor)
 		}
 	})
+
+	t.Run("interop off at the first command: the kernel keyring, doctor says what is lost", func(t *testing.T) {
+		w.t = t
+		fresh := filepath.Join(w.user.Home, "fresh-config")
+		if err := os.Mkdir(fresh, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.user.Own(fresh); err != nil {
+			t.Fatal(err)
+		}
+		old := w.env["XDG_CONFIG_HOME"]
+		w.env["XDG_CONFIG_HOME"] = fresh
+		defer func() { w.env["XDG_CONFIG_HOME"] = old }()
+		if err := w.wsl.SetInterop(false); err != nil {
+			t.Fatal(err)
+		}
+		defer w.wsl.SetInterop(true)
+		if out, code := w.exec("", "docker-credential-regcred", "list"); code != 0 {
+			t.Fatalf("list: exit %d\n%s", code, out)
+		}
+		b, _ := os.ReadFile(filepath.Join(fresh, "regcred", "config.json"))
+		if !strings.Contains(string(b), `"backend":"kernel"`) {
+			t.Errorf("recorded %s; want the kernel keyring", b)
+		}
+		doctor, _ := w.exec("", "docker-credential-regcred", "doctor")
+		if !strings.Contains(doctor, "✓ kernel keyring answers\n  ! under WSL the kernel keyring lives in a VM Windows stops at `wsl --shutdown`") ||
+			!strings.Contains(doctor, "turn WSL interop on ([interop] enabled=true in /etc/wsl.conf), then run ./install.sh") {
+			t.Errorf("doctor on the kernel keyring, interop off:\n%s", doctor)
+		}
+	})
 }
 
 // runHelper runs the helper binary as the world's user and returns what
