@@ -63,7 +63,16 @@ var keyrings = []string{"secret-service", "kernel", string(launch.KeePassXC), st
 
 // newEnvOn is an env on a keyring of its own: a private unlocked Secret
 // Service provider, or the kernel keyring of a throw-away user (the helper
-// runs as that user either way).
+// runs as that user either way). KeePassXC here asks nobody: on its
+// defaults it asks a person before each new helper process reads an item,
+// and these suites run thousands of processes, twenty at once — a run of
+// this package on its defaults, each question answered through its
+// dialog, took 1782 s instead of about 360, its concurrent stores timing
+// out while their questions waited their turn. What its defaults change
+// for regcred — items unlocked through its question, a refusal in one
+// line, the Recycle Bin, the default key derivation's long saves — is
+// tested on its defaults by TestKeePassXCOnItsDefaultsAsAUser and
+// TestKeePassXCOutlivesItsSaves, and the clients' suite (e2e) runs on them.
 func newEnvOn(t *testing.T, keyring string) *env {
 	t.Helper()
 	switch keyring {
