@@ -348,6 +348,9 @@ func DefaultLockPath(getenv func(string) string) (string, error) {
 // openWindows opens the store on the Windows keyring of WSL: the Windows
 // build where c says, else where wsl.Find finds it.
 func openWindows(ctx context.Context, cfg Config, c Choice, env Env) (Opened, error) {
+	if !wsl.IsWSL(env.Getenv) {
+		return Opened{}, fmt.Errorf("the %s keyring is the Windows Credential Manager seen from WSL 2, and this Linux is not WSL: choose %s", wsl.Name, strings.Join(keyring.Names(), " or "))
+	}
 	if c.Windows == "" {
 		exe, err := wsl.Find(ctx, env.Getenv, cfg.Timeout)
 		if err != nil {

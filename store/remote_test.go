@@ -3,8 +3,12 @@ package store
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/regcred/regcred/store/wsl"
 )
 
 // mapRemote is a Remote over a map, counting its calls.
@@ -98,5 +102,19 @@ func TestStoreOnARemote(t *testing.T) {
 	}
 	if _, err := s.Get(ctx, "ghcr.io"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Get after Erase = %v", err)
+	}
+}
+
+// TestWindowsKeyringOnlyUnderWSL: the windows keyring is WSL's; elsewhere
+// naming it is one line that says so, and runs nothing.
+func TestWindowsKeyringOnlyUnderWSL(t *testing.T) {
+	if wsl.IsWSL(os.Getenv) {
+		t.Skip("this is WSL")
+	}
+	dir := t.TempDir()
+	getenv := func(k string) string { return map[string]string{"XDG_CONFIG_HOME": dir, "HOME": dir}[k] }
+	_, err := OpenNamed(context.Background(), Env{Getenv: getenv}, wsl.Name)
+	if err == nil || !strings.Contains(err.Error(), "this Linux is not WSL: choose secret-service or kernel") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("OpenNamed(windows) off WSL = %v", err)
 	}
 }
