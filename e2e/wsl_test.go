@@ -2,10 +2,12 @@ package e2e_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker/docker-credential-helpers/client"
 	"github.com/docker/docker-credential-helpers/credentials"
@@ -286,6 +288,55 @@ func TestWSLKeepsCredentialsInWindows(t *testing.T) {
 		delete(w.env, "WSL_INTEROP")
 		works(t)
 		w.env["WSL_INTEROP"] = w.wsl.Socket
+	})
+
+	t.Run("the secret crosses on stdin only", func(t *testing.T) {
+		w.t = t
+		testenv.Require(t, "strace")
+		const secret = "crosses-on-stdin-only"
+		trace := filepath.Join(w.home, "execve.log")
+		out, code := w.exec(storeRequest("argv.example", "eve", secret), "strace", "-f", "-qq", "-e", "trace=execve", "-s", "65535", "-xx", "-o", trace,
+			filepath.Join(binDir, "docker-credential-regcred"), "store")
+		if code != 0 {
+			t.Fatalf("store under strace: exit %d\n%s", code, out)
+		}
+		log, err := os.ReadFile(trace)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(log), `\x77\x69\x6e\x65`) { // "wine": the Windows build ran, under the trace
+			t.Fatalf("strace saw no Windows program run:\n%s", log)
+		}
+		var hex strings.Builder
+		for _, c := range []byte(secret) {
+			fmt.Fprintf(&hex, "\\x%02x", c)
+		}
+		if strings.Contains(string(log), hex.String()) || strings.Contains(string(log), secret) {
+			t.Errorf("the secret is on a command line:\n%s", log)
+		}
+		if err := client.Erase(helper(), "argv.example"); err != nil {
+			t.Fatal(err)
+		}
+		testenv.NoPlaintext(t, w.user, secret)
+	})
+
+	t.Run("a Windows side that does not answer is bounded by REGCRED_TIMEOUT", func(t *testing.T) {
+		w.t = t
+		if err := w.wsl.Wine.Pause(); err != nil {
+			t.Fatal(err)
+		}
+		defer w.wsl.Wine.Resume()
+		w.env["REGCRED_TIMEOUT"] = "2s"
+		defer delete(w.env, "REGCRED_TIMEOUT")
+		start := time.Now()
+		r := w.runHelper("", "list")
+		if took := time.Since(start); r.code != 1 || r.stdout != "the Windows Credential Manager did not answer in time (through WSL interop); raise REGCRED_TIMEOUT (waited 2s)\n" || took > 15*time.Second {
+			t.Errorf("list with Windows paused: exit %d, stdout %q, after %v", r.code, r.stdout, took)
+		}
+		if err := w.wsl.Wine.Resume(); err != nil {
+			t.Fatal(err)
+		}
+		works(t)
 	})
 
 	t.Run("doctor", func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -296,3 +297,11 @@ func ProcessesWithEnv(kv string) []int {
 	}
 	return pids
 }
+
+// Pause stops the prefix's wineserver (SIGSTOP): every Windows program of
+// the prefix then hangs on its next request, as a Windows side that does
+// not answer would. Resume lets it go on.
+func (w *Wine) Pause() error { return w.server.Process.Signal(syscall.SIGSTOP) }
+
+// Resume continues a paused wineserver.
+func (w *Wine) Resume() error { return w.server.Process.Signal(syscall.SIGCONT) }
