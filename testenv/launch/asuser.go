@@ -89,13 +89,20 @@ const Question = "Access Request|Delete|Remove"
 // button) and Tab, Space on a delete confirmation (whose default is
 // Cancel); to refuse, Escape (Deny, Cancel).
 func (s *Session) Answer(allow bool, limit time.Duration) error {
+	return s.AnswerBy(func(string) bool { return allow }, limit)
+}
+
+// AnswerBy is Answer, allowing or refusing as allow says of the question
+// (its window's name).
+func (s *Session) AnswerBy(allow func(question string) bool, limit time.Duration) error {
 	if s.display == nil {
 		return errors.New("the session's provider has no display to ask on")
 	}
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
 		if ws := s.questions(); len(ws) > 0 {
-			s.answer(ws[0], allow, deadline)
+			name, _ := s.xdotool("getwindowname", ws[0])
+			s.answer(ws[0], allow(strings.TrimSpace(name)), deadline)
 			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -107,19 +114,23 @@ func (s *Session) Answer(allow bool, limit time.Duration) error {
 // or deadline passes.
 func (s *Session) answer(w string, allow bool, deadline time.Time) {
 	name, _ := s.xdotool("getwindowname", w)
-	key := []string{"Escape"}
+	key, again := []string{"Escape"}, true
 	if allow && strings.Contains(name, "Delete") {
-		key = []string{"Tab", "space"}
+		// Tab moves the focus off Cancel, the default, to Delete: sent
+		// twice it would move it back, so it is sent once.
+		key, again = []string{"Tab", "space"}, false
 	} else if allow {
 		key = []string{"Return"}
 	}
 	// A key sent the moment a window appears can be lost: let it settle,
-	// and send again while the same question stays. X may give the next
-	// question the same window id: a new name, or the window closing, ends
-	// this one.
+	// and send again while the same question stays (where sending again
+	// is safe). X may give the next question the same window id: a new
+	// name, or the window closing, ends this one.
 	time.Sleep(300 * time.Millisecond)
-	for time.Now().Before(deadline) {
-		_, _ = s.xdotool(append([]string{"key", "--window", w}, key...)...)
+	for sent := false; time.Now().Before(deadline); sent = true {
+		if !sent || again {
+			_, _ = s.xdotool(append([]string{"key", "--window", w}, key...)...)
+		}
 		for range 50 {
 			if now, err := s.xdotool("getwindowname", w); err != nil || now != name || !slices.Contains(s.questions(), w) {
 				return
