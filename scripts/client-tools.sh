@@ -18,13 +18,17 @@ if [ ! -x "$dir/helm" ] || [ ! -x "$dir/oras" ]; then
 	echo "client-tools: building $HELM and $ORAS into $dir" >&2
 	echo "client-tools: first time only: about 5 minutes on 2 cores; cached after" >&2
 	tmp=$(mktemp -d "$cache/.build-XXXXXX")
+	scratch=$(mktemp -d "$cache/.scratch-XXXXXX")
+	trap 'rm -rf "$scratch"' EXIT
+	. "$(cd "$(dirname "$0")" && pwd)/isolated-go.sh"
 	start=$(date +%s)
 	for pkg in $HELM $ORAS; do
-		GOBIN="$tmp" CGO_ENABLED=0 go install -trimpath "$pkg"
+		GOBIN="$tmp" CGO_ENABLED=0 isolated_go "$scratch" install -trimpath "$pkg"
 	done
 	echo "client-tools: built in $(( $(date +%s) - start )) s" >&2
+	rm -rf "$scratch"
 	rm -rf "$dir" && mv "$tmp" "$dir"
 	# Builds under other keys are stale: a version or toolchain change.
-	find "$cache" -mindepth 1 -maxdepth 1 -type d ! -name "$key" ! -name '.build-*' -exec rm -rf {} +
+	find "$cache" -mindepth 1 -maxdepth 1 -type d ! -name "$key" ! -name '.build-*' ! -name '.scratch-*' -exec rm -rf {} +
 fi
 echo "$dir"

@@ -29,21 +29,28 @@ url=${REGCRED_DOWNLOAD_URL:-https://github.com/regcred/regcred/releases/download
 if ! git remote get-url origin >/dev/null 2>&1; then
 	export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=remote.origin.url GIT_CONFIG_VALUE_0=https://github.com/regcred/regcred.git
 fi
-# syft, which writes the SBOMs, is built once per Go release and cached like
-# the k8s tools; spdxsbom, which runs it (.goreleaser.yaml), for each build.
-tools="${XDG_CACHE_HOME:-$HOME/.cache}/regcred/release-tools/syft-$syft_version-$(go env GOVERSION)"
-if [ ! -x "$tools/syft" ]; then
-	echo "dist: building syft $syft_version into $tools (first time only: a few minutes)" >&2
-	rm -rf "$tools.tmp"
-	GOBIN="$tools.tmp" go install -trimpath -ldflags "-X main.version=$syft_version" \
+# GoReleaser and syft, which writes the SBOMs, are built once per version
+# and Go release and cached like the k8s tools, with Go caches of their own
+# (scripts/isolated-go.sh); spdxsbom, which runs syft (.goreleaser.yaml), is
+# built for each release.
+. scripts/isolated-go.sh
+tools="${XDG_CACHE_HOME:-$HOME/.cache}/regcred/release-tools/goreleaser-${goreleaser##*@}-syft-$syft_version-$(go env GOVERSION)"
+if [ ! -x "$tools/syft" ] || [ ! -x "$tools/goreleaser" ]; then
+	echo "dist: building GoReleaser ${goreleaser##*@} and syft $syft_version into $tools (first time only: several minutes)" >&2
+	rm -rf "$tools.tmp" "$tools.scratch"
+	GOBIN="$tools.tmp" isolated_go "$tools.scratch" install -trimpath "$goreleaser"
+	GOBIN="$tools.tmp" isolated_go "$tools.scratch" install -trimpath -ldflags "-X main.version=$syft_version" \
 		"github.com/anchore/syft/cmd/syft@v$syft_version"
-	rm -rf "$tools" && mv "$tools.tmp" "$tools"
+	rm -rf "$tools.scratch"
+	# Builds for other versions are stale.
+	find "$(dirname "$tools")" -mindepth 1 -maxdepth 1 ! -name "$(basename "$tools").tmp" -exec rm -rf {} +
+	mv "$tools.tmp" "$tools"
 fi
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/spdxsbom" ./tools/spdxsbom
 export PATH="$bin:$tools:$PATH" GOMODCACHE="$(go env GOMODCACHE)"
-REGCRED_VERSION=$version go run "$goreleaser" release --snapshot --clean --skip=publish,announce,sign
+REGCRED_VERSION=$version goreleaser release --snapshot --clean --skip=publish,announce,sign
 go run ./tools/krewmanifest -dist dist -version "$version" -url "$url" > dist/regcred.krew.yaml
 (cd dist && sha256sum regcred.krew.yaml >> checksums.txt)
 echo "dist: regcred $version" >&2

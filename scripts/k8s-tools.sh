@@ -27,12 +27,16 @@ if [ ! -x "$dir/kube-apiserver" ] || [ ! -x "$dir/kubelet" ] || [ ! -x "$dir/kub
 	echo "k8s-tools: building kube-apiserver, kubelet, kubelet-keyring and kubectl from k8s.io/kubernetes into $dir" >&2
 	echo "k8s-tools: first time only: about 5 to 15 minutes on 2 cores, 2-3 GB of memory; cached after" >&2
 	tmp=$(mktemp -d "$cache/.build-XXXXXX")
+	scratch=$(mktemp -d "$cache/.scratch-XXXXXX")
+	trap 'rm -rf "$scratch"' EXIT
+	. "$root/scripts/isolated-go.sh"
 	start=$(date +%s)
-	(cd "$src" && CGO_ENABLED=0 go build -trimpath -o "$tmp/" ./cmd/kube-apiserver ./cmd/kubelet ./cmd/kubelet-keyring &&
-		CGO_ENABLED=0 go build -trimpath -o "$tmp/bin/kubectl" ./cmd/kubectl)
+	(cd "$src" && CGO_ENABLED=0 isolated_go "$scratch" build -trimpath -o "$tmp/" ./cmd/kube-apiserver ./cmd/kubelet ./cmd/kubelet-keyring &&
+		CGO_ENABLED=0 isolated_go "$scratch" build -trimpath -o "$tmp/bin/kubectl" ./cmd/kubectl)
 	echo "k8s-tools: built in $(( $(date +%s) - start )) s" >&2
+	rm -rf "$scratch"
 	rm -rf "$dir" && mv "$tmp" "$dir"
 	# Builds under other keys are stale: a tools module or toolchain change.
-	find "$cache" -mindepth 1 -maxdepth 1 -type d ! -name "$key" ! -name '.build-*' -exec rm -rf {} +
+	find "$cache" -mindepth 1 -maxdepth 1 -type d ! -name "$key" ! -name '.build-*' ! -name '.scratch-*' -exec rm -rf {} +
 fi
 echo "$dir"
