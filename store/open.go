@@ -132,7 +132,7 @@ func recorded(getenv func(string) string) (Choice, error) {
 	}
 	var c config
 	if err := json.Unmarshal(data, &c); err != nil || !slices.Contains(Names(), c.Backend) {
-		return Choice{}, fmt.Errorf("%s names no keyring regcred knows (want {\"backend\": %q}): run `docker-credential-regcred configure --backend NAME`", path, strings.Join(Names(), "\" or \""))
+		return Choice{}, fmt.Errorf("%s names no keyring regcred knows (want {\"backend\": %q}): run `docker-credential-regcred configure --backend NAME`", path, strings.Join(offered(getenv), "\" or \""))
 	}
 	why := "recorded in " + path
 	if c.Why != "" {
@@ -144,7 +144,7 @@ func recorded(getenv func(string) string) (Choice, error) {
 // Record records c as the choice: its name, why it was made (c.Why), and
 // for the windows keyring where the Windows build is.
 func Record(getenv func(string) string, c Choice) error {
-	if err := check(c.Name); err != nil {
+	if err := check(c.Name, getenv); err != nil {
 		return err
 	}
 	path, err := ChoicePath(getenv)
@@ -164,10 +164,19 @@ func Record(getenv func(string) string, c Choice) error {
 	return nil
 }
 
+// offered are the keyrings to choose from here: the OS's, and under WSL
+// the Windows one.
+func offered(getenv func(string) string) []string {
+	if wsl.IsWSL(getenv) {
+		return Names()
+	}
+	return keyring.Names()
+}
+
 // check refuses a name this OS has no keyring for.
-func check(name string) error {
+func check(name string, getenv func(string) string) error {
 	if !slices.Contains(Names(), name) {
-		return fmt.Errorf("no keyring %q here: choose %s", name, strings.Join(Names(), " or "))
+		return fmt.Errorf("no keyring %q here: choose %s", name, strings.Join(offered(getenv), " or "))
 	}
 	return nil
 }
@@ -189,7 +198,7 @@ func Open(ctx context.Context, env Env) (Opened, error) {
 
 // OpenNamed opens the store on the keyring name, whatever is recorded.
 func OpenNamed(ctx context.Context, env Env, name string) (Opened, error) {
-	if err := check(name); err != nil {
+	if err := check(name, env.Getenv); err != nil {
 		return Opened{}, err
 	}
 	cfg, err := ConfigFromEnv(env.Getenv)
@@ -257,7 +266,7 @@ func choose(ctx context.Context, getenv func(string) string, cfg Config) (Choice
 		return c, nil
 	}
 	if name := getenv(EnvBackend); name != "" {
-		if err := check(name); err != nil {
+		if err := check(name, getenv); err != nil {
 			return Choice{}, fmt.Errorf("%s=%s: %w", EnvBackend, name, err)
 		}
 		return Choice{Name: name, Why: EnvBackend + " says so"}, nil

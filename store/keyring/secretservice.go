@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/godbus/dbus/v5"
 	gokeyring "github.com/zalando/go-keyring"
@@ -518,11 +519,21 @@ func (k *SecretService) unlock(svc *ss.SecretService) error {
 func (k *SecretService) unlockPaths(svc *ss.SecretService, paths []dbus.ObjectPath) (declined bool, err error) {
 	var unlocked []dbus.ObjectPath
 	var prompt dbus.ObjectPath
-	if err := svc.Object(ssName, ssPath).Call("org.freedesktop.Secret.Service.Unlock", 0, paths).Store(&unlocked, &prompt); err != nil {
-		return false, err
-	}
-	if len(unlocked) == len(paths) {
-		return false, nil
+	// An answer that unlocks nothing and offers no prompt is KWallet's
+	// while another client's unlock is opening the wallet (seen in a CI
+	// run of racing stores): ask again for a moment before taking it for
+	// a refusal.
+	for try := 0; ; try++ {
+		if err := svc.Object(ssName, ssPath).Call("org.freedesktop.Secret.Service.Unlock", 0, paths).Store(&unlocked, &prompt); err != nil {
+			return false, err
+		}
+		if len(unlocked) == len(paths) {
+			return false, nil
+		}
+		if (prompt != "/" && prompt != "") || try == 5 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	result, err := k.prompt(svc, prompt)
 	if errors.Is(err, ErrLocked) {
