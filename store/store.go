@@ -49,6 +49,12 @@
 // fails the call — get, list, doctor and migration alike — and never
 // reads as a corrupt credential. Items older versions wrote are rewritten
 // in this form first (see migrate), on the keyring they used.
+//
+// Under WSL 2 a store may instead be on a Remote (Config.Remote): the
+// Windows Credential Manager, through regcred's own Windows build (package
+// wsl), which keeps the items by this same design on its side. The store
+// then checks its input as above and asks the Remote for whole
+// credentials; it writes no item and takes no lock of its own.
 package store
 
 import (
