@@ -23,7 +23,7 @@ func (p Provider) String() string {
 		name = "GNOME Keyring"
 	case p.keepassxc():
 		name = "KeePassXC"
-	case strings.HasPrefix(p.Program, "kwalletd"):
+	case p.kwallet():
 		name = "KWallet (" + p.Program + ")"
 	case name == "":
 		name = "an unknown program"
@@ -55,6 +55,9 @@ func (p Provider) Faults() []string {
 	}
 	return out
 }
+
+// kwallet reports whether the provider is KWallet's kwalletd.
+func (p Provider) kwallet() bool { return strings.HasPrefix(p.Program, "kwalletd") }
 
 // labelsTrue reports whether an item's label always matches its secret:
 // true of gnome-keyring, whose CreateItem writes both at once. KWallet
@@ -114,7 +117,7 @@ func (p Provider) hint(err error) string {
 		default:
 			what = "KeePassXC did not answer in time (it may be waiting for you to unlock its database or confirm access): unlock it, or raise REGCRED_TIMEOUT"
 		}
-	case strings.HasPrefix(p.Program, "kwalletd"):
+	case p.kwallet():
 		switch {
 		case errors.Is(err, ErrNoCollection):
 			what = "KWallet exposes no collection: enable the wallet in System Settings → KDE Wallet, and open it"
