@@ -96,29 +96,3 @@ func TestKeePassXCOnItsDefaultsAsAUser(t *testing.T) {
 		t.Error("KeePassXC still asks something nobody answered")
 	}
 }
-
-// TestKeePassXCDeclinedDelete (issue 28, point 4): KeePassXC with its
-// Recycle Bin off, so that a delete is for good and it asks a person to
-// confirm it: docker logout answered "no" fails in one line, and the
-// credential stays (regcred reported success before: go-keyring drops the
-// prompt's answer). (Its "yes" is not tested: under Xvfb, with no window
-// manager, KeePassXC 2.7.4 closes this confirmation by itself in about
-// half the runs, before any answer — which regcred reads as declined.)
-func TestKeePassXCDeclinedDelete(t *testing.T) {
-	e := newProviderEnv(t, launch.KeePassXC, launch.NoRecycleBin)
-	if r := e.allowing(storeJSON("c.example", "u-c.example", "s3cret-c.example"), "store"); r.code != 0 {
-		t.Fatalf("store: exit %d %q %q", r.code, r.stdout, r.stderr)
-	}
-	notDelete := func(question string) bool {
-		return !strings.Contains(question, "Delete") && !strings.Contains(question, "Remove")
-	}
-	if r := e.deciding(notDelete, "c.example", "erase"); r.code != 1 || !strings.Contains(r.stdout, keyring.ErrDeleteDeclined.Error()) || strings.Count(r.stdout, "\n") != 1 {
-		t.Errorf("erase, delete declined: exit %d %q %q", r.code, r.stdout, r.stderr)
-	}
-	if r := e.allowing("c.example", "get"); r.code != 0 || !strings.Contains(r.stdout, `"Secret":"s3cret-c.example"`) {
-		t.Errorf("get after a declined erase: exit %d %q %q", r.code, r.stdout, r.stderr)
-	}
-	if !e.session.Alive() {
-		t.Fatal("KeePassXC crashed")
-	}
-}
