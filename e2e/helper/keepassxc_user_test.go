@@ -25,13 +25,6 @@ func (e *env) answered(allow bool, stdin string, args ...string) result {
 // for again).
 func (e *env) allowing(stdin string, args ...string) result {
 	e.t.Helper()
-	return e.deciding(func(string) bool { return true }, stdin, args...)
-}
-
-// deciding runs the helper and answers whatever KeePassXC asks meanwhile
-// as allow says of each question.
-func (e *env) deciding(allow func(question string) bool, stdin string, args ...string) result {
-	e.t.Helper()
 	done := make(chan result, 1)
 	go func() { done <- e.run(stdin, args...) }()
 	for {
@@ -40,7 +33,7 @@ func (e *env) deciding(allow func(question string) bool, stdin string, args ...s
 			return r
 		case <-time.After(50 * time.Millisecond):
 			if e.session.Asking() {
-				if err := e.session.AnswerBy(allow, 5*time.Second); err != nil {
+				if err := e.session.Answer(true, 5*time.Second); err != nil {
 					e.t.Errorf("%v: %v", args, err)
 				}
 			}

@@ -257,13 +257,10 @@ func (k *Keyring) run(ctx context.Context, call func(client.ProgramFunc) error) 
 	return fmt.Errorf("the Windows build of regcred (%s): %s", k.Path, oneline.Error(err))
 }
 
-// InstallDir is where install.sh puts the Windows build: under the Windows
-// user's local application data, as per-user programs are installed.
-const InstallDir = `Programs\regcred`
-
 // Find finds the Windows build: docker-credential-regcred.exe on PATH
-// (WSL appends the Windows PATH), else in InstallDir under the Windows
-// user's %LOCALAPPDATA%, which it asks Windows for through interop.
+// (WSL appends the Windows PATH), else where install.sh puts it: in
+// Programs\regcred under the Windows user's %LOCALAPPDATA% (as per-user
+// programs are installed), which it asks Windows for through interop.
 func Find(ctx context.Context, getenv func(string) string, timeout time.Duration) (string, error) {
 	if p, err := exec.LookPath(Exe); err == nil {
 		return p, nil
@@ -275,7 +272,7 @@ func Find(ctx context.Context, getenv func(string) string, timeout time.Duration
 	if err != nil {
 		return "", err
 	}
-	p := filepath.Join(dir, filepath.FromSlash(strings.ReplaceAll(InstallDir, `\`, "/")), Exe)
+	p := filepath.Join(dir, "Programs", "regcred", Exe)
 	if _, err := os.Stat(p); err != nil {
 		return "", fmt.Errorf("%w: not on PATH, nor at %s: run ./install.sh in WSL to install it", ErrNoWindowsBuild, p)
 	}

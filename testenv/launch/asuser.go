@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -89,20 +88,13 @@ const Question = "Access Request|Delete|Remove"
 // button) and Tab, Space on a delete confirmation (whose default is
 // Cancel); to refuse, Escape (Deny, Cancel).
 func (s *Session) Answer(allow bool, limit time.Duration) error {
-	return s.AnswerBy(func(string) bool { return allow }, limit)
-}
-
-// AnswerBy is Answer, allowing or refusing as allow says of the question
-// (its window's name).
-func (s *Session) AnswerBy(allow func(question string) bool, limit time.Duration) error {
 	if s.display == nil {
 		return errors.New("the session's provider has no display to ask on")
 	}
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
 		if ws := s.questions(); len(ws) > 0 {
-			name, _ := s.xdotool("getwindowname", ws[0])
-			s.answer(ws[0], allow(strings.TrimSpace(name)), deadline)
+			s.answer(ws[0], allow, deadline)
 			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -143,12 +135,10 @@ func (s *Session) answer(w string, allow bool, deadline time.Time) {
 // AllowAll answers, from now until the session stops, every question the
 // provider asks with yes, as a person who allows every access and confirms
 // every delete would (Answer's keys): the suites that run KeePassXC on its
-// defaults and are not about its questions. It returns the count of
-// questions answered so far, to be called at any time.
-func (s *Session) AllowAll() (answered func() int) {
-	var n atomic.Int64
+// defaults and are not about its questions.
+func (s *Session) AllowAll() {
 	if s.display == nil {
-		return func() int { return 0 }
+		return
 	}
 	stop := make(chan struct{})
 	done := make(chan struct{})
@@ -163,11 +153,9 @@ func (s *Session) AllowAll() (answered func() int) {
 			}
 			for _, w := range s.questions() {
 				s.answer(w, true, time.Now().Add(10*time.Second))
-				n.Add(1)
 			}
 		}
 	}()
-	return func() int { return int(n.Load()) }
 }
 
 // questions are the windows asking a question now.
