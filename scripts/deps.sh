@@ -6,7 +6,7 @@ set -eu
 
 # command:package pairs.
 need="dbus-daemon:dbus gnome-keyring-daemon:gnome-keyring secret-tool:libsecret-tools keyctl:keyutils setpriv:util-linux
-keepassxc:keepassxc keepassxc-cli:keepassxc kwalletd5:libkf5wallet-bin Xvfb:xvfb xdotool:xdotool
+keepassxc:keepassxc keepassxc-cli:keepassxc kwalletd5:libkf5wallet-bin Xvfb:xvfb xdotool:xdotool openbox:openbox xprop:x11-utils
 /usr/lib/x86_64-linux-gnu/qca-qt5/crypto/libqca-ossl.so:libqca-qt5-2-plugins
 docker-registry:docker-registry htpasswd:apache2-utils etcd:etcd-server
 pkg-config:pkg-config pass:pass gpg:gnupg /usr/bin/time:time strace:strace dbus-monitor:dbus-bin
@@ -15,7 +15,8 @@ containerd:containerd ctr:containerd runc:runc ip:iproute2 unshare:util-linux
 podman:podman buildah:buildah skopeo:skopeo
 rpm:rpm sha256sum:coreutils dpkg:dpkg"
 # keepassxc and kwalletd5 are the Secret Service providers beside gnome-keyring
-# (KeePassXC on its defaults asks a person, on an Xvfb display, and xdotool answers);
+# (KeePassXC on its defaults asks a person, on an Xvfb display managed by
+# openbox, and xdotool answers);
 # (KWallet needs QCA's OpenSSL plugin for the encrypted sessions libsecret,
 # and so the upstream helper the benchmarks compare with, opens);
 # wine64 and MinGW run the Windows build against a real Credential Manager;

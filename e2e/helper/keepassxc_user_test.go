@@ -25,6 +25,13 @@ func (e *env) answered(allow bool, stdin string, args ...string) result {
 // for again).
 func (e *env) allowing(stdin string, args ...string) result {
 	e.t.Helper()
+	return e.deciding(func(string) bool { return true }, stdin, args...)
+}
+
+// deciding runs the helper and answers whatever KeePassXC asks meanwhile
+// as allow says of each question (its window's name).
+func (e *env) deciding(allow func(question string) bool, stdin string, args ...string) result {
+	e.t.Helper()
 	done := make(chan result, 1)
 	go func() { done <- e.run(stdin, args...) }()
 	for {
@@ -33,7 +40,7 @@ func (e *env) allowing(stdin string, args ...string) result {
 			return r
 		case <-time.After(50 * time.Millisecond):
 			if e.session.Asking() {
-				if err := e.session.Answer(true, 5*time.Second); err != nil {
+				if err := e.session.AnswerBy(allow, 5*time.Second); err != nil {
 					e.t.Errorf("%v: %v", args, err)
 				}
 			}
@@ -81,6 +88,39 @@ func TestKeePassXCOnItsDefaultsAsAUser(t *testing.T) {
 		if !strings.Contains(d.stdout, want) {
 			t.Errorf("doctor does not say %q:\n%s%s", want, d.stdout, d.stderr)
 		}
+	}
+	if !e.session.Alive() {
+		t.Fatal("KeePassXC crashed")
+	}
+	if e.session.Asking() {
+		t.Error("KeePassXC still asks something nobody answered")
+	}
+}
+
+// TestKeePassXCDeclinedDelete (issue 28, point 4): KeePassXC with its
+// Recycle Bin off, so that a delete is for good and it asks a person to
+// confirm it: docker logout answered "no" fails in one line and the
+// credential stays (regcred reported success before: go-keyring drops the
+// prompt's answer); answered "yes", the credential is gone.
+func TestKeePassXCDeclinedDelete(t *testing.T) {
+	e := newProviderEnv(t, launch.KeePassXC, launch.NoRecycleBin)
+	if r := e.allowing(storeJSON("c.example", "u-c.example", "s3cret-c.example"), "store"); r.code != 0 {
+		t.Fatalf("store: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	notDelete := func(question string) bool {
+		return !strings.Contains(question, "Delete") && !strings.Contains(question, "Remove")
+	}
+	if r := e.deciding(notDelete, "c.example", "erase"); r.code != 1 || r.stdout != "erase c.example: "+keyring.ErrDeleteDeclined.Error()+"\n" {
+		t.Errorf("erase, delete declined: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := e.allowing("c.example", "get"); r.code != 0 || !strings.Contains(r.stdout, `"Secret":"s3cret-c.example"`) {
+		t.Errorf("get after a declined erase: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := e.allowing("c.example", "erase"); r.code != 0 {
+		t.Errorf("erase, delete confirmed: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := e.allowing("c.example", "get"); r.code != 1 || r.stdout != "credentials not found in native keychain\n" {
+		t.Errorf("get after a confirmed erase: exit %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	if !e.session.Alive() {
 		t.Fatal("KeePassXC crashed")

@@ -36,10 +36,14 @@ func (s *Session) own() error {
 	return s.user.Own(s.Dir)
 }
 
-// display is a private X server (Xvfb) a provider shows its questions on.
+// display is a private X server (Xvfb) a provider shows its questions on,
+// with a window manager as on a desktop: without one, KeePassXC 2.7.4
+// closed its own questions at random (a delete confirmation before any
+// answer in 2 of 4 runs).
 type display struct {
 	name string // DISPLAY
 	cmd  *exec.Cmd
+	wm   *exec.Cmd // openbox
 }
 
 // startDisplay starts Xvfb on a free display number, open to every local
@@ -48,8 +52,10 @@ func startDisplay(dir string) (*display, error) {
 	if _, err := exec.LookPath("Xvfb"); err != nil {
 		return nil, errors.New("no Xvfb on PATH (Debian package xvfb; `make deps` installs it as root)")
 	}
-	if _, err := exec.LookPath("xdotool"); err != nil {
-		return nil, errors.New("xdotool not found on PATH (Debian package xdotool; `make deps` installs it as root)")
+	for _, p := range [][2]string{{"xdotool", "xdotool"}, {"openbox", "openbox"}, {"xprop", "x11-utils"}} {
+		if _, err := exec.LookPath(p[0]); err != nil {
+			return nil, fmt.Errorf("%s not found on PATH (Debian package %s; `make deps` installs it as root)", p[0], p[1])
+		}
 	}
 	for range 20 {
 		n := 100 + rand.IntN(900)
@@ -63,7 +69,7 @@ func startDisplay(dir string) (*display, error) {
 		d := &display{name: fmt.Sprintf(":%d", n), cmd: cmd}
 		for range 100 {
 			if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
-				return d, nil
+				return d, d.startWM(dir)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
@@ -72,8 +78,42 @@ func startDisplay(dir string) (*display, error) {
 	return nil, errors.New("no free X display: Xvfb started on none of 20 tried")
 }
 
+// startWM starts openbox on the display, its files under dir, and
+// waits until it manages the screen (xdotool names its window manager).
+func (d *display) startWM(dir string) error {
+	home := filepath.Join(dir, "openbox") // its own: it writes a cache
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		d.stop()
+		return err
+	}
+	wm := exec.Command("openbox", "--sm-disable")
+	wm.Env = append(os.Environ(), "DISPLAY="+d.name, "HOME="+home, "XDG_CONFIG_HOME="+home, "XDG_CACHE_HOME="+home, "XDG_DATA_HOME="+home)
+	if logf, err := os.Create(filepath.Join(home, "openbox.log")); err == nil {
+		wm.Stdout, wm.Stderr = logf, logf
+		defer logf.Close()
+	}
+	if err := wm.Start(); err != nil {
+		d.stop()
+		return fmt.Errorf("start openbox: %w", err)
+	}
+	d.wm = wm
+	for range 100 {
+		cmd := exec.Command("xprop", "-root", "_NET_SUPPORTING_WM_CHECK")
+		cmd.Env = append(os.Environ(), "DISPLAY="+d.name)
+		if out, err := cmd.Output(); err == nil && strings.Contains(string(out), "window id") {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	d.stop()
+	return errors.New("openbox did not take the display in 5s")
+}
+
 func (d *display) stop() {
 	if d != nil {
+		if d.wm != nil {
+			stopProcess(d.wm)
+		}
 		stopProcess(d.cmd)
 	}
 }
@@ -88,13 +128,20 @@ const Question = "Access Request|Delete|Remove"
 // button) and Tab, Space on a delete confirmation (whose default is
 // Cancel); to refuse, Escape (Deny, Cancel).
 func (s *Session) Answer(allow bool, limit time.Duration) error {
+	return s.AnswerBy(func(string) bool { return allow }, limit)
+}
+
+// AnswerBy is Answer, allowing or refusing as allow says of the question
+// (its window's name).
+func (s *Session) AnswerBy(allow func(question string) bool, limit time.Duration) error {
 	if s.display == nil {
 		return errors.New("the session's provider has no display to ask on")
 	}
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
 		if ws := s.questions(); len(ws) > 0 {
-			s.answer(ws[0], allow, deadline)
+			name, _ := s.xdotool("getwindowname", ws[0])
+			s.answer(ws[0], allow(strings.TrimSpace(name)), deadline)
 			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -121,7 +168,9 @@ func (s *Session) answer(w string, allow bool, deadline time.Time) {
 	time.Sleep(300 * time.Millisecond)
 	for sent := false; time.Now().Before(deadline); sent = true {
 		if !sent || again {
-			_, _ = s.xdotool(append([]string{"key", "--window", w}, key...)...)
+			// As a person would: the window raised and focused (through
+			// the window manager), then the keys typed (XTEST).
+			_, _ = s.xdotool(append([]string{"windowactivate", "--sync", w, "key", "--clearmodifiers"}, key...)...)
 		}
 		for range 50 {
 			if now, err := s.xdotool("getwindowname", w); err != nil || now != name || !slices.Contains(s.questions(), w) {

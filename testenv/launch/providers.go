@@ -60,11 +60,14 @@ func (s *Session) startKeePassXC(mode KeyringMode) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	config, kdf := keepassxcConfig, []string{"--decryption-time", "100"}
-	if mode == Defaults {
+	config, kdf, database := keepassxcConfig, []string{"--decryption-time", "100"}, keepassxcDatabase
+	if mode == Defaults || mode == NoRecycleBin {
 		config, kdf = keepassxcDefaults, []string{"--decryption-time", "1000"} // the new-database default
 	}
-	for name, content := range map[string]string{"db.xml": keepassxcDatabase, "keepassxc.ini": config} {
+	if mode == NoRecycleBin {
+		database = strings.Replace(database, "<Meta>", "<Meta>\n    <RecycleBinEnabled>False</RecycleBinEnabled>", 1)
+	}
+	for name, content := range map[string]string{"db.xml": database, "keepassxc.ini": config} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
 			return err
 		}
@@ -85,7 +88,7 @@ func (s *Session) startKeePassXC(mode KeyringMode) error {
 	}
 	s.keyring = s.command("keepassxc", args...)
 	s.keyring.Env = append(s.Env(), "QT_QPA_PLATFORM=offscreen")
-	if mode == Defaults {
+	if mode == Defaults || mode == NoRecycleBin {
 		d, err := startDisplay(s.Dir)
 		if err != nil {
 			return err

@@ -35,6 +35,10 @@ const (
 	// its own, where Session.Answer answers its questions as a person
 	// would.
 	Defaults
+	// NoRecycleBin is Defaults with the database's Recycle Bin switched
+	// off (Database Settings): a delete is for good, and KeePassXC asks a
+	// person to confirm it (it moves to the Recycle Bin without asking).
+	NoRecycleBin
 )
 
 // Session is a private session bus, optionally with a Secret Service
