@@ -160,14 +160,7 @@ func (w *world) helper() client.ProgramFunc {
 // wrapped is the helper binary as the world's user runs it.
 func (w *world) wrapped() string {
 	w.t.Helper()
-	bin := filepath.Join(binDir, "docker-credential-regcred")
-	if w.user != nil {
-		var err error
-		if bin, err = w.user.Wrap(bin); err != nil {
-			w.t.Fatal(err)
-		}
-	}
-	return bin
+	return testenv.Wrap(w.t, w.user, filepath.Join(binDir, "docker-credential-regcred"))
 }
 
 // onEach runs test once in a world on every keyring, each in a subtest.

@@ -128,3 +128,16 @@ func NewUserNamespace(tb testing.TB) *UserNamespace {
 func (ns *UserNamespace) Command(name string, args ...string) *exec.Cmd {
 	return exec.Command("nsenter", append([]string{"--target", strconv.Itoa(ns.holder.Process.Pid), "--user", "--", name}, args...)...)
 }
+
+// Wrap is bin as user u runs it (u.Wrap), or bin itself when u is nil.
+func Wrap(tb testing.TB, u *launch.KernelUser, bin string) string {
+	tb.Helper()
+	if u == nil {
+		return bin
+	}
+	w, err := u.Wrap(bin)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return w
+}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regcred/regcred/testenv"
 	"github.com/regcred/regcred/testenv/launch"
 
 	"github.com/regcred/regcred/store/keyring"
@@ -77,7 +78,7 @@ func killDuringStoreAndErase(t *testing.T, keyring, faultBin string, scenarios [
 				if sc.after != nil {
 					in, verb = storeJSON(server, sc.after.user, sc.after.secret), "store"
 				}
-				r := e.runBin(e.wrap(faultBin), map[string]string{"REGCRED_FAULT_AT": fmt.Sprint(n)}, in, verb)
+				r := e.runBin(testenv.Wrap(e.t, e.user, faultBin), map[string]string{"REGCRED_FAULT_AT": fmt.Sprint(n)}, in, verb)
 				killed := r.code == -1
 				if !killed && r.code != 0 {
 					t.Fatalf("step %d: %s exited %d: %s", n, verb, r.code, r.stdout)

@@ -52,7 +52,7 @@ func newProviderEnv(t *testing.T, provider launch.Provider, mode launch.KeyringM
 	u := testenv.NewKernelUser(t)
 	s := testenv.StartProviderAsT(t, provider, mode, u)
 	e := &env{t: t, kr: s, session: s, user: u, vars: s.EnvMap()}
-	e.bin = e.wrap(helperBin())
+	e.bin = testenv.Wrap(e.t, e.user, helperBin())
 	return e
 }
 
@@ -83,21 +83,8 @@ func newEnvOn(t *testing.T, keyring string) *env {
 	}
 	u := testenv.NewKernelUser(t)
 	e := &env{t: t, kr: u, user: u, vars: u.Env()}
-	e.bin = e.wrap(helperBin())
+	e.bin = testenv.Wrap(e.t, e.user, helperBin())
 	return e
-}
-
-// wrap returns bin as the env's user runs it.
-func (e *env) wrap(bin string) string {
-	e.t.Helper()
-	if e.user == nil {
-		return bin
-	}
-	w, err := e.user.Wrap(bin)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return w
 }
 
 // onEach runs test once on every keyring, each in a subtest.

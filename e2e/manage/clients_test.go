@@ -136,7 +136,7 @@ func TestConfigureEveryTool(t *testing.T) {
 // docker's config and each other client found on PATH, and only those.
 func TestConfigureDefaultsToInstalledTools(t *testing.T) {
 	e := newEnv(t, launch.BusOnly)
-	e.vars["PATH"] = binDir + string(os.PathListSeparator) + fakeProgram(t, "helm")
+	e.vars["PATH"] = binDir + string(os.PathListSeparator) + fakeProgram(t, e, "helm")
 	if r := e.run("configure"); r.code != 0 {
 		t.Fatalf("configure: exit %d\n%s", r.code, r.stderr)
 	}

@@ -47,7 +47,7 @@ func TestDoctorFailurePaths(t *testing.T) {
 			}
 		}, "podman, buildah, skopeo: wired to regcred", "configure --tools containers"},
 		{"helm not pointed at regcred", launch.Unlocked, func(t *testing.T, e *env) {
-			e.vars["PATH"] += string(os.PathListSeparator) + fakeProgram(t, "helm")
+			e.vars["PATH"] += string(os.PathListSeparator) + fakeProgram(t, e, "helm")
 		}, "helm: wired to regcred", "configure --tools helm"},
 		{"plaintext secret in config", launch.Unlocked, func(t *testing.T, e *env) {
 			e.writeConfig(`{"credsStore": "regcred", "auths": {"r.example": {"auth": "dTpw"}}}`, 0o600)
@@ -108,10 +108,7 @@ func TestDoctorRepair(t *testing.T) {
 		t.Fatal(err)
 	}
 	secretTool := func(stdin string, args ...string) {
-		cmd := exec.Command("secret-tool", args...)
-		for k, v := range e.vars {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
+		cmd := e.command("secret-tool", args...)
 		cmd.Stdin = strings.NewReader(stdin)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("secret-tool %v: %v %s", args, err, out)
@@ -164,14 +161,9 @@ func TestDoctorRepair(t *testing.T) {
 func TestDoctorShadowedByCurrentDirectory(t *testing.T) {
 	e := newEnv(t, launch.Unlocked)
 	e.writeConfig(`{"credsStore": "regcred"}`, 0o600)
-	cmd := exec.Command(filepath.Join(binDir, "docker-credential-regcred"), "doctor")
+	e.vars["PATH"] = ".:/usr/bin:/bin"
+	cmd := e.command(helperBin(), "doctor")
 	cmd.Dir = binDir
-	for k, v := range e.vars {
-		if k != "PATH" {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
-	}
-	cmd.Env = append(cmd.Env, "PATH=.:/usr/bin:/bin")
 	out, _ := cmd.Output()
 	line := doctorLine(string(out), "docker-credential-regcred is on PATH")
 	if !strings.HasPrefix(line, "✗ ") || !strings.Contains(line, "found only in the current directory") {
@@ -179,11 +171,14 @@ func TestDoctorShadowedByCurrentDirectory(t *testing.T) {
 	}
 }
 
-// fakeProgram is a directory holding an executable named name that does
-// nothing: doctor only looks a client up on PATH.
-func fakeProgram(t *testing.T, name string) string {
+// fakeProgram is a directory in e's HOME holding an executable named name
+// that does nothing: doctor only looks a client up on PATH.
+func fakeProgram(t *testing.T, e *env, name string) string {
 	t.Helper()
-	dir := t.TempDir()
+	dir := filepath.Join(e.session.Dir, "fake-bin")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -229,10 +224,7 @@ func TestDoctorNamesProvider(t *testing.T) {
 			if err != nil {
 				t.Fatalf("installed version of %s: %v", tt.provider, err)
 			}
-			s := testenv.StartProviderT(t, tt.provider)
-			e := &env{t: t, session: s, vars: s.EnvMap(), docker: filepath.Join(s.Dir, ".docker")}
-			e.vars["DOCKER_CONFIG"] = e.docker
-			e.vars["PATH"] = binDir + string(os.PathListSeparator) + e.vars["PATH"]
+			e := newEnvOf(t, tt.provider, launch.Unlocked)
 			if r := e.run("configure"); r.code != 0 {
 				t.Fatalf("configure: %s", r.stderr)
 			}

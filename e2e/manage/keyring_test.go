@@ -32,12 +32,8 @@ type desktop struct {
 
 func newDesktop(t *testing.T) *desktop {
 	t.Helper()
-	s := testenv.StartSessionT(t, launch.Unlocked)
 	u := testenv.NewKernelUser(t)
-	testenv.RegisterUser(t, u)
-	if err := s.Share(u); err != nil {
-		t.Fatal(err)
-	}
+	s := testenv.StartProviderAsT(t, launch.GnomeKeyring, launch.Unlocked, u)
 	d := &desktop{t: t, session: s, user: u, vars: u.Env()}
 	delete(d.vars, "REGCRED_BACKEND")
 	d.vars["DBUS_SESSION_BUS_ADDRESS"] = s.Address

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/regcred/regcred/testenv/launch"
@@ -25,20 +26,60 @@ func TestMain(m *testing.M) {
 	os.Exit(testenv.MainWithBinaries(m, &binDir, "docker-credential-regcred"))
 }
 
+// env is one user's session: a private bus (with gnome-keyring, unless
+// the mode says not) and the helper, both run as a throw-away user, as
+// people run them; what the test writes into the session's HOME is given
+// to that user before each command.
 type env struct {
 	t       *testing.T
 	session *launch.Session
+	user    *launch.KernelUser // whom the commands run as; nil: the test's user
 	vars    map[string]string
 	docker  string // DOCKER_CONFIG
+	bin     string // the helper, as user runs it
 }
 
 func newEnv(t *testing.T, mode launch.KeyringMode) *env {
 	t.Helper()
-	s := testenv.StartSessionT(t, mode)
-	e := &env{t: t, session: s, vars: s.EnvMap(), docker: filepath.Join(s.Dir, ".docker")}
+	return newEnvOf(t, launch.GnomeKeyring, mode)
+}
+
+// newEnvOf is an env on provider, set up as mode says.
+func newEnvOf(t *testing.T, provider launch.Provider, mode launch.KeyringMode) *env {
+	t.Helper()
+	u := testenv.NewKernelUser(t)
+	s := testenv.StartProviderAsT(t, provider, mode, u)
+	e := &env{t: t, session: s, user: u, vars: s.EnvMap(), docker: filepath.Join(s.Dir, ".docker")}
 	e.vars["DOCKER_CONFIG"] = e.docker
 	e.vars["PATH"] = binDir + string(os.PathListSeparator) + e.vars["PATH"]
+	e.bin = testenv.Wrap(e.t, e.user, helperBin())
 	return e
+}
+
+// helperBin is the built helper.
+func helperBin() string { return filepath.Join(binDir, "docker-credential-regcred") }
+
+// own gives what the test wrote into the session's HOME to its user.
+func (e *env) own() {
+	e.t.Helper()
+	if e.user != nil {
+		if err := e.user.Own(e.session.Dir); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+}
+
+// command is name run with args as the env's user, in its environment.
+func (e *env) command(name string, args ...string) *exec.Cmd {
+	e.own()
+	if e.user == nil {
+		cmd := exec.Command(name, args...)
+		for k, v := range e.vars {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		return cmd
+	}
+	return e.user.Command(e.vars, launch.Login, name, args...)
 }
 
 type result struct {
@@ -48,15 +89,26 @@ type result struct {
 
 func (e *env) run(args ...string) result {
 	e.t.Helper()
-	r, err := launch.Run(filepath.Join(binDir, "docker-credential-regcred"), e.vars, "", args...)
+	e.own()
+	r, err := launch.Run(e.bin, e.vars, "", args...)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	return result{r.Stdout, r.Stderr, r.Code}
 }
 
-func (e *env) program() client.ProgramFunc {
-	return client.NewShellProgramFuncWithEnv(filepath.Join(binDir, "docker-credential-regcred"), &e.vars)
+// program drives bin (the helper, unless named) through docker's client
+// package, as the env's user.
+func (e *env) program(bin ...string) client.ProgramFunc {
+	b := e.bin
+	if len(bin) > 0 {
+		b = testenv.Wrap(e.t, e.user, bin[0])
+	}
+	p := client.NewShellProgramFuncWithEnv(b, &e.vars)
+	return func(args ...string) client.Program {
+		e.own()
+		return p(args...)
+	}
 }
 
 func (e *env) writeConfig(content string, mode os.FileMode) string {
@@ -106,6 +158,9 @@ func TestConfigure(t *testing.T) {
 	}
 	if b := readJSON(t, p+".regcred-backup"); b["credsStore"] != "desktop" {
 		t.Errorf("backup holds %v", b)
+	}
+	if fi, err := os.Stat(p + ".regcred-backup"); err != nil || fi.Sys().(*syscall.Stat_t).Uid != uint32(e.user.UID) {
+		t.Errorf("the backup is not the user's (configure ran as someone else): %v", err)
 	}
 	before, _ := os.ReadFile(p)
 	if r := e.run("configure"); r.code != 0 || !strings.Contains(r.stdout, "nothing changed") {
@@ -362,17 +417,13 @@ func TestImportFromHelpers(t *testing.T) {
 		{"gpg", "--batch", "--quiet", "--passphrase", "", "--quick-gen-key", "t@regcred.test", "default", "default", "never"},
 		{"pass", "init", "t@regcred.test"},
 	} {
-		cmd := exec.Command(c[0], c[1:]...)
-		for k, v := range e.vars {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
-		if out, err := cmd.CombinedOutput(); err != nil {
+		if out, err := e.command(c[0], c[1:]...).CombinedOutput(); err != nil {
 			t.Fatalf("%v: %v\n%s", c, err, out)
 		}
 	}
-	t.Cleanup(func() { exec.Command("gpgconf", "--homedir", gnupg, "--kill", "all").Run() })
+	t.Cleanup(func() { e.command("gpgconf", "--homedir", gnupg, "--kill", "all").Run() })
 	for _, helper := range []string{"secretservice", "pass"} {
-		prog := client.NewShellProgramFuncWithEnv(filepath.Join(binDir, "docker-credential-"+helper), &e.vars)
+		prog := e.program(filepath.Join(binDir, "docker-credential-"+helper))
 		for _, c := range []credentials.Credentials{
 			{ServerURL: helper + "-a.example", Username: "alice", Secret: "pw-" + helper},
 			{ServerURL: "https://" + helper + "-b.example:5000", Username: "<token>", Secret: "tok-" + helper},
@@ -421,7 +472,7 @@ func TestLsNeverShowsSecrets(t *testing.T) {
 }
 
 func TestCompletionScripts(t *testing.T) {
-	e := &env{t: t, vars: map[string]string{"PATH": os.Getenv("PATH")}}
+	e := &env{t: t, vars: map[string]string{"PATH": os.Getenv("PATH")}, bin: helperBin()} // no keyring
 	for _, sh := range []string{"bash", "zsh", "fish"} {
 		r := e.run("completion", sh)
 		if r.code != 0 || !strings.Contains(r.stdout, "docker-credential-regcred") || !strings.Contains(r.stdout, "configure") {

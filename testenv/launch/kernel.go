@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -87,13 +88,17 @@ func NewKernelUser() (*KernelUser, error) {
 }
 
 // Own gives everything under dir to the user (links themselves, not what
-// they point at).
+// they point at). A file that goes while it walks (a provider's temporary
+// file, renamed) is passed over.
 func (u *KernelUser) Own(dir string) error {
 	return filepath.WalkDir(dir, func(p string, _ os.DirEntry, err error) error {
-		if err != nil {
-			return err
+		if err == nil {
+			err = os.Lchown(p, u.UID, u.UID)
 		}
-		return os.Lchown(p, u.UID, u.UID)
+		if errors.Is(err, fs.ErrNotExist) && p != dir {
+			return nil
+		}
+		return err
 	})
 }
 
@@ -190,9 +195,20 @@ func (u *KernelUser) Command(env map[string]string, session, name string, args .
 // script runs "$1" with the remaining arguments as the user, in the named
 // session keyring (keyctl announces joining it on stderr: that line is
 // dropped, and the program gets the caller's stderr back).
+// The programs it runs are named by their paths on the test's PATH: the
+// program's own PATH may be a test's (one without /usr/bin).
 func (u *KernelUser) script(session string) string {
-	return fmt.Sprintf(`exec setpriv --reuid %d --regid %d --clear-groups -- keyctl session %s sh -c 'exec 2>&3 3>&-; exec "$0" "$@"' "$@" 3>&2 2>/dev/null`,
-		u.UID, u.UID, session)
+	return fmt.Sprintf(`exec %s --reuid %d --regid %d --clear-groups -- %s session %s /bin/sh -c 'exec 2>&3 3>&-; exec "$0" "$@"' "$@" 3>&2 2>/dev/null`,
+		lookPath("setpriv"), u.UID, u.UID, lookPath("keyctl"), session)
+}
+
+// lookPath is name's path on this process's PATH, or name if it is not
+// there (the script then fails saying so).
+func lookPath(name string) string {
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	return name
 }
 
 // Wrap returns an executable that runs bin as the user in the Login

@@ -269,17 +269,6 @@ func (s *Session) EnvMap() map[string]string {
 	return m
 }
 
-// Share lets user's processes reach this session's bus (its socket sits
-// in directories only root could enter).
-func (s *Session) Share(u *KernelUser) error {
-	for _, d := range []string{s.Dir, filepath.Join(s.Dir, "run")} {
-		if err := os.Chmod(d, 0o711); err != nil {
-			return err
-		}
-	}
-	return os.Chmod(filepath.Join(s.Dir, "run", "bus"), 0o777)
-}
-
 // KillKeyring kills gnome-keyring-daemon, leaving the bus up.
 func (s *Session) KillKeyring() {
 	if s.keyring != nil && s.keyring.Process != nil {
