@@ -22,7 +22,7 @@ func TestDockerLoginToPull(t *testing.T) {
 	image := reg.Host + "/janedoe/private:v1"
 
 	// docker login, with regcred as docker's credential store.
-	home := t.TempDir()
+	home := k.tempDir()
 	k.vars["DOCKER_CONFIG"] = filepath.Join(home, "login")
 	os.MkdirAll(k.vars["DOCKER_CONFIG"], 0o700)
 	os.WriteFile(filepath.Join(k.vars["DOCKER_CONFIG"], "config.json"), []byte(`{"credsStore":"regcred"}`), 0o600)

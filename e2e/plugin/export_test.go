@@ -263,7 +263,7 @@ func TestExportDryRun(t *testing.T) {
 	k.store("reg.example", "alice", "pw")
 	// client: prints the manifest and contacts no server (this kubeconfig's
 	// server does not exist).
-	k.vars["KUBECONFIG"] = filepath.Join(t.TempDir(), "none")
+	k.vars["KUBECONFIG"] = filepath.Join(k.tempDir(), "none")
 	r := k.plugin("export", "--dry-run=client", "-o", "yaml", "-n", "somewhere", "--server", "https://127.0.0.1:1")
 	if r.code != 0 {
 		t.Fatalf("dry-run=client: %s", r.stderr)
@@ -298,7 +298,7 @@ func TestExportDryRun(t *testing.T) {
 	}
 
 	// server: the API server validates but stores nothing.
-	k.vars["KUBECONFIG"] = kubeconfig
+	k.vars["KUBECONFIG"] = k.kubeconfig
 	ns := namespace(t)
 	if r := k.plugin("export", "--dry-run=server", "-n", ns); r.code != 0 || !strings.Contains(r.stdout, "server dry run") {
 		t.Fatalf("dry-run=server: exit %d %s %s", r.code, r.stdout, r.stderr)
@@ -468,7 +468,7 @@ func TestForbiddenNamesTheCause(t *testing.T) {
 func TestExportKubectlConventions(t *testing.T) {
 	k := newKenv(t)
 	k.store("reg.example", "alice", "pw")
-	dir := t.TempDir()
+	dir := k.tempDir()
 	dead := filepath.Join(dir, "kubeconfig")
 	cfg := `apiVersion: v1
 kind: Config

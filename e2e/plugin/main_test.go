@@ -51,6 +51,12 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	// The kenvs' throw-away users run the binaries: they may pass through
+	// (the clusters' directories stay closed).
+	if err := os.Chmod(dir, 0o711); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	binDir = filepath.Join(dir, "bin")
 	for _, b := range []string{"docker-credential-regcred", "kubectl-regcred"} {
 		if _, err := launch.Build(binDir, b); err != nil {
@@ -100,11 +106,16 @@ func startClusters(dir string) error {
 }
 
 // kenv is one user: a keyring, the helper to fill it, the plugin, and
-// namespaces of their own on the shared clusters.
+// namespaces of their own on the shared clusters. Its session — the bus,
+// gnome-keyring and every program the kenv runs — is a throw-away user's,
+// as people run them; what the test writes into the session's HOME (see
+// tempDir) is given to that user before each program runs.
 type kenv struct {
-	t       *testing.T
-	session *launch.Session
-	vars    map[string]string
+	t          *testing.T
+	session    *launch.Session
+	user       *launch.KernelUser // nil: the test's own user, no keyring
+	vars       map[string]string
+	kubeconfig string // the shared clusters' kubeconfig, the user's copy
 }
 
 func newKenv(t *testing.T) *kenv {
@@ -112,20 +123,52 @@ func newKenv(t *testing.T) *kenv {
 	if clusterErr != nil {
 		testenv.Unavailable(t, clusterErr)
 	}
-	s := testenv.StartSessionT(t, launch.Unlocked)
-	vars := s.EnvMap()
-	vars["KUBECONFIG"] = kubeconfig
+	u := testenv.NewKernelUser(t)
+	s := testenv.StartProviderAsT(t, launch.GnomeKeyring, launch.Unlocked, u)
+	k := &kenv{t: t, session: s, user: u, vars: s.EnvMap(), kubeconfig: filepath.Join(s.Dir, "kubeconfig")}
+	b, err := os.ReadFile(kubeconfig)
+	if err == nil {
+		err = os.WriteFile(k.kubeconfig, b, 0o600)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.vars["KUBECONFIG"] = k.kubeconfig
 	// docker's config names regcred, as install.sh leaves it: export
 	// takes credentials from where docker does.
-	vars["DOCKER_CONFIG"] = filepath.Join(t.TempDir(), "docker")
-	if err := os.MkdirAll(vars["DOCKER_CONFIG"], 0o700); err != nil {
+	k.vars["DOCKER_CONFIG"] = filepath.Join(s.Dir, ".docker")
+	if err := os.MkdirAll(k.vars["DOCKER_CONFIG"], 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(vars["DOCKER_CONFIG"], "config.json"), []byte(`{"credsStore":"regcred"}`), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(k.vars["DOCKER_CONFIG"], "config.json"), []byte(`{"credsStore":"regcred"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	vars["PATH"] = binDir + string(os.PathListSeparator) + vars["PATH"]
-	return &kenv{t: t, session: s, vars: vars}
+	k.vars["PATH"] = binDir + string(os.PathListSeparator) + k.vars["PATH"]
+	return k
+}
+
+// tempDir is a fresh directory in the kenv's HOME, for what its programs
+// read and write.
+func (k *kenv) tempDir() string {
+	k.t.Helper()
+	d, err := os.MkdirTemp(k.session.Dir, "t-")
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	return d
+}
+
+// as is bin as the kenv's user runs it, once what the test wrote into the
+// session's HOME is the user's.
+func (k *kenv) as(bin string) string {
+	k.t.Helper()
+	if k.user == nil {
+		return bin
+	}
+	if err := k.user.Own(k.session.Dir); err != nil {
+		k.t.Fatal(err)
+	}
+	return testenv.Wrap(k.t, k.user, bin)
 }
 
 type result struct {
@@ -148,18 +191,23 @@ func (k *kenv) exec(bin, stdin string, args ...string) result {
 		}
 		bin = p
 	}
-	r, err := launch.Run(bin, k.vars, stdin, args...)
+	r, err := launch.Run(k.as(bin), k.vars, stdin, args...)
 	if err != nil {
 		k.t.Fatal(err)
 	}
 	return result{r.Stdout, r.Stderr, r.Code}
 }
 
+// program drives helper (a credential helper's path) through docker's
+// client package, as the kenv's user.
+func (k *kenv) program(helper string) client.ProgramFunc {
+	return client.NewShellProgramFuncWithEnv(k.as(helper), &k.vars)
+}
+
 // store puts a credential in the keyring through the helper, as docker would.
 func (k *kenv) store(server, user, secret string) {
 	k.t.Helper()
-	p := client.NewShellProgramFuncWithEnv(filepath.Join(binDir, "docker-credential-regcred"), &k.vars)
-	if err := client.Store(p, &credentials.Credentials{ServerURL: server, Username: user, Secret: secret}); err != nil {
+	if err := client.Store(k.program(filepath.Join(binDir, "docker-credential-regcred")), &credentials.Credentials{ServerURL: server, Username: user, Secret: secret}); err != nil {
 		k.t.Fatalf("store %s: %v", server, err)
 	}
 }
@@ -232,11 +280,12 @@ func (k *kenv) paused(pause string, vars map[string]string, args ...string) <-ch
 	if err != nil {
 		k.t.Fatal(err)
 	}
+	bin := k.as(faultBin)
 	run := maps.Clone(k.vars)
 	maps.Copy(run, vars)
 	done := make(chan result, 1)
 	go func() {
-		r, err := launch.Run(faultBin, run, "", args...)
+		r, err := launch.Run(bin, run, "", args...)
 		if err != nil {
 			r.Code, r.Stderr = -1, err.Error()
 		}

@@ -360,7 +360,7 @@ func TestDeleteRacesAnExport(t *testing.T) {
 	if r := alice.plugin("export", "-n", ns, "--service-account", "default"); r.code != 0 {
 		t.Fatalf("alice's export: %s", r.stderr)
 	}
-	pause := filepath.Join(t.TempDir(), "paused")
+	pause := filepath.Join(alice.tempDir(), "paused")
 	done := alice.paused(pause, map[string]string{"REGCRED_FAULT_PAUSE_BEFORE_WRITE": pause}, "delete", "-n", ns, "--service-account", "default")
 	if got := pullSecrets(t, ns, "default"); len(got) != 0 {
 		t.Errorf("paused before the Secret's delete, the ServiceAccount lists %v (unlinked first)", got)
@@ -430,7 +430,7 @@ func TestExportRacesADelete(t *testing.T) {
 	if r := bob.plugin("export", "-n", ns); r.code != 0 {
 		t.Fatalf("bob's export: %s", r.stderr)
 	}
-	pause := filepath.Join(t.TempDir(), "paused")
+	pause := filepath.Join(alice.tempDir(), "paused")
 	done := alice.paused(pause, map[string]string{"REGCRED_FAULT_PAUSE_BEFORE_WRITE": pause}, "export", "-n", ns)
 	if r := bob.plugin("delete", "-n", ns); r.code != 0 || !strings.Contains(r.stdout, "deleted") {
 		t.Fatalf("bob's delete: exit %d %q %q", r.code, r.stdout, r.stderr)
@@ -526,7 +526,7 @@ func TestListedWritesRaceAWriter(t *testing.T) {
 				args = append([]string{"export", "--all-registries"}, selected...)
 				want = []string{"ghcr.io=alice:a2", "quay.io=bob:b"}
 			}
-			pause := filepath.Join(t.TempDir(), "paused")
+			pause := filepath.Join(alice.tempDir(), "paused")
 			done := alice.paused(pause, map[string]string{"REGCRED_FAULT_PAUSE_BEFORE_WRITE": pause}, args...)
 			if r := bob.plugin("export", "-n", ns); r.code != 0 || !strings.Contains(r.stdout, "configured") {
 				t.Fatalf("bob's export: exit %d %q %q", r.code, r.stdout, r.stderr)

@@ -28,7 +28,8 @@ func TestAPIServerStoppedMidExport(t *testing.T) {
 		testenv.Unavailable(t, err)
 	}
 	t.Cleanup(gamma.Stop)
-	kc, err := launch.Kubeconfig(dir, gamma)
+	mine := k.tempDir() // the kubeconfig and the pause file: the user's
+	kc, err := launch.Kubeconfig(mine, gamma)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func TestAPIServerStoppedMidExport(t *testing.T) {
 	}
 	k.store("reg.example", "alice", "pw")
 
-	pause := filepath.Join(dir, "paused")
+	pause := filepath.Join(mine, "paused")
 	// One namespace at a time, so that "after two" is a point in time.
 	done := k.paused(pause, map[string]string{"REGCRED_FAULT_PAUSE_AFTER": "2", "REGCRED_FAULT_PAUSE_FILE": pause},
 		"export", "--parallel", "1", "-n", strings.Join(namespaces, ","))

@@ -437,7 +437,7 @@ func TestPartialFailureAtScale(t *testing.T) {
 	nss := []string{namespace(t), namespace(t), namespace(t), namespace(t)}
 	run := "mid-" + strings.ToLower(t.Name())
 	label(t, "regcred-test", run, nss...)
-	pause := filepath.Join(t.TempDir(), "paused")
+	pause := filepath.Join(k.tempDir(), "paused")
 	done := k.paused(pause, map[string]string{"REGCRED_FAULT_PAUSE_AFTER": "1", "REGCRED_FAULT_PAUSE_FILE": pause},
 		"export", "--all-registries", "--parallel", "1", "--namespace-selector", "regcred-test="+run, "--all-service-accounts")
 	terminate(t, nss[2])

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -49,8 +49,8 @@ func TestExportFromAnotherStore(t *testing.T) {
 			ns := namespace(t)
 			k.dockerConfig(fmt.Sprintf(`{"credsStore":%q}`, helper), upstreamDir)
 			if helper == "pass" {
-				k.vars["GNUPGHOME"] = filepath.Join(t.TempDir(), "gnupg")
-				k.vars["PASSWORD_STORE_DIR"] = filepath.Join(t.TempDir(), "pass")
+				k.vars["GNUPGHOME"] = filepath.Join(k.tempDir(), "gnupg")
+				k.vars["PASSWORD_STORE_DIR"] = filepath.Join(k.tempDir(), "pass")
 				os.MkdirAll(k.vars["GNUPGHOME"], 0o700)
 				for _, c := range [][]string{
 					{"gpg", "--batch", "--quiet", "--passphrase", "", "--quick-gen-key", "e2e@regcred.test", "default", "default", "never"},
@@ -60,9 +60,9 @@ func TestExportFromAnotherStore(t *testing.T) {
 						t.Fatalf("%v: %s", c, r.stderr)
 					}
 				}
-				t.Cleanup(func() { exec.Command("gpgconf", "--homedir", k.vars["GNUPGHOME"], "--kill", "all").Run() })
+				t.Cleanup(func() { k.exec("gpgconf", "", "--homedir", k.vars["GNUPGHOME"], "--kill", "all") })
 			}
-			p := client.NewShellProgramFuncWithEnv(filepath.Join(upstreamDir, "docker-credential-"+helper), &k.vars)
+			p := k.program(filepath.Join(upstreamDir, "docker-credential-"+helper))
 			creds := map[string][2]string{
 				"ghcr.io":                   {"alice", "ghp_" + helper},
 				"registry.example.com:5000": {"bob", "p@ss " + helper},
@@ -104,7 +104,7 @@ func TestExportResolvesAsDocker(t *testing.T) {
 	k := newKenv(t)
 	ns := namespace(t)
 	ecr := "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
-	helpers := t.TempDir()
+	helpers := k.tempDir()
 	helperScript(t, helpers, "minter", `[ "$1" = get ] || exit 1
 server=$(cat)
 printf '{"ServerURL":"%s","Username":"AWS","Secret":"minted-for-%s"}' "$server" "$server"`)
@@ -143,6 +143,9 @@ printf '{"ServerURL":"%s","Username":"AWS","Secret":"minted-for-%s"}' "$server" 
 	if err != nil || string(argv) != "get\nget\n" {
 		t.Errorf("the minter ran with %q (want get: once for export, once for crane): %v", argv, err)
 	}
+	if fi, err := os.Stat(filepath.Join(helpers, "minter.argv")); err != nil || fi.Sys().(*syscall.Stat_t).Uid != uint32(k.user.UID) {
+		t.Errorf("the minter did not run as the kenv's user: %v", err)
+	}
 }
 
 // TestExportSurvivesFailingHelpers (issue 30): a helper that hangs, one
@@ -152,7 +155,7 @@ printf '{"ServerURL":"%s","Username":"AWS","Secret":"minted-for-%s"}' "$server" 
 func TestExportSurvivesFailingHelpers(t *testing.T) {
 	k := newKenv(t)
 	ns := namespace(t)
-	helpers := t.TempDir()
+	helpers := k.tempDir()
 	helperScript(t, helpers, "hang", "exec sleep 60")
 	helperScript(t, helpers, "fail", `echo "the keychain is locked" >&2; exit 1`)
 	k.store("ok.example", "erin", "fine")
