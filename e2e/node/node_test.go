@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -51,9 +52,14 @@ const (
 )
 
 // world is the page's set-up: a user's keyring and docker config, a
-// private registry holding the image, a cluster and its node.
+// private registry holding the image, a cluster and its node. The user is a
+// throw-away one, whose session bus and gnome-keyring, docker, crane,
+// kubectl and regcred run as that user, as people run them; the node is
+// root's.
 type world struct {
 	t          *testing.T
+	user       *launch.KernelUser
+	home       string // the user's HOME: the session's directory
 	env        map[string]string
 	registry   *launch.Registry
 	kubeconfig string
@@ -69,8 +75,9 @@ func newWorld(t *testing.T) *world {
 		testenv.Unavailable(t, err)
 	}
 	testenv.Require(t, "docker", "kubectl")
-	s := testenv.StartSessionT(t, launch.Unlocked)
-	w := &world{t: t, env: s.EnvMap(), docker: filepath.Join(s.Dir, ".docker")}
+	u := testenv.NewKernelUser(t)
+	s := testenv.StartProviderAsT(t, launch.GnomeKeyring, launch.Unlocked, u)
+	w := &world{t: t, user: u, home: s.Dir, env: s.EnvMap(), docker: filepath.Join(s.Dir, ".docker")}
 	w.registry = testenv.StartRegistry(t, map[string]string{user: password})
 	w.image = w.registry.Host + "/" + user + "/my-private-app:v1"
 	if err := os.MkdirAll(w.docker, 0o700); err != nil {
@@ -91,7 +98,12 @@ func newWorld(t *testing.T) *world {
 	if w.kubeconfig, err = launch.Kubeconfig(dir, c); err != nil {
 		t.Fatal(err)
 	}
-	w.env["KUBECONFIG"] = w.kubeconfig
+	// The user's kubectl reads the user's copy.
+	mine, err := launch.Kubeconfig(w.dir(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.env["KUBECONFIG"] = mine
 	cfg, err := clientcmd.BuildConfigFromFlags("", w.kubeconfig)
 	if err != nil {
 		t.Fatal(err)
@@ -106,6 +118,17 @@ func newWorld(t *testing.T) *world {
 	t.Cleanup(w.node.Stop)
 	t.Logf("node %s registered in %v", nodeName, time.Since(start).Round(time.Millisecond))
 	return w
+}
+
+// dir is a fresh directory in the user's HOME, for what the user's
+// programs read and write.
+func (w *world) dir() string {
+	w.t.Helper()
+	d, err := os.MkdirTemp(w.home, "t-")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return d
 }
 
 // run runs a program as the user would, failing the test on a non-zero exit.
@@ -124,10 +147,10 @@ func (w *world) exec(stdin string, name string, args ...string) (string, int) {
 	if _, err := os.Stat(filepath.Join(binDir, name)); err == nil {
 		name = filepath.Join(binDir, name)
 	}
-	cmd := exec.Command(name, args...)
-	for k, v := range w.env {
-		cmd.Env = append(cmd.Env, k+"="+v)
+	if err := w.user.Own(w.home); err != nil {
+		w.t.Fatal(err)
 	}
+	cmd := w.user.Command(w.env, launch.Login, name, args...)
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	if _, ok := err.(*exec.ExitError); err != nil && !ok {
@@ -179,7 +202,7 @@ spec:
 // apply runs `kubectl apply -f` on a manifest, as the page does.
 func (w *world) apply(namespace, manifest string) {
 	w.t.Helper()
-	f := filepath.Join(w.t.TempDir(), "pod.yaml")
+	f := filepath.Join(w.dir(), "pod.yaml")
 	if err := os.WriteFile(f, []byte(manifest), 0o600); err != nil {
 		w.t.Fatal(err)
 	}
@@ -241,7 +264,12 @@ func TestPrivateRegistryTask(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(w.docker, "config.json")); strings.Contains(string(b), "auth\"") {
 		t.Fatalf("docker login left a credential in config.json: %s", b)
 	}
-	tarball := filepath.Join(t.TempDir(), "app.tar")
+	// The helper made its writers' lock in the HOME of whoever ran it
+	// (as root, in root's: this HOME is not root's own).
+	if fi, err := os.Stat(filepath.Join(w.home, ".cache", "regcred", "lock")); err != nil || fi.Sys().(*syscall.Stat_t).Uid != uint32(w.user.UID) {
+		t.Fatalf("docker login's helper did not run as the user: %v", err)
+	}
+	tarball := filepath.Join(w.dir(), "app.tar")
 	if err := launch.WriteAppImage(tarball, w.image); err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +339,7 @@ func TestPrivateRegistryTask(t *testing.T) {
 		}
 		// regcred forgets the earlier logins: only pass holds one now.
 		w.run(w.registry.Host, "docker-credential-regcred", "erase")
-		home := t.TempDir()
+		home := w.dir()
 		w.docker = filepath.Join(home, ".docker")
 		if err := os.MkdirAll(w.docker, 0o700); err != nil {
 			t.Fatal(err)
@@ -326,9 +354,12 @@ func TestPrivateRegistryTask(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { os.RemoveAll(gnupg) })
+		if err := w.user.Own(gnupg); err != nil {
+			t.Fatal(err)
+		}
 		w.env["GNUPGHOME"] = gnupg
 		w.env["PASSWORD_STORE_DIR"] = filepath.Join(home, "pass")
-		t.Cleanup(func() { exec.Command("gpgconf", "--homedir", w.env["GNUPGHOME"], "--kill", "all").Run() })
+		t.Cleanup(func() { w.exec("", "gpgconf", "--homedir", gnupg, "--kill", "all") })
 		w.run("", "gpg", "--batch", "--quiet", "--passphrase", "", "--quick-gen-key", "node@regcred.test", "default", "default", "never")
 		w.run("", "pass", "init", "node@regcred.test")
 		w.run(third+"\n", "docker", "login", w.registry.Host, "-u", user, "--password-stdin")
