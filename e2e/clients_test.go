@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -47,27 +46,10 @@ func clientTool(name string) func(t *testing.T, w *world) (string, []string) {
 		if err != nil {
 			testenv.Unavailable(t, err)
 		}
-		toolsMu.Lock()
-		defer toolsMu.Unlock()
-		dst := filepath.Join(binDir, "client-tools", name)
-		if !fileExists(dst) {
-			b, err := os.ReadFile(filepath.Join(dir, name))
-			if err == nil {
-				err = os.MkdirAll(filepath.Dir(dst), 0o755)
-			}
-			if err == nil {
-				err = os.WriteFile(dst, b, 0o755)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		dst := testenv.UsersCopy(t, filepath.Join(dir, name), filepath.Join(binDir, "client-tools"))
 		return dst, nil
 	}
 }
-
-// toolsMu guards the copies clientTool makes.
-var toolsMu sync.Mutex
 
 // system returns a program that must be installed (Debian packages).
 func system(name string, args func(w *world) []string) func(t *testing.T, w *world) (string, []string) {

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -140,4 +142,31 @@ func Wrap(tb testing.TB, u *launch.KernelUser, bin string) string {
 		tb.Fatal(err)
 	}
 	return w
+}
+
+// copyMu guards the copies UsersCopy makes.
+var copyMu sync.Mutex
+
+// UsersCopy is program (a path) copied into dir, mode 0755, once, where
+// throw-away users can run it: build caches and tool directories under
+// /root (mode 0700) are out of their reach.
+func UsersCopy(tb testing.TB, program, dir string) string {
+	tb.Helper()
+	copyMu.Lock()
+	defer copyMu.Unlock()
+	dst := filepath.Join(dir, filepath.Base(program))
+	if _, err := os.Stat(dst); err == nil {
+		return dst
+	}
+	err := os.MkdirAll(dir, 0o755)
+	if err == nil {
+		err = copyFile(program, dst+".tmp", 0o755)
+	}
+	if err == nil {
+		err = os.Rename(dst+".tmp", dst)
+	}
+	if err != nil {
+		tb.Fatalf("copy %s for throw-away users: %v", program, err)
+	}
+	return dst
 }

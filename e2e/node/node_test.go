@@ -88,6 +88,12 @@ func newWorld(t *testing.T) *world {
 	}
 	w.env["DOCKER_CONFIG"] = w.docker
 	w.env["PATH"] = binDir + string(os.PathListSeparator) + w.env["PATH"]
+	// The k8s tools' kubectl, where the user can run it.
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.UsersCopy(t, kubectl, binDir)
 
 	dir := t.TempDir()
 	c, err := launch.StartCluster(dir, "node-test", launch.ClusterOptions{ServiceAccountAdmission: true})

@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -502,11 +503,15 @@ func TestRpmLists(t *testing.T) {
 // (v0.4.3, built from the module proxy) from the generated manifest and
 // the local archive into a throw-away KREW_ROOT; kubectl then finds
 // `kubectl regcred`, which prints the release's version and exports from
-// the keyring the archive's own helper stored into; krew uninstall removes it.
+// the keyring the archive's own helper stored into; krew uninstall removes
+// it. The user is a throw-away one: kubectl, krew, the plugin, the helper,
+// the session bus and gnome-keyring run as that user.
 func TestKrewInstallsThePlugin(t *testing.T) {
 	testenv.Require(t, "kubectl")
 	dir, version := dist(t)
-	tools := t.TempDir()
+	u := testenv.NewKernelUser(t)
+	s := testenv.StartProviderAsT(t, launch.GnomeKeyring, launch.Unlocked, u)
+	tools := filepath.Join(s.Dir, "tools")
 	build := exec.Command("go", "install", "sigs.k8s.io/krew/cmd/krew@v0.4.3")
 	build.Env = append(os.Environ(), "GOBIN="+tools, "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
@@ -519,30 +524,48 @@ func TestKrewInstallsThePlugin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	krewRoot := t.TempDir()
-	s := testenv.StartSessionT(t, launch.Unlocked)
+	kubectl = testenv.UsersCopy(t, kubectl, tools)
+	// The release as downloaded: the user's.
+	download := filepath.Join(s.Dir, "download")
+	archive := filepath.Join(download, archiveName(version, "linux_"+hostArch(t)))
+	manifest := filepath.Join(download, "regcred.krew.yaml")
+	testenv.UsersCopy(t, filepath.Join(dir, filepath.Base(archive)), download)
+	testenv.UsersCopy(t, filepath.Join(dir, "regcred.krew.yaml"), download)
+	krewRoot := filepath.Join(s.Dir, "krew")
 	vars := s.EnvMap()
 	vars["KREW_ROOT"] = krewRoot
 	vars["KREW_NO_UPGRADE_CHECK"] = "1"
 	vars["PATH"] = strings.Join([]string{filepath.Join(krewRoot, "bin"), tools, filepath.Dir(kubectl), "/usr/bin", "/bin"}, string(os.PathListSeparator))
-	run := func(stdin string, args ...string) launch.Result {
+	// as runs bin as the user, once what the test wrote is the user's.
+	as := func(bin, stdin string, args ...string) launch.Result {
 		t.Helper()
-		r, err := launch.Run(kubectl, vars, stdin, args...)
+		if err := u.Own(s.Dir); err != nil {
+			t.Fatal(err)
+		}
+		r, err := launch.Run(testenv.Wrap(t, u, bin), vars, stdin, args...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return r
 	}
-	archive := filepath.Join(dir, archiveName(version, "linux_"+hostArch(t)))
-	if r := run("", "krew", "install", "--manifest="+filepath.Join(dir, "regcred.krew.yaml"), "--archive="+archive); r.Code != 0 {
+	run := func(stdin string, args ...string) launch.Result {
+		t.Helper()
+		return as(kubectl, stdin, args...)
+	}
+	if r := run("", "krew", "install", "--manifest="+manifest, "--archive="+archive); r.Code != 0 {
 		t.Fatalf("kubectl krew install: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 	if r := run("", "regcred", "version"); r.Code != 0 || !strings.Contains(r.Stdout, version) {
 		t.Errorf("kubectl regcred version: exit %d %q; want %s", r.Code, r.Stdout, version)
 	}
 	helper := filepath.Join(krewRoot, "store", "regcred", "v"+version, "docker-credential-regcred")
-	if r, err := launch.Run(helper, vars, `{"ServerURL":"krew.example","Username":"u","Secret":"s3cret"}`, "store"); err != nil || r.Code != 0 {
-		t.Fatalf("the archive's helper stores: %v %+v", err, r)
+	if r := as(helper, `{"ServerURL":"krew.example","Username":"u","Secret":"s3cret"}`, "store"); r.Code != 0 {
+		t.Fatalf("the archive's helper stores: %+v", r)
+	}
+	// It made its writers' lock in the HOME of whoever ran it (as root, in
+	// root's: this HOME is not root's own).
+	if fi, err := os.Stat(filepath.Join(s.Dir, ".cache", "regcred", "lock")); err != nil || fi.Sys().(*syscall.Stat_t).Uid != uint32(u.UID) {
+		t.Fatalf("the archive's helper did not run as the user: %v", err)
 	}
 	// Its keyring, not docker's stores: this docker was never configured.
 	if r := run("", "regcred", "export", "--from", "keyring", "--dry-run=client", "-n", "demo"); r.Code != 0 || r.Stdout != "[current context] namespace demo: secret/regcred created (dry run)\n" {
