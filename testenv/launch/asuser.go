@@ -79,12 +79,26 @@ func startDisplay(dir string) (*display, error) {
 }
 
 // startWM starts openbox on the display, its files under dir, and
-// waits until it manages the screen (xdotool names its window manager).
+// waits until it manages the screen (the root window names its window
+// manager).
 func (d *display) startWM(dir string) error {
 	home := filepath.Join(dir, "openbox") // its own: it writes a cache
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		d.stop()
 		return err
+	}
+	// The socket is there before the server takes connections: a window
+	// manager started too soon finds no display and exits.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		cmd := exec.Command("xdotool", "getdisplaygeometry")
+		cmd.Env = append(os.Environ(), "DISPLAY="+d.name)
+		if cmd.Run() == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			d.stop()
+			return fmt.Errorf("Xvfb %s took no connection in 30s", d.name)
+		}
 	}
 	wm := exec.Command("openbox", "--sm-disable")
 	wm.Env = append(os.Environ(), "DISPLAY="+d.name, "HOME="+home, "XDG_CONFIG_HOME="+home, "XDG_CACHE_HOME="+home, "XDG_DATA_HOME="+home)
@@ -97,16 +111,18 @@ func (d *display) startWM(dir string) error {
 		return fmt.Errorf("start openbox: %w", err)
 	}
 	d.wm = wm
-	for range 100 {
+	var out []byte
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		cmd := exec.Command("xprop", "-root", "_NET_SUPPORTING_WM_CHECK")
 		cmd.Env = append(os.Environ(), "DISPLAY="+d.name)
-		if out, err := cmd.Output(); err == nil && strings.Contains(string(out), "window id") {
+		var err error
+		if out, err = cmd.CombinedOutput(); err == nil && strings.Contains(string(out), "window id") {
 			return nil
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	d.stop()
-	return errors.New("openbox did not take the display in 5s")
+	log, _ := os.ReadFile(filepath.Join(home, "openbox.log"))
+	return fmt.Errorf("openbox did not take the display in 30s (xprop: %.200q; its log: %.500q)", out, log)
 }
 
 func (d *display) stop() {
@@ -122,17 +138,12 @@ func (d *display) stop() {
 // access request, or its delete confirmation.
 const Question = "Access Request|Delete|Remove"
 
-// Answer waits up to limit for the provider to ask a person something
-// (a window named by Question) and answers as a person at the keyboard
-// would: to allow, Return on an access request (Allow is its default
+// AnswerBy waits up to limit for the provider to ask a person something
+// (a window named by Question) and answers as allow says of it (its
+// window's name), as a person would, the question raised and focused and
+// the keys typed: to allow, Return on an access request (Allow is its default
 // button) and Tab, Space on a delete confirmation (whose default is
 // Cancel); to refuse, Escape (Deny, Cancel).
-func (s *Session) Answer(allow bool, limit time.Duration) error {
-	return s.AnswerBy(func(string) bool { return allow }, limit)
-}
-
-// AnswerBy is Answer, allowing or refusing as allow says of the question
-// (its window's name).
 func (s *Session) AnswerBy(allow func(question string) bool, limit time.Duration) error {
 	if s.display == nil {
 		return errors.New("the session's provider has no display to ask on")
@@ -183,7 +194,7 @@ func (s *Session) answer(w string, allow bool, deadline time.Time) {
 
 // AllowAll answers, from now until the session stops, every question the
 // provider asks with yes, as a person who allows every access and confirms
-// every delete would (Answer's keys): the suites that run KeePassXC on its
+// every delete would (AnswerBy's keys): the suites that run KeePassXC on its
 // defaults and are not about its questions.
 func (s *Session) AllowAll() {
 	if s.display == nil {

@@ -32,7 +32,7 @@ const (
 	Locked
 	// Defaults is KeePassXC on its default settings — access confirmation
 	// on, the Recycle Bin on, the default key derivation — on a display of
-	// its own, where Session.Answer answers its questions as a person
+	// its own, where Session.AnswerBy answers its questions as a person
 	// would.
 	Defaults
 	// NoRecycleBin is Defaults with the database's Recycle Bin switched
