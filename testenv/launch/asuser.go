@@ -97,7 +97,7 @@ func (d *display) startWM(dir string) error {
 		}
 		if time.Now().After(deadline) {
 			d.stop()
-			return fmt.Errorf("Xvfb %s took no connection in 30s", d.name)
+			return fmt.Errorf("the display %s (Xvfb) took no connection in 30s", d.name)
 		}
 	}
 	wm := exec.Command("openbox", "--sm-disable")
