@@ -47,7 +47,10 @@ type display struct {
 }
 
 // startDisplay starts Xvfb on a free display number, open to every local
-// user (-ac: the provider runs as another user than the harness).
+// user (-ac: the provider runs as another user than the harness), and
+// never reset (-noreset: by default the server resets when its last client
+// leaves, and refuses connections meanwhile — openbox, started just after
+// the harness's first probe left, failed to open the display so).
 func startDisplay(dir string) (*display, error) {
 	if _, err := exec.LookPath("Xvfb"); err != nil {
 		return nil, errors.New("no Xvfb on PATH (Debian package xvfb; `make deps` installs it as root)")
@@ -62,7 +65,7 @@ func startDisplay(dir string) (*display, error) {
 		if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); err == nil {
 			continue
 		}
-		cmd, err := startLogged(filepath.Join(dir, "xvfb.log"), "Xvfb", fmt.Sprintf(":%d", n), "-ac", "-nolisten", "tcp", "-screen", "0", "1024x768x24")
+		cmd, err := startLogged(filepath.Join(dir, "xvfb.log"), "Xvfb", fmt.Sprintf(":%d", n), "-ac", "-noreset", "-nolisten", "tcp", "-screen", "0", "1024x768x24")
 		if err != nil {
 			return nil, err
 		}
