@@ -28,6 +28,52 @@ func commandAs(u *KernelUser, name string, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// Login is the name of the session keyring the user's processes share, as
+// the processes of one login do (pam_keyinit gives each login its own).
+const Login = "regcred-test-login"
+
+// Command runs name as the user (setpriv drops root's capabilities with
+// its uid) in the session keyring session, with exactly env.
+func (u *KernelUser) Command(env map[string]string, session, name string, args ...string) *exec.Cmd {
+	cmd := exec.Command("sh", append([]string{"-c", u.script(session), "sh", name}, args...)...)
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Dir = u.Home
+	return cmd
+}
+
+// script runs "$1" with the remaining arguments as the user, in the named
+// session keyring (keyctl announces joining it on stderr: that line is
+// dropped, and the program gets the caller's stderr back).
+// The programs it runs are named by their paths on the test's PATH: the
+// program's own PATH may be a test's (one without /usr/bin).
+func (u *KernelUser) script(session string) string {
+	return fmt.Sprintf(`exec %s --reuid %d --regid %d --clear-groups -- %s session %s /bin/sh -c 'exec 2>&3 3>&-; exec "$0" "$@"' "$@" 3>&2 2>/dev/null`,
+		lookPath("setpriv"), u.UID, u.UID, lookPath("keyctl"), session)
+}
+
+// lookPath is name's path on this process's PATH, or name if it is not
+// there (the script then fails saying so).
+func lookPath(name string) string {
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	return name
+}
+
+// Wrap returns an executable that runs bin as the user in the Login
+// session, for programs that exec a credential helper themselves (docker,
+// crane, the helpers' client package) and for the tests' own calls.
+func (u *KernelUser) Wrap(bin string) (string, error) {
+	w := filepath.Join(u.bin, filepath.Base(bin))
+	script := fmt.Sprintf("#!/bin/sh\nset -- %q \"$@\"\n%s\n", bin, u.script(Login))
+	if err := os.WriteFile(w, []byte(script), 0o755); err != nil {
+		return "", err
+	}
+	return w, nil
+}
+
 // own gives everything under the session's directory to its user.
 func (s *Session) own() error {
 	if s.user == nil {
