@@ -72,13 +72,6 @@ func (e *env) own() {
 // command is name run with args as the env's user, in its environment.
 func (e *env) command(name string, args ...string) *exec.Cmd {
 	e.own()
-	if e.user == nil {
-		cmd := exec.Command(name, args...)
-		for k, v := range e.vars {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
-		return cmd
-	}
 	return e.user.Command(e.vars, launch.Login, name, args...)
 }
 
