@@ -147,26 +147,33 @@ func Wrap(tb testing.TB, u *launch.KernelUser, bin string) string {
 // copyMu guards the copies UsersCopy makes.
 var copyMu sync.Mutex
 
-// UsersCopy is program (a path) copied into dir, mode 0755, once, where
-// throw-away users can run it: build caches and tool directories under
-// /root (mode 0700) are out of their reach.
-func UsersCopy(tb testing.TB, program, dir string) string {
+// UsersCopy is file (a path) copied into dir, once, where throw-away users
+// can read it and, if it is a program, run it: build caches, tool
+// directories and a clone under /root (mode 0700) are out of their reach.
+func UsersCopy(tb testing.TB, file, dir string) string {
 	tb.Helper()
 	copyMu.Lock()
 	defer copyMu.Unlock()
-	dst := filepath.Join(dir, filepath.Base(program))
+	dst := filepath.Join(dir, filepath.Base(file))
 	if _, err := os.Stat(dst); err == nil {
 		return dst
 	}
-	err := os.MkdirAll(dir, 0o755)
+	fi, err := os.Stat(file)
 	if err == nil {
-		err = copyFile(program, dst+".tmp", 0o755)
+		err = os.MkdirAll(dir, 0o755)
+	}
+	if err == nil {
+		mode := fi.Mode().Perm() | 0o444
+		if mode&0o100 != 0 {
+			mode |= 0o111
+		}
+		err = copyFile(file, dst+".tmp", mode)
 	}
 	if err == nil {
 		err = os.Rename(dst+".tmp", dst)
 	}
 	if err != nil {
-		tb.Fatalf("copy %s for throw-away users: %v", program, err)
+		tb.Fatalf("copy %s for throw-away users: %v", file, err)
 	}
 	return dst
 }
