@@ -50,6 +50,8 @@ type Choice struct {
 	Why string
 	// Windows is the Windows build's path, for the windows keyring.
 	Windows string
+	// file is the config file the choice was read from, if it was.
+	file string
 }
 
 // Keyring is the chosen keyring as configure and doctor speak of it: a
@@ -114,10 +116,20 @@ type config struct {
 // Recorded returns the recorded choice, "" when there is none.
 func Recorded(getenv func(string) string) (string, error) {
 	c, err := recorded(getenv)
+	if err == nil && c.Name != "" && !slices.Contains(Names(), c.Name) {
+		return "", unknownRecorded(c.file, getenv)
+	}
 	return c.Name, err
 }
 
-// recorded returns the recorded choice and how it was made.
+// unknownRecorded is the error for a config file that names no keyring
+// regcred knows, or does not parse.
+func unknownRecorded(path string, getenv func(string) string) error {
+	return fmt.Errorf("%s names no keyring regcred knows (want {\"backend\": \"%s\"}): run `docker-credential-regcred configure --backend NAME`", path, strings.Join(offered(getenv), "\" or \""))
+}
+
+// recorded returns the recorded choice and how it was made; the name is
+// checked when the keyring is made (keyring.New), or by Recorded.
 func recorded(getenv func(string) string) (Choice, error) {
 	path, err := ChoicePath(getenv)
 	if err != nil {
@@ -131,14 +143,14 @@ func recorded(getenv func(string) string) (Choice, error) {
 		return Choice{}, fmt.Errorf("read %s: %w (make it and its directory yours, or remove them)", path, err)
 	}
 	var c config
-	if err := json.Unmarshal(data, &c); err != nil || !slices.Contains(Names(), c.Backend) {
-		return Choice{}, fmt.Errorf("%s names no keyring regcred knows (want {\"backend\": %q}): run `docker-credential-regcred configure --backend NAME`", path, strings.Join(offered(getenv), "\" or \""))
+	if err := json.Unmarshal(data, &c); err != nil || c.Backend == "" {
+		return Choice{}, unknownRecorded(path, getenv)
 	}
 	why := "recorded in " + path
 	if c.Why != "" {
 		why += ": " + c.Why
 	}
-	return Choice{Name: c.Backend, Why: why, Windows: c.Windows}, nil
+	return Choice{Name: c.Backend, Why: why, Windows: c.Windows, file: path}, nil
 }
 
 // Record records c as the choice: its name, why it was made (c.Why), and
@@ -181,6 +193,12 @@ func check(name string, getenv func(string) string) error {
 	return nil
 }
 
+// OpenStore is Open's store alone: the helper's opener.
+func (e Env) OpenStore(ctx context.Context) (*Store, error) {
+	o, err := Open(ctx, e)
+	return o.Store, err
+}
+
 // Open opens the store on the chosen keyring: REGCRED_BACKEND, else the
 // recorded choice, else the detected one, which it then records (a
 // config directory it cannot write only leaves the choice unrecorded).
@@ -217,14 +235,27 @@ func open(ctx context.Context, cfg Config, c Choice, env Env) (Opened, error) {
 	if c.Name == wsl.Name {
 		return openWindows(ctx, cfg, c, env)
 	}
-	if len(keyring.Names()) > 1 && c.Name != keyring.Names()[0] {
+	if c.Name != keyring.Default {
 		// Older versions kept their items, and this index of them, in the
 		// Secret Service only: a write elsewhere must neither migrate from
 		// nor remove it, or those items would never be migrated.
 		cfg.LegacyIndex = ""
 	}
-	k := keyring.New(c.Name, keyringOptions(cfg, env.Getenv))
-	cfg.Keyring, cfg.Fault = k, env.Fault
+	opts, err := keyringOptions(cfg, env.Getenv)
+	if err != nil {
+		return Opened{}, err
+	}
+	k, err := keyring.New(c.Name, opts)
+	if err != nil && c.file != "" {
+		return Opened{}, unknownRecorded(c.file, env.Getenv)
+	}
+	if err != nil {
+		return Opened{}, err
+	}
+	cfg.Keyring, cfg.Fault, cfg.LockPath = k, env.Fault, opts.LockPath
+	if cfg.ItemLimit == 0 {
+		cfg.ItemLimit = k.ItemLimit()
+	}
 	st, err := New(cfg)
 	if err != nil {
 		return Opened{}, err
@@ -232,13 +263,20 @@ func open(ctx context.Context, cfg Config, c Choice, env Env) (Opened, error) {
 	return Opened{Store: st, Keyring: k, Choice: c}, nil
 }
 
-// keyringOptions are the options of the keyring a store on cfg uses.
-func keyringOptions(cfg Config, getenv func(string) string) keyring.Options {
+// keyringOptions are the options of the keyring a store on cfg uses, the
+// writers' lock (DefaultLockPath) where cfg names none.
+func keyringOptions(cfg Config, getenv func(string) string) (keyring.Options, error) {
 	cache := getenv("XDG_CACHE_HOME")
 	if cache == "" {
 		cache, _ = os.UserCacheDir()
 	}
-	return keyring.Options{Timeout: cfg.Timeout, Format: ItemFormat{}, LockPath: cfg.LockPath, CacheDir: filepath.Join(cache, "regcred")}
+	opts := keyring.Options{Timeout: cfg.Timeout, Format: ItemFormat{}, LockPath: cfg.LockPath, CacheDir: filepath.Join(cache, "regcred")}
+	if opts.LockPath != "" {
+		return opts, nil
+	}
+	p, err := DefaultLockPath(getenv)
+	opts.LockPath = p
+	return opts, err
 }
 
 // Detect picks the keyring a first command records: the Secret Service if
@@ -254,14 +292,18 @@ func Detect(ctx context.Context, cfg Config, getenv func(string) string) (c Choi
 			return Choice{Name: keyring.Names()[0], Why: "an older regcred kept its credentials there"}, true
 		}
 	}
-	name, why, sure := keyring.Detect(ctx, keyringOptions(cfg, getenv))
+	opts, err := keyringOptions(cfg, getenv)
+	if err != nil { // no writers' lock to pace KeePassXC's saves by: ask the rest
+		opts.LockPath = ""
+	}
+	name, why, sure := keyring.Detect(ctx, opts)
 	return Choice{Name: name, Why: why}, sure
 }
 
 // choose picks the keyring as Open says. A detected choice that is not
 // sure is used, not recorded: the next command asks again.
 func choose(ctx context.Context, getenv func(string) string, cfg Config) (Choice, error) {
-	if len(Names()) == 1 { // nothing to choose, or to record
+	if runtime.GOOS != "linux" { // nothing to choose, or to record (see Names)
 		c, _ := Detect(ctx, cfg, getenv)
 		return c, nil
 	}
@@ -294,7 +336,7 @@ const (
 )
 
 // ConfigFromEnv builds a Config from the environment, read through getenv
-// (os.Getenv in main), all but its Keyring (see Open). Bad
+// (os.Getenv in main), all but its Keyring and LockPath (see Open). Bad
 // values are errors, not silently ignored.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	cfg := Config{Timeout: keyring.DefaultTimeout}
@@ -312,11 +354,6 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		cfg.ItemLimit = n
 	}
-	lockPath, err := DefaultLockPath(getenv)
-	if err != nil {
-		return Config{}, err
-	}
-	cfg.LockPath = lockPath
 	if dir, err := os.UserConfigDir(); err == nil {
 		cfg.LegacyIndex = filepath.Join(dir, "regcred", "index.json")
 	}

@@ -40,10 +40,9 @@ func Run(ctx context.Context, args []string, env Env) int {
 	nameOnce.Do(func() {
 		credentials.Name, credentials.Package, credentials.Version = helper.Name, version.Module, version.String()
 	})
-	open := func() (store.Opened, error) {
-		return store.Open(ctx, store.Env{Getenv: env.Getenv, Fault: env.Fault})
-	}
-	menv := manage.Env{Stdout: env.Stdout, Stderr: env.Stderr, Getenv: env.Getenv, LookPath: env.LookPath, Open: open}
+	senv := store.Env{Getenv: env.Getenv, Fault: env.Fault}
+	menv := manage.Env{Stdout: env.Stdout, Stderr: env.Stderr, Getenv: env.Getenv, LookPath: env.LookPath,
+		Open: func() (store.Opened, error) { return store.Open(ctx, senv) }}
 	switch {
 	case len(args) > 0 && manage.IsCommand(args[0]):
 		return manage.Run(ctx, args, menv)
@@ -53,8 +52,5 @@ func Run(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintf(env.Stdout, "%s\n\n%s", helper.Usage(), manage.Help())
 		return 0
 	}
-	return helper.Run(ctx, args, env.Stdin, env.Stdout, env.Stderr, func() (*store.Store, error) {
-		o, err := open()
-		return o.Store, err
-	})
+	return helper.Run(ctx, args, env.Stdin, env.Stdout, env.Stderr, senv.OpenStore)
 }

@@ -3,19 +3,26 @@ package keyring
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
 
-// Names are the keyrings this OS offers, the default first.
-func Names() []string { return []string{SecretServiceName, KernelName} }
+// Default is the keyring regcred chose before it offered a choice.
+const Default = SecretServiceName
 
-// New returns the keyring name names (one of Names).
-func New(name string, opts Options) OS {
-	if name == KernelName {
-		return NewKernelKeyring(opts)
+// Names are the keyrings this OS offers, the default first.
+func Names() []string { return []string{Default, KernelName} }
+
+// New returns the keyring name names, one of Names.
+func New(name string, opts Options) (OS, error) {
+	switch name {
+	case SecretServiceName:
+		return NewSecretService(opts), nil
+	case KernelName:
+		return NewKernelKeyring(opts), nil
 	}
-	return NewSecretService(opts)
+	return nil, fmt.Errorf("no keyring %q here: choose %s", name, strings.Join(Names(), " or "))
 }
 
 // detectTimeout bounds asking whether a Secret Service answers: a desktop

@@ -41,7 +41,7 @@ func newMemHelper(t *testing.T) *memHelper {
 func (h *memHelper) run(stdin string, args ...string) (int, string) {
 	h.t.Helper()
 	var out bytes.Buffer
-	code := helper.Run(context.Background(), args, strings.NewReader(stdin), &out, io.Discard, func() (*store.Store, error) {
+	code := helper.Run(context.Background(), args, strings.NewReader(stdin), &out, io.Discard, func(context.Context) (*store.Store, error) {
 		h.opened++
 		return h.st, nil
 	})
@@ -77,6 +77,10 @@ func TestProtocolInProcess(t *testing.T) {
 		{"erase unknown is no error", []string{"erase"}, "never.example", 0, "", true},
 		{"get erased", []string{"get"}, "ghcr.io", 1, "credentials not found in native keychain\n", true},
 		{"get of an address never storable", []string{"get"}, "user:pw@r.example", 1, "credentials not found in native keychain\n", true},
+		// input upstream refuses never reaches the keyring
+		{"store without an address", []string{"store"}, `{"Username":"alice","Secret":"s3cret"}`, 1, "no credentials server URL\n", false},
+		{"store without a username", []string{"store"}, `{"ServerURL":"ghcr.io","Secret":"s3cret"}`, 1, "no credentials username\n", false},
+		{"erase of nothing", []string{"erase"}, "\n", 1, "no credentials server URL\n", false},
 		{"version", []string{"version"}, "", 0, "docker-credential-regcred (github.com/regcred/regcred) v1.2.3\n", false},
 		{"unknown verb", []string{"stor"}, "", 1, "docker-credential-regcred: unknown action: stor. Usage: docker-credential-regcred <store|get|erase|list|version>\n", false},
 		{"no verb", nil, "", 1, "Usage: docker-credential-regcred <store|get|erase|list|version>\n", false},
@@ -151,7 +155,7 @@ func TestKeyringErrorsAreOneLine(t *testing.T) {
 // REGCRED_TIMEOUT, say) is the call's one-line error.
 func TestOpenFailureIsOneLine(t *testing.T) {
 	var out bytes.Buffer
-	code := helper.Run(context.Background(), []string{"get"}, strings.NewReader("ghcr.io"), &out, io.Discard, func() (*store.Store, error) {
+	code := helper.Run(context.Background(), []string{"get"}, strings.NewReader("ghcr.io"), &out, io.Discard, func(context.Context) (*store.Store, error) {
 		return nil, errors.New("REGCRED_TIMEOUT=\"x\": want a positive Go duration such as 30s")
 	})
 	if want := "REGCRED_TIMEOUT=\"x\": want a positive Go duration such as 30s\n"; code != 1 || out.String() != want {
@@ -198,7 +202,7 @@ func TestUnreachableWindowsKeyring(t *testing.T) {
 		t.Run(tt.verb, func(t *testing.T) {
 			before := remote.calls
 			var out, errOut bytes.Buffer
-			code := helper.Run(context.Background(), []string{tt.verb}, strings.NewReader(tt.stdin), &out, &errOut, func() (*store.Store, error) { return st, nil })
+			code := helper.Run(context.Background(), []string{tt.verb}, strings.NewReader(tt.stdin), &out, &errOut, func(context.Context) (*store.Store, error) { return st, nil })
 			if code != 1 || out.String() != tt.stdout || errOut.String() != tt.stderr {
 				t.Errorf("%s: exit %d, stdout %q, stderr %q; want exit 1, %q, %q", tt.verb, code, out.String(), errOut.String(), tt.stdout, tt.stderr)
 			}
