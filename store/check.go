@@ -150,30 +150,32 @@ func (s *Store) Repair(ctx context.Context) (Report, error) {
 	if s.cfg.Remote != nil {
 		return found, errRemoteRepair
 	}
-	err = s.write(ctx, func(w *writer) error {
-		if err := w.migrate(); err != nil {
-			return err
+	w, unlock, err := s.begin(ctx)
+	if err != nil {
+		return found, err
+	}
+	defer unlock()
+	if err := w.migrate(); err != nil {
+		return found, err
+	}
+	now, err := s.Check(ctx)
+	if err != nil {
+		return found, err
+	}
+	if err := w.deleteNames(now.Stray); err != nil {
+		return found, err
+	}
+	for _, account := range now.Erasing {
+		if err := w.erase(account); err != nil {
+			return found, err
 		}
-		now, err := s.Check(ctx)
-		if err != nil {
-			return err
-		}
-		if err := w.deleteNames(now.Stray); err != nil {
-			return err
-		}
-		for _, account := range now.Erasing {
-			if err := w.erase(account); err != nil {
-				return err
+	}
+	if f, ok := s.cfg.Keyring.(forgetter); ok {
+		for _, account := range now.Gone {
+			if err := f.Forget(account); err != nil {
+				return found, err
 			}
 		}
-		if f, ok := s.cfg.Keyring.(forgetter); ok {
-			for _, account := range now.Gone {
-				if err := f.Forget(account); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-	return found, err
+	}
+	return found, nil
 }

@@ -149,7 +149,6 @@ func (w *writer) migrateOne(account string, relabel bool) error {
 	if err != nil || now != data {
 		return nil // gone, or the item just rewritten
 	}
-	w.fault("item")
 	if err := w.kr.Delete(w.ctx, account); err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}

@@ -133,6 +133,9 @@ func New(cfg Config) (*Store, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = keyring.DefaultTimeout
 	}
+	if cfg.Fault != nil && cfg.Keyring != nil {
+		cfg.Keyring = faulting{cfg.Keyring, cfg.Fault}
+	}
 	return &Store{cfg: cfg}, nil
 }
 
@@ -154,9 +157,11 @@ func (s *Store) Get(ctx context.Context, query string) (Credential, error) {
 	c, err := s.read(ctx, key)
 	if errors.Is(err, ErrNotFound) && s.legacyPending() {
 		// Version 1 named items by the address as typed: migrate, look again.
-		if err := s.write(ctx, func(*writer) error { return nil }); err != nil {
-			return Credential{}, err
+		_, unlock, berr := s.begin(ctx)
+		if berr != nil {
+			return Credential{}, berr
 		}
+		_ = unlock()
 		c, err = s.read(ctx, key)
 	}
 	return c, err
@@ -244,6 +249,7 @@ func (s *Store) Put(ctx context.Context, c Credential) error {
 	if err := address.Validate(c.ServerURL); err != nil {
 		return err
 	}
+	key := address.Canonical(c.ServerURL)
 	if c.Username == "" {
 		return errors.New("no credentials username")
 	}
@@ -263,12 +269,15 @@ func (s *Store) Put(ctx context.Context, c Credential) error {
 			return fmt.Errorf("credential for %s is too large (%d bytes)", c.ServerURL, len(data))
 		}
 	}
-	return s.write(ctx, func(w *writer) error {
-		if err := w.put(keyFor(c.ServerURL), keyring.Label{Server: c.ServerURL, User: c.Username}, data, parts); err != nil {
-			return fmt.Errorf("store %s: %w", c.ServerURL, err)
-		}
-		return nil
-	})
+	w, unlock, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := w.put(key, keyring.Label{Server: c.ServerURL, User: c.Username}, data, parts); err != nil {
+		return fmt.Errorf("store %s: %w", c.ServerURL, err)
+	}
+	return nil
 }
 
 // Erase removes the credential of query's registry, under whichever
@@ -281,12 +290,15 @@ func (s *Store) Erase(ctx context.Context, query string) error {
 	if s.cfg.Remote != nil {
 		return s.cfg.Remote.Erase(ctx, query)
 	}
-	return s.write(ctx, func(w *writer) error {
-		if err := w.erase(keyFor(query)); err != nil {
-			return fmt.Errorf("erase %s: %w", query, err)
-		}
-		return nil
-	})
+	w, unlock, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := w.erase(keyFor(query)); err != nil {
+		return fmt.Errorf("erase %s: %w", query, err)
+	}
+	return nil
 }
 
 // List returns server → username for every stored credential, never nil:
@@ -325,184 +337,4 @@ func (s *Store) List(ctx context.Context) (map[string]string, error) {
 		out[l.Server] = l.User
 	}
 	return out, nil
-}
-
-// write runs fn holding the writers' lock, after migrating what older
-// versions left (see migrate).
-func (s *Store) write(ctx context.Context, fn func(*writer) error) error {
-	unlock, err := lock(ctx, s.cfg.LockPath, s.cfg.Timeout)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	w := &writer{s: s, ctx: ctx, kr: s.cfg.Keyring}
-	if s.legacyPending() {
-		if err := w.migrate(); err != nil {
-			return err
-		}
-	}
-	return fn(w)
-}
-
-// writer carries one locked write sequence.
-type writer struct {
-	s   *Store
-	ctx context.Context
-	kr  keyring.Keyring
-}
-
-// fault marks a step for crash tests.
-func (w *writer) fault(step string) {
-	if w.s.cfg.Fault != nil {
-		w.s.cfg.Fault(step)
-	}
-}
-
-// current reads the item a write replaces: nil when there is none, an
-// empty item when it does not decode (it is then simply replaced).
-func (w *writer) current(key string) (*item, error) {
-	data, err := w.kr.Get(w.ctx, key)
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	it, err := decodeItem(data)
-	if err != nil {
-		return &item{}, nil
-	}
-	return &it, nil
-}
-
-// put runs the store sequence (see the package comment).
-func (w *writer) put(key string, label keyring.Label, data []byte, parts [][]byte) error {
-	cur, err := w.current(key)
-	if err != nil {
-		return err
-	}
-	content, slot := string(data), ""
-	if parts != nil {
-		slot = slots[0]
-		if cur.slot() == slot {
-			slot = slots[1]
-		}
-		if err := w.clear(key, slot); err != nil {
-			return err
-		}
-		if err := w.writeChunks(key, slot, parts); err != nil {
-			return err
-		}
-		head, err := marshalItem(newHead(label.Server, label.User, slot, data, len(parts)))
-		if err != nil {
-			return fmt.Errorf("encode chunk head: %w", err)
-		}
-		content = string(head)
-	}
-	w.fault("item")
-	if err := w.kr.Set(w.ctx, key, label, content); err != nil {
-		return err
-	}
-	return w.clearExcept(key, cur, slot)
-}
-
-// erase runs the erase sequence (see the package comment).
-func (w *writer) erase(key string) error {
-	cur, err := w.current(key)
-	if err != nil {
-		return err
-	}
-	if cur != nil && cur.head != nil && !cur.head.E {
-		// Mark the item first: chunks deleted under a live head would
-		// be a credential get cannot read, not one being erased.
-		mark := *cur.head
-		mark.A, mark.U, mark.E = "", "", true
-		data, err := marshalItem(mark)
-		if err != nil {
-			return fmt.Errorf("encode erase mark: %w", err)
-		}
-		w.fault("item")
-		if err := w.kr.Set(w.ctx, key, keyring.Label{}, string(data)); err != nil {
-			return err
-		}
-	}
-	if err := w.clearExcept(key, cur, ""); err != nil {
-		return err
-	}
-	if cur != nil {
-		w.fault("item")
-		if err := w.kr.Delete(w.ctx, key); err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
-	}
-	return nil
-}
-
-// writeChunks writes the chunks into slot, in order. If a write fails, it
-// deletes what it wrote, last first, unless the write timed out: then it
-// may still land, and the next write of the registry clears the slot.
-func (w *writer) writeChunks(key, slot string, parts [][]byte) error {
-	for i, p := range parts {
-		w.fault("chunk")
-		if err := w.kr.Set(w.ctx, chunkName(key, slot, i+1), keyring.Label{}, string(p)); err != nil {
-			if !errors.Is(err, keyring.ErrKeyringTimeout) {
-				_ = w.deleteDown(key, slot, i)
-			}
-			return err
-		}
-	}
-	return nil
-}
-
-// clearExcept clears every slot of key but keep, and the chunks of cur if
-// an older version wrote them (named by a generation, not a slot).
-func (w *writer) clearExcept(key string, cur *item, keep string) error {
-	for _, slot := range slots {
-		if slot != keep {
-			if err := w.clear(key, slot); err != nil {
-				return err
-			}
-		}
-	}
-	if cur != nil && cur.head != nil && cur.head.G != "" {
-		return w.deleteNames(cur.head.chunkNames(key))
-	}
-	return nil
-}
-
-// clear deletes the chunks in one of key's slots: it finds the last (a
-// slot holds chunks 1..m) and deletes from there down, so that an
-// interrupted clear leaves a shorter prefix for the next one.
-func (w *writer) clear(key, slot string) error {
-	m := 0
-	for ; m < maxChunks; m++ {
-		_, err := w.kr.Get(w.ctx, chunkName(key, slot, m+1))
-		if errors.Is(err, ErrNotFound) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return w.deleteDown(key, slot, m)
-}
-
-// deleteDown deletes chunks m..1 of key's slot.
-func (w *writer) deleteDown(key, slot string, m int) error {
-	names := make([]string, m)
-	for i := range names {
-		names[i] = chunkName(key, slot, i+1)
-	}
-	return w.deleteNames(names)
-}
-
-// deleteNames deletes the named chunks, last first.
-func (w *writer) deleteNames(names []string) error {
-	for i := len(names) - 1; i >= 0; i-- {
-		w.fault("delete chunk")
-		if err := w.kr.Delete(w.ctx, names[i]); err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
-	}
-	return nil
 }
