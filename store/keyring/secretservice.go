@@ -167,11 +167,12 @@ func (k *SecretService) Set(ctx context.Context, account string, label Label, da
 			if err != nil {
 				return err
 			}
+			replaceWaits, labelsTrue := p.replaceWaits(), p.labelsTrue()
 			secret := ss.NewSecret(session, data)
 			if err := p.beforeWrite(k.opts.Timeout, k.opts.LockPath); err != nil {
 				return err
 			}
-			item, err := k.updateInPlace(svc, p, account, secret)
+			item, err := k.updateInPlace(svc, replaceWaits, account, secret)
 			if err != nil {
 				return err
 			}
@@ -180,7 +181,7 @@ func (k *SecretService) Set(ctx context.Context, account string, label Label, da
 					return err
 				}
 			}
-			if p.labelsTrue() {
+			if labelsTrue {
 				return nil // written with the secret
 			}
 			obj := svc.Object(ssName, item)
@@ -223,11 +224,11 @@ func (k *SecretService) create(svc *ss.SecretService, account, label string, sec
 }
 
 // updateInPlace writes the secret of account's existing item with
-// SetSecret, on a provider whose replace waits for a person; it returns
-// the item, or "" when CreateItem is the way (no such provider, or no
-// item yet).
-func (k *SecretService) updateInPlace(svc *ss.SecretService, p *Provider, account string, secret ss.Secret) (dbus.ObjectPath, error) {
-	if !p.replaceWaits() {
+// SetSecret, on a provider whose replace waits for a person
+// (Provider.replaceWaits); it returns the item, or "" when CreateItem is
+// the way (no such provider, or no item yet).
+func (k *SecretService) updateInPlace(svc *ss.SecretService, replaceWaits bool, account string, secret ss.Secret) (dbus.ObjectPath, error) {
+	if !replaceWaits {
 		return "", nil
 	}
 	paths, err := k.find(svc, account)
@@ -633,6 +634,53 @@ func (k *SecretService) call(ctx context.Context, fn func(*ss.SecretService) err
 		return diagnose(k.svc, translate(fn(k.svc)))
 	}))
 }
+
+// withProviderHint gives a locked, missing or silent collection's error
+// the fix for the provider that serves it, where that is not
+// gnome-keyring (whose fix the sentinel errors carry). It asks the bus,
+// not the provider, which may be the one not answering — and the bus may
+// not answer either (a wedged dbus-daemon, on which an abandoned connection
+// attempt holds godbus's session-bus lock for good): the question is
+// bounded by budget, and unanswered leaves err as it is.
+func withProviderHint(ctx context.Context, budget time.Duration, err error) error {
+	if !errors.Is(err, ErrNoCollection) && !errors.Is(err, ErrLocked) && !errors.Is(err, ErrKeyringTimeout) {
+		return err
+	}
+	var p Provider
+	if Bounded(ctx, budget, func() error {
+		conn, err := dbus.SessionBus()
+		if err != nil {
+			return err
+		}
+		p, err = providerOn(conn)
+		return err
+	}) != nil {
+		return err
+	}
+	if h := p.hint(err); h != "" {
+		return hinted{err, h}
+	}
+	return err
+}
+
+// hintBudget bounds asking the bus for the provider's hint: a fifth of the
+// call's time-out, at most a second — so a call on a wedged bus ends
+// within its time-out and a fifth.
+func hintBudget(timeout time.Duration) time.Duration {
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	return min(timeout/5, time.Second)
+}
+
+// hinted is an error with the fix for the provider that gave it.
+type hinted struct {
+	err error
+	msg string
+}
+
+func (h hinted) Error() string { return h.msg }
+func (h hinted) Unwrap() error { return h.err }
 
 // checkBus refuses to talk to the Secret Service when there is no session
 // bus to reach it on. Without this check godbus would autolaunch a private

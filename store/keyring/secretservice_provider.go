@@ -4,7 +4,6 @@ package keyring
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -104,50 +103,3 @@ func (p *Provider) readVersion() {
 		p.Version = versionRE.FindString(string(out))
 	}
 }
-
-// withProviderHint gives a locked, missing or silent collection's error
-// the fix for the provider that serves it, where that is not
-// gnome-keyring (whose fix the sentinel errors carry). It asks the bus,
-// not the provider, which may be the one not answering — and the bus may
-// not answer either (a wedged dbus-daemon, on which an abandoned connection
-// attempt holds godbus's session-bus lock for good): the question is
-// bounded by budget, and unanswered leaves err as it is.
-func withProviderHint(ctx context.Context, budget time.Duration, err error) error {
-	if !errors.Is(err, ErrNoCollection) && !errors.Is(err, ErrLocked) && !errors.Is(err, ErrKeyringTimeout) {
-		return err
-	}
-	var p Provider
-	if Bounded(ctx, budget, func() error {
-		conn, err := dbus.SessionBus()
-		if err != nil {
-			return err
-		}
-		p, err = providerOn(conn)
-		return err
-	}) != nil {
-		return err
-	}
-	if h := p.hint(err); h != "" {
-		return hinted{err, h}
-	}
-	return err
-}
-
-// hintBudget bounds asking the bus for the provider's hint: a fifth of the
-// call's time-out, at most a second — so a call on a wedged bus ends
-// within its time-out and a fifth.
-func hintBudget(timeout time.Duration) time.Duration {
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	return min(timeout/5, time.Second)
-}
-
-// hinted is an error with the fix for the provider that gave it.
-type hinted struct {
-	err error
-	msg string
-}
-
-func (h hinted) Error() string { return h.msg }
-func (h hinted) Unwrap() error { return h.err }
