@@ -14,7 +14,7 @@ BINARIES := $(notdir $(wildcard cmd/*))
 E2E_ENV = PATH="$$k8s/bin:$$PATH" REGCRED_K8S_TOOLS=$$k8s REGCRED_CLIENT_TOOLS=$$(sh scripts/client-tools.sh) REGCRED_E2E=1
 TESTFLAGS ?=
 
-.PHONY: all help build test e2e ci deps registry k8s-tools client-tools bench dist lint clean demo stress
+.PHONY: all help build test e2e ci deps loginpath registry k8s-tools client-tools bench dist lint clean demo stress
 
 all: build
 
@@ -74,6 +74,10 @@ bench: deps k8s-tools
 	@mkdir -p bin
 	$(GO) test -run '^$$' -bench . -benchmem ./store/ | tee bin/micro-bench.txt
 	PATH="$$(sh scripts/k8s-tools.sh)/bin:$$PATH" $(GO) run ./tools/bench -micro bin/micro-bench.txt -out docs/BENCHMARKS.md
+
+## loginpath: how one docker login reads through the code — the files it enters, in order, and its returns to a file already left (delve, gnome-keyring)
+loginpath:
+	$(GO) run ./tools/loginpath
 
 ## registry: a private registry on loopback to log in to (user me, a fresh password); Ctrl-C stops it
 registry:
