@@ -46,7 +46,10 @@ func TestKillDuringStoreAndErase(t *testing.T) {
 		{"erase small", small, nil, 1},
 	}
 	for _, keyring := range keyrings {
-		t.Run(keyring, func(t *testing.T) { killDuringStoreAndErase(t, keyring, faultBin, scenarios) })
+		t.Run(keyring, func(t *testing.T) {
+			t.Parallel() // each keyring has its own providers and users
+			killDuringStoreAndErase(t, keyring, faultBin, scenarios)
+		})
 	}
 }
 
@@ -176,7 +179,12 @@ func TestKillLoop(t *testing.T) {
 	if n, err := strconv.Atoi(os.Getenv("REGCRED_KILL_RUNS")); err == nil {
 		runs = n
 	}
-	onEach(t, func(t *testing.T, e *env) { killLoop(t, e, runs) })
+	// One keyring at a time, alone: each loop spreads its kills over the
+	// time a run takes, measured first, and a loop beside it changes that
+	// time (in parallel, too few runs were killed mid-way).
+	for _, k := range keyrings {
+		t.Run(k, func(t *testing.T) { killLoop(t, newEnvOn(t, k), runs) })
+	}
 }
 
 func killLoop(t *testing.T, e *env, runs int) {

@@ -87,10 +87,14 @@ func newEnvOn(t *testing.T, keyring string) *env {
 	return e
 }
 
-// onEach runs test once on every keyring, each in a subtest.
+// onEach runs test once on every keyring, each in a subtest of its own,
+// the keyrings in parallel: each has its own provider and user.
 func onEach(t *testing.T, test func(t *testing.T, e *env)) {
 	for _, k := range keyrings {
-		t.Run(k, func(t *testing.T) { test(t, newEnvOn(t, k)) })
+		t.Run(k, func(t *testing.T) {
+			t.Parallel()
+			test(t, newEnvOn(t, k))
+		})
 	}
 }
 

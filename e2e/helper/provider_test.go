@@ -25,6 +25,7 @@ func TestClosedProviderFailsInTime(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.provider), func(t *testing.T) {
+			t.Parallel() // each provider is its own
 			e := newProviderEnv(t, tt.provider, launch.Locked)
 			e.vars["REGCRED_TIMEOUT"] = "2s"
 			for _, v := range []struct{ verb, in, prefix string }{
@@ -64,6 +65,7 @@ func TestClosedProviderFailsInTime(t *testing.T) {
 func TestKeePassXCOutlivesItsSaves(t *testing.T) {
 	for _, asUser := range []bool{false, true} {
 		t.Run(map[bool]string{false: "root", true: "user"}[asUser], func(t *testing.T) {
+			t.Parallel() // two KeePassXCs: the saves each must outlive are its own
 			var e *env
 			if asUser {
 				e = newProviderEnv(t, launch.KeePassXC, launch.Defaults)
