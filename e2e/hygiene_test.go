@@ -154,14 +154,26 @@ func renamedThenDirSynced(log, target string) bool {
 	// system calls (seen: the directory opened on one thread and fsynced
 	// on the next, after a preemption signal). The traced command is one
 	// process (the caller checks that it execs nothing).
-	var dir string              // set once the rename happened
-	openFDs := map[string]int{} // directory → fd, opened after the rename
+	var dir string               // set once the rename happened
+	openFDs := map[string]int{}  // directory → fd, opened after the rename
+	split := map[string]string{} // PID → the start of a call strace split
 	for _, line := range strings.Split(log, "\n") {
-		_, call, ok := strings.Cut(line, " ")
+		pid, call, ok := strings.Cut(line, " ")
 		if !ok {
 			continue
 		}
 		call = strings.TrimSpace(call)
+		// A call another thread's interrupted is logged in two lines:
+		// "openat(…, O_CLOEXEC <unfinished ...>", then
+		// "<... openat resumed>) = 5". Join them.
+		if start, ok := strings.CutSuffix(call, " <unfinished ...>"); ok {
+			split[pid] = start
+			continue
+		}
+		if _, end, ok := strings.Cut(call, " resumed>"); ok && strings.HasPrefix(call, "<... ") {
+			call = split[pid] + end
+			delete(split, pid)
+		}
 		switch {
 		case strings.HasPrefix(call, "rename") && strings.Contains(call, "/"+target+"\"") && strings.HasSuffix(call, "= 0"):
 			fields := strings.Split(call, "\"")
@@ -193,6 +205,11 @@ func TestRenamedThenDirSynced(t *testing.T) {
 	}{
 		{"one thread", rename + open + "1578  fsync(5)                          = 0\n", true},
 		{"fsync on another thread", rename + open + "1578  --- SIGURG {si_signo=SIGURG} ---\n1581  fsync(5)                          = 0\n", true},
+		{"open split by another thread's call", rename +
+			"6222  openat(AT_FDCWD, \"/h/.docker\", O_RDONLY|O_CLOEXEC <unfinished ...>\n" +
+			"6217  --- SIGURG {si_signo=SIGURG, si_code=SI_TKILL, si_pid=6217, si_uid=2409172} ---\n" +
+			"6222  <... openat resumed>)             = 5\n" +
+			"6222  fsync(5)                          = 0\n", true},
 		{"no fsync", rename + open, false},
 		{"fsync of another descriptor", rename + open + "1578  fsync(6)                          = 0\n", false},
 		{"fsync before the rename", open + "1578  fsync(5)                          = 0\n" + rename, false},
