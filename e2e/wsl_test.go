@@ -76,7 +76,7 @@ func (w *wslWorld) installWindows(exe string) string {
 		err = os.MkdirAll(filepath.Dir(dst), 0o755)
 	}
 	if err == nil {
-		err = os.WriteFile(dst, b, 0o755)
+		err = launch.WriteProgram(dst, b, 0o755)
 	}
 	if err == nil {
 		err = w.user.Own(w.wsl.Wine.LocalAppData())

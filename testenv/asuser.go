@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/regcred/regcred/testenv/launch"
 )
@@ -123,6 +124,10 @@ func userEnv(u *launch.KernelUser) []string {
 }
 
 func copyFile(from, to string, mode os.FileMode) error {
+	// A program, open for writing when another goroutine forks, could not
+	// be run until that child execs (see launch.WriteProgram).
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
 	in, err := os.Open(from)
 	if err != nil {
 		return err

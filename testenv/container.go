@@ -41,7 +41,7 @@ func NewContainer(tb testing.TB, bin string, uid int) (*Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(rootfs, "program"), data, 0o755); err != nil {
+	if err := launch.WriteProgram(filepath.Join(rootfs, "program"), data, 0o755); err != nil {
 		return nil, err
 	}
 	return &Container{dir: dir, bin: "/program", uid: uid}, nil

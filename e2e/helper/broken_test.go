@@ -72,7 +72,7 @@ func TestBrokenKeyrings(t *testing.T) {
 			fake := t.TempDir()
 			marker := filepath.Join(fake, "autolaunched")
 			script := "#!/bin/sh\ntouch " + marker + "\nexit 1\n"
-			if err := os.WriteFile(filepath.Join(fake, "dbus-launch"), []byte(script), 0o700); err != nil {
+			if err := launch.WriteProgram(filepath.Join(fake, "dbus-launch"), []byte(script), 0o700); err != nil {
 				t.Fatal(err)
 			}
 			e.vars["PATH"] = fake + string(os.PathListSeparator) + e.vars["PATH"]

@@ -14,6 +14,8 @@ import (
 
 	"github.com/docker/docker-credential-helpers/client"
 	"github.com/docker/docker-credential-helpers/credentials"
+
+	"github.com/regcred/regcred/testenv/launch"
 )
 
 // dockerConfig points the kenv's docker at config (config.json's content)
@@ -33,7 +35,7 @@ func (k *kenv) dockerConfig(config string, dirs ...string) {
 func helperScript(t *testing.T, dir, name, body string) {
 	t.Helper()
 	script := fmt.Sprintf("#!/bin/sh\necho \"$@\" >> %q\n%s\n", filepath.Join(dir, name+".argv"), body)
-	if err := os.WriteFile(filepath.Join(dir, "docker-credential-"+name), []byte(script), 0o700); err != nil {
+	if err := launch.WriteProgram(filepath.Join(dir, "docker-credential-"+name), []byte(script), 0o700); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -611,7 +611,7 @@ func TestWindowsZipRunsUnderWine(t *testing.T) {
 	if err := os.MkdirAll(filepath.Dir(exe), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(exe, b, 0o700); err != nil {
+	if err := launch.WriteProgram(exe, b, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	w, err := launch.StartWine(filepath.Join(tmp, "wine"))

@@ -68,10 +68,24 @@ func lookPath(name string) string {
 func (u *KernelUser) Wrap(bin string) (string, error) {
 	w := filepath.Join(u.bin, filepath.Base(bin))
 	script := fmt.Sprintf("#!/bin/sh\nset -- %q \"$@\"\n%s\n", bin, u.script(Login))
-	if err := os.WriteFile(w, []byte(script), 0o755); err != nil {
+	if old, err := os.ReadFile(w); err == nil && string(old) == script {
+		return w, nil
+	}
+	if err := WriteProgram(w, []byte(script), 0o755); err != nil {
 		return "", err
 	}
 	return w, nil
+}
+
+// WriteProgram writes a program this process may run at once. A child
+// another goroutine forks while the file is open for writing holds it
+// open until it execs, and running the program meanwhile fails with "text
+// file busy" (golang/go#22315; seen: eight concurrent kubectl-regcred
+// exports). So it is written holding syscall.ForkLock, which fork takes.
+func WriteProgram(path string, data []byte, mode os.FileMode) error {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	return os.WriteFile(path, data, mode)
 }
 
 // own gives everything under the session's directory to its user.

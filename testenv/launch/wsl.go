@@ -91,7 +91,7 @@ func StartWSL(dir string, u *KernelUser) (_ *WSL, err error) {
 		return nil, err
 	}
 	handler := filepath.Join(w.Bin, "interop-handler")
-	if err := os.WriteFile(handler, fmt.Appendf(nil, wslHandler, w.Wine.Prefix, w.Wine.userName(), wine64), 0o755); err != nil {
+	if err := WriteProgram(handler, fmt.Appendf(nil, wslHandler, w.Wine.Prefix, w.Wine.userName(), wine64), 0o755); err != nil {
 		return nil, err
 	}
 	// WSL's PATH holds Windows' system32: cmd.exe is a Windows program,
@@ -100,12 +100,12 @@ func StartWSL(dir string, u *KernelUser) (_ *WSL, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(w.Bin, "cmd.exe"), cmdExe, 0o755); err != nil {
+	if err := WriteProgram(filepath.Join(w.Bin, "cmd.exe"), cmdExe, 0o755); err != nil {
 		return nil, err
 	}
 	wslpath := fmt.Sprintf("#!/bin/sh\n# wslpath -u WINDOWS-PATH, by Wine's winepath.\n[ \"$1\" = -u ] || { echo \"wslpath: only -u here\" >&2; exit 1; }\nunset TMPDIR\nWINEPREFIX=%q WINEDEBUG=-all USER=%q %s winepath -u \"$2\" | tr -d '\\r' | sed 's,/$,,'\n",
 		w.Wine.Prefix, w.Wine.userName(), wine64)
-	if err := os.WriteFile(filepath.Join(w.Bin, "wslpath"), []byte(wslpath), 0o755); err != nil {
+	if err := WriteProgram(filepath.Join(w.Bin, "wslpath"), []byte(wslpath), 0o755); err != nil {
 		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(binfmtMisc, "register"), []byte(fmt.Sprintf(":%s:M::MZ::%s:", w.Entry, handler)), 0); err != nil {
