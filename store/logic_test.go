@@ -418,3 +418,45 @@ func TestTransientErrorsAreNotCorruption(t *testing.T) {
 		t.Errorf("List once the keyring answers = %v, %v", l, err)
 	}
 }
+
+// TestFaultMarksWritesOnly: Config.Fault names each write a writer makes,
+// before it makes it, and hides nothing else the keyring implements —
+// Check still sees a list cache.
+func TestFaultMarksWritesOnly(t *testing.T) {
+	ctx := context.Background()
+	k := keyring.NewMemory()
+	k.NoList = true
+	var steps []string
+	dir := t.TempDir()
+	st, err := New(Config{
+		Keyring:  &keyring.ListCache{Keyring: k, Path: filepath.Join(dir, "list.json")},
+		LockPath: filepath.Join(dir, "lock"), ItemLimit: 512,
+		Fault: func(step string) { steps = append(steps, fmt.Sprintf("%s@%d", step, k.Sets())) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		op   func() error
+		want []string // each step, with the keyring's Set count when it was called
+	}{
+		{"store", func() error { return st.Put(ctx, Credential{ServerURL: "a.example", Username: "a", Secret: "s"}) }, []string{"item@0"}},
+		{"get", func() error { _, err := st.Get(ctx, "a.example"); return err }, nil},
+		{"store chunked", func() error {
+			return st.Put(ctx, Credential{ServerURL: "a.example", Username: "a", Secret: strings.Repeat("x", 700)})
+		}, []string{"chunk@1", "chunk@2", "item@3"}},
+		{"erase", func() error { return st.Erase(ctx, "a.example") }, []string{"item@4", "delete chunk@5", "delete chunk@5", "item@5"}},
+	} {
+		steps = nil
+		if err := tt.op(); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if !slices.Equal(steps, tt.want) {
+			t.Errorf("%s: steps %v, want %v", tt.name, steps, tt.want)
+		}
+	}
+	if r, err := st.Check(ctx); err != nil || !r.Cached {
+		t.Errorf("Check = %+v, %v: want it to see the list cache", r, err)
+	}
+}

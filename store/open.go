@@ -292,10 +292,9 @@ func Detect(ctx context.Context, cfg Config, getenv func(string) string) (c Choi
 			return Choice{Name: keyring.Names()[0], Why: "an older regcred kept its credentials there"}, true
 		}
 	}
-	opts, err := keyringOptions(cfg, getenv)
-	if err != nil { // no writers' lock to pace KeePassXC's saves by: ask the rest
-		opts.LockPath = ""
-	}
+	// Without a writers' lock (no home directory) detection asks all the
+	// same: it writes nothing.
+	opts, _ := keyringOptions(cfg, getenv)
 	name, why, sure := keyring.Detect(ctx, opts)
 	return Choice{Name: name, Why: why}, sure
 }

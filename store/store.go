@@ -99,7 +99,8 @@ type Config struct {
 	// their items may still need migrating. Empty for none.
 	LegacyIndex string
 	// Fault, when set, is called with a step's name before each keyring
-	// write. Crash tests use it to stop a process at an exact step.
+	// write a writer makes (see faulting). Crash tests use it to stop a
+	// process at an exact step.
 	Fault func(step string)
 }
 
@@ -132,9 +133,6 @@ func New(cfg Config) (*Store, error) {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = keyring.DefaultTimeout
-	}
-	if cfg.Fault != nil && cfg.Keyring != nil {
-		cfg.Keyring = faulting{cfg.Keyring, cfg.Fault}
 	}
 	return &Store{cfg: cfg}, nil
 }

@@ -27,6 +27,9 @@ func (s *Store) begin(ctx context.Context) (w *writer, unlock func() error, err 
 		return nil, nil, err
 	}
 	w = &writer{s: s, ctx: ctx, kr: s.cfg.Keyring}
+	if s.cfg.Fault != nil {
+		w.kr = faulting{w.kr, s.cfg.Fault}
+	}
 	if s.legacyPending() {
 		if err := w.migrate(); err != nil {
 			_ = unlock()
@@ -235,7 +238,8 @@ func holderPath(lockPath string) string { return lockPath + ".holder" }
 // faulting is a keyring that calls fault with the step's name before each
 // write: "chunk" and "delete chunk" for a chunk, "item" for anything else
 // but the legacy stamp. Crash tests stop a process at an exact step with
-// it (Config.Fault).
+// it (Config.Fault). Only a writer's keyring is wrapped: the store's own
+// keeps what else it implements (a list cache's Forget).
 type faulting struct {
 	keyring.Keyring
 	fault func(step string)
