@@ -35,6 +35,14 @@ type env struct {
 	bin     string // the helper binary to run
 }
 
+// in is the env for a subtest of the test that made it: the same keyring,
+// user and settings, failing t.
+func (e *env) in(t *testing.T) *env {
+	c := *e
+	c.t = t
+	return &c
+}
+
 // helperBin is the built helper.
 func helperBin() string { return filepath.Join(binDir, "docker-credential-regcred") }
 
