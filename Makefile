@@ -98,7 +98,7 @@ dist:
 
 ## stress: longer runs — 1200 concurrent-ish helper processes, a random kill -9 loop, bounded fuzzing
 stress: deps
-	REGCRED_STRESS=1 REGCRED_E2E=1 $(GO) test -count=1 -timeout 20m -run 'TestStoreChurnKeepsKeyringAlive|TestKillLoop' -v ./e2e/helper/
+	REGCRED_STRESS=1 REGCRED_E2E=1 $(GO) test -count=1 -timeout 20m -parallel 5 -run 'TestStoreChurnKeepsKeyringAlive|TestKillLoop' -v ./e2e/helper/
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; rest=$${t#*:}; name=$${rest%%:*}; n=$${rest#*:}; \
 		echo "fuzz: $$name in ./$$pkg/, $$n executions"; \
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime "$$n"x -timeout 15m ./$$pkg/ || exit 1; \

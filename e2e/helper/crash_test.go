@@ -187,11 +187,15 @@ func TestKillLoop(t *testing.T) {
 	if n, err := strconv.Atoi(os.Getenv("REGCRED_KILL_RUNS")); err == nil {
 		runs = n
 	}
-	// One keyring at a time, alone: each loop spreads its kills over the
-	// time a run takes, measured first, and a loop beside it changes that
-	// time (in parallel, too few runs were killed mid-way).
+	// The keyrings side by side, each with its own provider and user. Each
+	// loop spreads its kills over the time a run takes now (killWindow),
+	// which the others' load changes as they start and end: a window
+	// measured once, before, had too few runs killed mid-way in parallel.
 	for _, k := range keyrings {
-		t.Run(k, func(t *testing.T) { killLoop(t, newEnvOn(t, k), runs) })
+		t.Run(k, func(t *testing.T) {
+			t.Parallel()
+			killLoop(t, newEnvOn(t, k), runs)
+		})
 	}
 }
 
@@ -199,7 +203,7 @@ func killLoop(t *testing.T, e *env, runs int) {
 	e.forceChunks(512)
 	const server = "loop.example"
 	written := map[cred]bool{}
-	window := runTime(t, e, server, written)
+	window := killWindow{typical: runTime(t, e, server, written)}
 	killed, completed := 0, 0
 	for i := range runs {
 		c := cred{fmt.Sprintf("user%d", i%4), strings.Repeat(fmt.Sprint(i%10), 1+rand.IntN(3000))}
@@ -216,13 +220,28 @@ func killLoop(t *testing.T, e *env, runs int) {
 		cmd.Stdin = strings.NewReader(in)
 		var out strings.Builder
 		cmd.Stdout = &out
+		start := time.Now()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(rand.N(window))
-		_ = cmd.Process.Kill()
-		err := cmd.Wait()
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		var err error
+		kill := time.After(window.delay())
+		if probe := i%10 == 5; probe {
+			kill = nil // a run the window is measured on
+		}
+		select {
+		case err = <-exited:
+			if err == nil && kill == nil {
+				window.ran(time.Since(start))
+			}
+		case <-kill:
+			_ = cmd.Process.Kill()
+			err = <-exited
+		}
 		switch ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus); {
+		case err == nil && kill == nil:
 		case err == nil:
 			completed++
 		case ws.Signaled():
@@ -255,9 +274,9 @@ func killLoop(t *testing.T, e *env, runs int) {
 			}
 		}
 	}
-	t.Logf("kill loop: %d runs, kills spread over %v, %d killed mid-way, %d completed first; nothing lost or mixed", runs, window, killed, completed)
+	t.Logf("kill loop: %d runs, kills spread over %v at the end, %d killed mid-way, %d completed before their kill, the rest left to complete; nothing lost or mixed", runs, window.span(), killed, completed)
 	if killed < runs/4 || completed == 0 {
-		t.Errorf("%d of %d runs were killed mid-way and %d completed: want at least a quarter killed, and some completed", killed, runs, completed)
+		t.Errorf("%d of %d runs were killed mid-way and %d completed before their kill: want at least a quarter killed, and some completed", killed, runs, completed)
 	}
 }
 
@@ -269,6 +288,20 @@ func killLoop(t *testing.T, e *env, runs int) {
 // finish on the kernel keyring in one CI run, 300 of 300 killed: a run
 // finished only if it beat its kill, so only when it took under 3/4 of
 // the median — and on the kernel keyring runs barely vary.)
+// killWindow is how long the kill loop waits before a kill: a random time
+// up to 5/4 of what a whole run takes now. It follows one run in ten, left
+// to complete (a moving average, so that a load that comes or goes moves it
+// within a few of them). Runs that happen to complete before their kill
+// would bias it: they are the short ones.
+type killWindow struct{ typical time.Duration }
+
+func (w *killWindow) span() time.Duration  { return w.typical * 5 / 4 }
+func (w *killWindow) delay() time.Duration { return rand.N(w.span()) }
+
+// ran counts a run that completed in took.
+func (w *killWindow) ran(took time.Duration) { w.typical = (3*w.typical + took) / 4 }
+
+// runTime is the median time of a few whole stores, the kill window's start.
 func runTime(t *testing.T, e *env, server string, written map[cred]bool) time.Duration {
 	t.Helper()
 	var took []time.Duration
@@ -282,5 +315,5 @@ func runTime(t *testing.T, e *env, server string, written map[cred]bool) time.Du
 		took = append(took, time.Since(start))
 	}
 	slices.Sort(took)
-	return took[len(took)/2] * 5 / 4
+	return took[len(took)/2]
 }
