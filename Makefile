@@ -60,8 +60,12 @@ E2EFLAGS = -count=1 -timeout 40m -parallel 4
 ## ci: what .ci/run runs — lint, the release, make test under the race detector, every black-box suite (CI=true: nothing real skipped), make stress
 # make test's phase runs the packages in-process, where -race sees the
 # product's own code; the black-box suites exec binaries built without it.
-ci: deps lint k8s-tools client-tools dist
-	CI=true REGCRED_E2E=0 $(MAKE) --no-print-directory test TESTFLAGS='-race -count=1'
+# lint and the release run side by side (each target's output whole, when
+# it ends); make test's in-process packages four at a time, as they mostly
+# wait on keyrings.
+ci: deps k8s-tools client-tools
+	$(MAKE) --no-print-directory -j2 --output-sync=target lint dist
+	CI=true REGCRED_E2E=0 $(MAKE) --no-print-directory test TESTFLAGS='-race -count=1 -p 4'
 	CI=true $(MAKE) --no-print-directory e2e
 	CI=true $(MAKE) --no-print-directory stress
 
