@@ -385,22 +385,17 @@ func TestImportFromConfigKeepsFileOnFailure(t *testing.T) {
 }
 
 // upstreamHelper builds one of docker-credential-helpers' own helpers.
-func upstreamHelper(t *testing.T, name string, cgo bool) {
+func upstreamHelper(t *testing.T, name string) {
 	t.Helper()
-	cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, "docker-credential-"+name), "github.com/docker/docker-credential-helpers/"+name+"/cmd")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if cgo {
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-	}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		testenv.Unavailable(t, fmt.Errorf("build upstream %s helper (needs libsecret-1-dev, pkg-config, gcc): %v\n%s", name, err, out))
+	if _, err := launch.BuildUpstream(binDir, name); err != nil {
+		testenv.Unavailable(t, fmt.Errorf("build upstream %s helper (needs libsecret-1-dev, pkg-config, gcc): %w", name, err))
 	}
 }
 
 func TestImportFromHelpers(t *testing.T) {
 	testenv.Require(t, "pass", "gpg")
-	upstreamHelper(t, "secretservice", true)
-	upstreamHelper(t, "pass", false)
+	upstreamHelper(t, "secretservice")
+	upstreamHelper(t, "pass")
 	e := newEnv(t, launch.Unlocked)
 	gnupg := filepath.Join(e.session.Dir, "gnupg")
 	os.MkdirAll(gnupg, 0o700)

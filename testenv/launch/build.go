@@ -24,14 +24,28 @@ func Build(dir, name string) (string, error) {
 // BuildTagged is Build with build tags, writing the binary as out.
 func BuildTagged(dir, name, out, tags string) (string, error) {
 	out = filepath.Join(dir, out)
-	cmd := exec.Command("go", "build", "-o", out, "-tags", tags,
-		"-ldflags", "-X "+version.Symbol+"="+TestVersion,
-		Module+"/cmd/"+name)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as released: static
-	if b, err := cmd.CombinedOutput(); err != nil {
+	// CGO_ENABLED=0 as released: static.
+	if b, err := GoBuild([]string{"CGO_ENABLED=0"}, out, "-tags", tags,
+		"-ldflags", "-X "+version.Symbol+"="+TestVersion, Module+"/cmd/"+name); err != nil {
 		return "", fmt.Errorf("go build %s: %v\n%s", name, err, b)
 	}
 	return out, nil
+}
+
+// GoBuild builds a main package as out, with env added to this process's:
+// args are build flags, then the package. It goes through go run, with cp
+// as the program that runs the result: go run keeps what it links in the
+// build cache (Go 1.24 and later), where go build -o links again each
+// time, and every black-box package builds the same few binaries at each
+// run (a kubectl-regcred link is about 5 s of CPU). Like go build -o, it
+// makes out's directory when missing. It returns go's output.
+func GoBuild(env []string, out string, args ...string) ([]byte, error) {
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command("go", append(append([]string{"run", "-exec", "cp --remove-destination"}, args...), out)...)
+	cmd.Env = append(os.Environ(), env...)
+	return cmd.CombinedOutput()
 }
 
 // TestVersion is the version Build stamps into binaries.
@@ -39,8 +53,7 @@ const TestVersion = "v0.0.0-test"
 
 // BuildTool compiles a tool the project's go.mod pins (a `tool` line) into dir.
 func BuildTool(dir, pkg string) error {
-	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, filepath.Base(pkg)), pkg)
-	if b, err := cmd.CombinedOutput(); err != nil {
+	if b, err := GoBuild(nil, filepath.Join(dir, filepath.Base(pkg)), pkg); err != nil {
 		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
 	}
 	return nil
@@ -90,10 +103,8 @@ func BuildWindows(dir, name string) (string, error) {
 // windows/amd64 as dir/<name>.exe and returns its path.
 func BuildWindowsPackage(dir, name, pkg string) (string, error) {
 	out := filepath.Join(dir, name+".exe")
-	cmd := exec.Command("go", "build", "-o", out,
-		"-ldflags", "-X "+version.Symbol+"="+TestVersion, pkg)
-	cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
+	if b, err := GoBuild([]string{"GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0"}, out,
+		"-ldflags", "-X "+version.Symbol+"="+TestVersion, pkg); err != nil {
 		return "", fmt.Errorf("go build %s for windows: %v\n%s", name, err, b)
 	}
 	return out, nil
@@ -105,13 +116,11 @@ func BuildWindowsPackage(dir, name, pkg string) (string, error) {
 // libsecret through cgo.
 func BuildUpstream(dir, name string) (string, error) {
 	out := filepath.Join(dir, "docker-credential-"+name)
-	cmd := exec.Command("go", "build", "-o", out, "github.com/docker/docker-credential-helpers/"+name+"/cmd")
 	cgo := "0"
 	if name == "secretservice" {
 		cgo = "1"
 	}
-	cmd.Env = append(os.Environ(), "CGO_ENABLED="+cgo)
-	if b, err := cmd.CombinedOutput(); err != nil {
+	if b, err := GoBuild([]string{"CGO_ENABLED=" + cgo}, out, "github.com/docker/docker-credential-helpers/"+name+"/cmd"); err != nil {
 		return "", fmt.Errorf("go build docker-credential-%s: %v (secretservice needs libsecret-1-dev)\n%s", name, err, b)
 	}
 	return out, nil

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 
@@ -32,9 +31,8 @@ func podapp() ([]byte, error) {
 		}
 		defer os.RemoveAll(dir)
 		out := filepath.Join(dir, "podapp")
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, Module+"/testenv/launch/podapp")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-		if b, err := cmd.CombinedOutput(); err != nil {
+		if b, err := GoBuild([]string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64"}, out,
+			"-trimpath", "-ldflags", "-s -w", Module+"/testenv/launch/podapp"); err != nil {
 			podappErr = fmt.Errorf("go build podapp: %v\n%s", err, b)
 			return
 		}
