@@ -55,16 +55,14 @@ e2e: deps k8s-tools client-tools
 # Packages run two at a time (go test's default here): four at once took
 # about as long (349 s against 368 s), the machine's two cores being busy
 # already, and a Wine test failed under that load.
-E2EFLAGS = -count=1 -timeout 40m -parallel 4
+E2EFLAGS = -count=1 -timeout 40m -parallel 4 -p 3
 
 ## ci: what .ci/run runs — lint, the release, make test under the race detector, every black-box suite (CI=true: nothing real skipped), make stress
 # make test's phase runs the packages in-process, where -race sees the
 # product's own code; the black-box suites exec binaries built without it.
-# lint and the release run side by side (each target's output whole, when
-# it ends); make test's in-process packages four at a time, as they mostly
-# wait on keyrings.
-ci: deps k8s-tools client-tools
-	$(MAKE) --no-print-directory -j2 --output-sync=target lint dist
+# make test's in-process packages run four at a time: they mostly wait on
+# keyrings (lint beside the release build saved nothing: both are CPU-bound).
+ci: deps lint k8s-tools client-tools dist
 	CI=true REGCRED_E2E=0 $(MAKE) --no-print-directory test TESTFLAGS='-race -count=1 -p 4'
 	CI=true $(MAKE) --no-print-directory e2e
 	CI=true $(MAKE) --no-print-directory stress
@@ -102,7 +100,7 @@ dist:
 
 ## stress: longer runs — 1200 concurrent-ish helper processes, a random kill -9 loop, bounded fuzzing
 stress: deps
-	REGCRED_STRESS=1 REGCRED_E2E=1 $(GO) test -count=1 -timeout 20m -parallel 5 -run 'TestStoreChurnKeepsKeyringAlive|TestKillLoop' -v ./e2e/helper/
+	REGCRED_STRESS=1 REGCRED_E2E=1 $(GO) test -count=1 -timeout 20m -parallel 6 -run 'TestStoreChurnKeepsKeyringAlive|TestKillLoop' -v ./e2e/helper/
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; rest=$${t#*:}; name=$${rest%%:*}; n=$${rest#*:}; \
 		echo "fuzz: $$name in ./$$pkg/, $$n executions"; \
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime "$$n"x -timeout 15m ./$$pkg/ || exit 1; \
