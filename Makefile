@@ -52,9 +52,10 @@ e2e: deps k8s-tools client-tools
 # The black-box suites always run afresh: they build and exec the binaries,
 # which the test cache does not see change. A test whose keyrings each have
 # their own provider and user runs them side by side (onEach), four at once.
-# Packages run two at a time (go test's default here): four at once took
-# about as long (349 s against 368 s), the machine's two cores being busy
-# already, and a Wine test failed under that load.
+# Packages run three at a time: two (go test's default here) left a core
+# idle a fifth of the time, as packages wait on providers and clusters
+# (295 s against 229 s); four, tried when install.sh's build still
+# compiled everything cold, gained little and a Wine test failed under it.
 E2EFLAGS = -count=1 -timeout 40m -parallel 4 -p 3
 
 ## ci: what .ci/run runs — lint, the release, make test under the race detector, every black-box suite (CI=true: nothing real skipped), make stress
