@@ -294,28 +294,27 @@ func killLoop(t *testing.T, e *env, runs int) {
 	}
 }
 
-// runTime measures how long an uninterrupted chunked store takes on e's
-// keyring and returns a kill window a little longer than that, so kills
-// land throughout a run on a fast keyring (the kernel's: a few
-// milliseconds) as on a slow one (a Secret Service round trip per item),
-// and some runs finish. (A window of 3/4 of the median run let none
-// finish on the kernel keyring in one CI run, 300 of 300 killed: a run
-// finished only if it beat its kill, so only when it took under 3/4 of
-// the median — and on the kernel keyring runs barely vary.)
 // killWindow is how long the kill loop waits before a kill: a random time
-// up to 5/4 of what a whole run takes now. It follows one run in ten, left
-// to complete (a moving average, so that a load that comes or goes moves it
-// within a few of them). Runs that happen to complete before their kill
-// would bias it: they are the short ones.
+// up to 5/4 of what a whole run takes now, so that kills land throughout a
+// run on a fast keyring (the kernel's: a few milliseconds) as on a slow one
+// (a Secret Service round trip per item), and some runs finish. (A window
+// of 3/4 of the median run let none finish on the kernel keyring in one CI
+// run, 300 of 300 killed: a run finished only if it beat its kill, so only
+// when it took under 3/4 of the median — and on the kernel keyring runs
+// barely vary.) It follows one run in ten, left to complete: a moving
+// average, so that a load that comes or goes (the other loops beside it)
+// moves it within a few of them. The runs that happen to complete before
+// their kill would bias it: they are the short ones.
 type killWindow struct{ typical time.Duration }
 
 func (w *killWindow) span() time.Duration  { return w.typical * 5 / 4 }
 func (w *killWindow) delay() time.Duration { return rand.N(w.span()) }
 
-// ran counts a run that completed in took.
+// ran counts a run, left to complete, that took took.
 func (w *killWindow) ran(took time.Duration) { w.typical = (3*w.typical + took) / 4 }
 
-// runTime is the median time of a few whole stores, the kill window's start.
+// runTime is the median time of a few uninterrupted chunked stores on e's
+// keyring: the kill window's start.
 func runTime(t *testing.T, e *env, server string, written map[cred]bool) time.Duration {
 	t.Helper()
 	var took []time.Duration
