@@ -38,7 +38,7 @@ func (h *winHelper) store(server, user, secret string) {
 	h.t.Helper()
 	in, _ := json.Marshal(map[string]string{"ServerURL": server, "Username": user, "Secret": secret})
 	if r := h.run(string(in), "store"); r.Code != 0 {
-		h.t.Fatalf("store %s: exit %d %s%s", server, r.Code, r.Stdout, r.Stderr)
+		h.t.Fatalf("store %s: exit %d (signal %v) %s%s", server, r.Code, r.Signal, r.Stdout, r.Stderr)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/regcred/regcred/internal/version"
 )
@@ -64,6 +65,8 @@ type Result struct {
 	Stdout, Stderr string
 	// Code is the exit code; -1 when a signal ended the process.
 	Code int
+	// Signal is the signal that ended the process, if one did.
+	Signal syscall.Signal
 }
 
 // Run runs bin with exactly env (name → value), stdin and args, and
@@ -87,6 +90,9 @@ func RunCmd(cmd *exec.Cmd, stdin string) (Result, error) {
 	switch {
 	case errors.As(err, &exit):
 		r.Code = exit.ExitCode()
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			r.Signal = ws.Signal()
+		}
 	case err != nil:
 		return r, err
 	}
