@@ -75,7 +75,6 @@ func TestStoreChurnKeepsKeyringAlive(t *testing.T) {
 	if os.Getenv("REGCRED_STRESS") == "" {
 		t.Skip("stress test: run by `make stress` (REGCRED_STRESS=1)")
 	}
-	t.Parallel() // beside TestKillLoop's keyrings: a provider of its own
 	e := newEnv(t, launch.Unlocked)
 	const total, workers = 1200, 4
 	var next, failed atomic.Int64

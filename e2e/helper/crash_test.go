@@ -183,7 +183,6 @@ func TestKillLoop(t *testing.T) {
 	if os.Getenv("REGCRED_STRESS") == "" {
 		t.Skip("stress test: run by `make stress` (REGCRED_STRESS=1)")
 	}
-	t.Parallel() // beside TestStoreChurnKeepsKeyringAlive
 	runs := 300
 	if n, err := strconv.Atoi(os.Getenv("REGCRED_KILL_RUNS")); err == nil {
 		runs = n
