@@ -127,12 +127,12 @@ func (w *world) installer(root, prefix string) func(args ...string) (string, int
 // machine's already does: the same directory layout, the user's, with each
 // entry hard-linked to root's. make ci's release build (make dist) has
 // compiled every package install.sh compiles, with the same toolchain and
-// flags, so the user's builds compile nothing; built cold, they took 80 to 110
-// s of the package's time on 2 cores. The user can add entries and unlink its
-// links, but not change root's files, which stay root's (a file others may
-// write is not linked). It lives outside
-// install-go, which Own walks, and goes with the test. Where root's cache is
-// on another file system, the user starts with an empty one.
+// flags, so the user's builds compile nothing; built cold, they took 80 to
+// 110 s of the package's time on 2 cores. The user can add entries and
+// unlink its links, but not change root's files, which stay root's (a file
+// others may write is not linked). It lives outside install-go, which Own
+// walks, and goes with the test. Where root's cache is on another file
+// system, the user starts with an empty one.
 func usersBuildCache(t testing.TB, u *launch.KernelUser) string {
 	t.Helper()
 	dir := filepath.Join(binDir, "install-gocache-"+u.Name())
