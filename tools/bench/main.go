@@ -235,9 +235,7 @@ func setUp() (_ *bench, err error) {
 
 func build(dir, name, pkg, cgo string) (string, error) {
 	out := filepath.Join(dir, name)
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, pkg)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED="+cgo)
-	if b, err := cmd.CombinedOutput(); err != nil {
+	if b, err := launch.GoBuild([]string{"CGO_ENABLED=" + cgo}, out, "-trimpath", "-ldflags", "-s -w", pkg); err != nil {
 		return "", fmt.Errorf("build %s: %v\n%s", name, err, b)
 	}
 	return out, nil
