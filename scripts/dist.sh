@@ -12,6 +12,10 @@ cd "$(dirname "$0")/.."
 # (make exports the same; a shell's GOTOOLCHAIN=local would otherwise give
 # other binaries).
 export GOTOOLCHAIN=auto
+# Everything here is built as the release is (static, -trimpath): the
+# completions hook, spdxsbom, the krew manifest's writer and the tools then
+# reuse what lint and the release compile, and the other way round.
+export CGO_ENABLED=0 GOFLAGS="-trimpath${GOFLAGS:+ $GOFLAGS}"
 goreleaser=github.com/goreleaser/goreleaser/v2@v2.15.1
 syft_version=1.57.2
 if [ "${1:-}" = --if-stale ] && [ -f dist/regcred.krew.yaml ] &&

@@ -25,8 +25,10 @@ func Build(dir, name string) (string, error) {
 // BuildTagged is Build with build tags, writing the binary as out.
 func BuildTagged(dir, name, out, tags string) (string, error) {
 	out = filepath.Join(dir, out)
-	// CGO_ENABLED=0 as released: static.
-	if b, err := GoBuild([]string{"CGO_ENABLED=0"}, out, "-tags", tags,
+	// CGO_ENABLED=0 and -trimpath as released: static, and compiled with
+	// the flags make dist and lint use, so that their packages, already in
+	// the build cache, are not compiled a second time.
+	if b, err := GoBuild([]string{"CGO_ENABLED=0"}, out, "-trimpath", "-tags", tags,
 		"-ldflags", "-X "+version.Symbol+"="+TestVersion, Module+"/cmd/"+name); err != nil {
 		return "", fmt.Errorf("go build %s: %v\n%s", name, err, b)
 	}
@@ -109,7 +111,8 @@ func BuildWindows(dir, name string) (string, error) {
 // windows/amd64 as dir/<name>.exe and returns its path.
 func BuildWindowsPackage(dir, name, pkg string) (string, error) {
 	out := filepath.Join(dir, name+".exe")
-	if b, err := GoBuild([]string{"GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0"}, out,
+	// -trimpath as released: make dist has compiled these packages so.
+	if b, err := GoBuild([]string{"GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0"}, out, "-trimpath",
 		"-ldflags", "-X "+version.Symbol+"="+TestVersion, pkg); err != nil {
 		return "", fmt.Errorf("go build %s for windows: %v\n%s", name, err, b)
 	}
@@ -122,11 +125,13 @@ func BuildWindowsPackage(dir, name, pkg string) (string, error) {
 // libsecret through cgo.
 func BuildUpstream(dir, name string) (string, error) {
 	out := filepath.Join(dir, "docker-credential-"+name)
-	cgo := "0"
+	// Each with the flags of a build already in the cache: -trimpath like
+	// the release where cgo is off, the test binaries' where it is on.
+	env, flags := []string{"CGO_ENABLED=0"}, []string{"-trimpath"}
 	if name == "secretservice" {
-		cgo = "1"
+		env, flags = []string{"CGO_ENABLED=1"}, nil
 	}
-	if b, err := GoBuild([]string{"CGO_ENABLED=" + cgo}, out, "github.com/docker/docker-credential-helpers/"+name+"/cmd"); err != nil {
+	if b, err := GoBuild(env, out, append(flags, "github.com/docker/docker-credential-helpers/"+name+"/cmd")...); err != nil {
 		return "", fmt.Errorf("go build docker-credential-%s: %v (secretservice needs libsecret-1-dev)\n%s", name, err, b)
 	}
 	return out, nil
