@@ -14,7 +14,7 @@ BINARIES := $(notdir $(wildcard cmd/*))
 E2E_ENV = PATH="$$k8s/bin:$$PATH" REGCRED_K8S_TOOLS=$$k8s REGCRED_CLIENT_TOOLS=$$(sh scripts/client-tools.sh) REGCRED_E2E=1
 TESTFLAGS ?=
 
-.PHONY: all help build test e2e ci deps loginpath registry k8s-tools client-tools bench dist lint clean demo stress stress-loops fuzz
+.PHONY: all help build test e2e ci ci-suites ci-fuzz deps loginpath registry k8s-tools client-tools bench dist lint clean demo stress stress-loops fuzz
 
 all: build
 
@@ -59,15 +59,27 @@ e2e: deps k8s-tools client-tools
 # Wine test failed under it.
 E2EFLAGS = -count=1 -timeout 40m -parallel 4
 
-## ci: what .ci/run runs — lint, the release, make test under the race detector, every black-box suite (CI=true: nothing real skipped), make stress
+## ci: what .ci/run runs — lint, the release, make test under the race detector, every black-box suite (CI=true: nothing real skipped), the kill loops, and beside them the fuzzers (make stress's two halves)
 # make test's phase runs the packages in-process, where -race sees the
 # product's own code; the black-box suites exec binaries built without it.
 # make test's in-process packages run four at a time: they mostly wait on
 # keyrings (lint beside the release build saved nothing: both are CPU-bound).
 ci: deps lint k8s-tools client-tools dist
+	$(MAKE) --no-print-directory -j2 --output-sync=line ci-suites ci-fuzz
+
+# make test -race, the black-box suites and the kill loops, in turn.
+ci-suites:
 	CI=true REGCRED_E2E=0 $(MAKE) --no-print-directory test TESTFLAGS='-race -count=1 -p 4'
 	CI=true $(MAKE) --no-print-directory e2e
-	CI=true $(MAKE) --no-print-directory stress
+	CI=true $(MAKE) --no-print-directory stress-loops
+
+# The fuzzers beside them, at the lowest priority (nice 19): they only need
+# CPU, a count of executions rather than a time, and take what the suites,
+# which mostly wait on keyrings and servers, leave; at nice 19 they take
+# almost nothing the suites want. Their output comes as one block, when
+# they are done (--output-sync=line: each command's output together).
+ci-fuzz:
+	nice -n 19 $(MAKE) --no-print-directory fuzz
 
 ## lint: gofmt, go vet, staticcheck and govulncheck
 # With the release's build flags (RELEASEENV): what vet compiles to check
