@@ -73,13 +73,13 @@ ci-suites:
 	CI=true $(MAKE) --no-print-directory e2e
 	CI=true $(MAKE) --no-print-directory stress-loops
 
-# The fuzzers beside them, at the lowest priority (nice 19): they only need
-# CPU, a count of executions rather than a time, and take what the suites,
-# which mostly wait on keyrings and servers, leave; at nice 19 they take
-# almost nothing the suites want. Their output comes as one block, when
-# they are done (--output-sync=line: each command's output together).
+# The fuzzers beside them, in the idle scheduling class (chrt --idle: they
+# run only when nothing else wants the CPU). They only need CPU, for a
+# count of executions rather than a time, and take what the suites, which
+# mostly wait on keyrings and servers, leave. Their output comes as one
+# block when they are done (--output-sync=line: each command's together).
 ci-fuzz:
-	nice -n 19 $(MAKE) --no-print-directory fuzz
+	chrt --idle 0 $(MAKE) --no-print-directory fuzz
 
 ## lint: gofmt, go vet, staticcheck and govulncheck
 # With the release's build flags (RELEASEENV): what vet compiles to check

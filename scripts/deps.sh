@@ -5,7 +5,7 @@
 set -eu
 
 # command:package pairs.
-need="dbus-daemon:dbus gnome-keyring-daemon:gnome-keyring secret-tool:libsecret-tools keyctl:keyutils setpriv:util-linux
+need="dbus-daemon:dbus gnome-keyring-daemon:gnome-keyring secret-tool:libsecret-tools keyctl:keyutils setpriv:util-linux chrt:util-linux
 keepassxc:keepassxc keepassxc-cli:keepassxc kwalletd5:libkf5wallet-bin Xvfb:xvfb xdotool:xdotool openbox:openbox xprop:x11-utils
 /usr/lib/x86_64-linux-gnu/qca-qt5/crypto/libqca-ossl.so:libqca-qt5-2-plugins
 docker-registry:docker-registry htpasswd:apache2-utils etcd:etcd-server
