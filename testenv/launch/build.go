@@ -25,10 +25,7 @@ func Build(dir, name string) (string, error) {
 // BuildTagged is Build with build tags, writing the binary as out.
 func BuildTagged(dir, name, out, tags string) (string, error) {
 	out = filepath.Join(dir, out)
-	// CGO_ENABLED=0 and -trimpath as released: static, and compiled with
-	// the flags make dist and lint use, so that their packages, already in
-	// the build cache, are not compiled a second time.
-	if b, err := GoBuild([]string{"CGO_ENABLED=0"}, out, "-trimpath", "-tags", tags,
+	if b, err := GoBuildReleased(nil, out, "-tags", tags,
 		"-ldflags", "-X "+version.Symbol+"="+TestVersion, Module+"/cmd/"+name); err != nil {
 		return "", fmt.Errorf("go build %s: %v\n%s", name, err, b)
 	}
@@ -49,6 +46,14 @@ func GoBuild(env []string, out string, args ...string) ([]byte, error) {
 	cmd := exec.Command("go", append(append([]string{"run", "-exec", "cp --remove-destination"}, args...), out)...)
 	cmd.Env = append(os.Environ(), env...)
 	return cmd.CombinedOutput()
+}
+
+// GoBuildReleased is GoBuild with the release's flags (CGO_ENABLED=0,
+// -trimpath): static, as released, and compiled as make dist and lint
+// compile, so that the packages they put in the build cache are not
+// compiled again for another set of flags.
+func GoBuildReleased(env []string, out string, args ...string) ([]byte, error) {
+	return GoBuild(append([]string{"CGO_ENABLED=0"}, env...), out, append([]string{"-trimpath"}, args...)...)
 }
 
 // TestVersion is the version Build stamps into binaries.
@@ -111,8 +116,7 @@ func BuildWindows(dir, name string) (string, error) {
 // windows/amd64 as dir/<name>.exe and returns its path.
 func BuildWindowsPackage(dir, name, pkg string) (string, error) {
 	out := filepath.Join(dir, name+".exe")
-	// -trimpath as released: make dist has compiled these packages so.
-	if b, err := GoBuild([]string{"GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0"}, out, "-trimpath",
+	if b, err := GoBuildReleased([]string{"GOOS=windows", "GOARCH=amd64"}, out,
 		"-ldflags", "-X "+version.Symbol+"="+TestVersion, pkg); err != nil {
 		return "", fmt.Errorf("go build %s for windows: %v\n%s", name, err, b)
 	}
@@ -125,13 +129,15 @@ func BuildWindowsPackage(dir, name, pkg string) (string, error) {
 // libsecret through cgo.
 func BuildUpstream(dir, name string) (string, error) {
 	out := filepath.Join(dir, "docker-credential-"+name)
-	// Each with the flags of a build already in the cache: -trimpath like
-	// the release where cgo is off, the test binaries' where it is on.
-	env, flags := []string{"CGO_ENABLED=0"}, []string{"-trimpath"}
-	if name == "secretservice" {
-		env, flags = []string{"CGO_ENABLED=1"}, nil
+	pkg := "github.com/docker/docker-credential-helpers/" + name + "/cmd"
+	var b []byte
+	var err error
+	if name == "secretservice" { // cgo: the test binaries' flags, whose standard library is cached
+		b, err = GoBuild([]string{"CGO_ENABLED=1"}, out, pkg)
+	} else {
+		b, err = GoBuildReleased(nil, out, pkg)
 	}
-	if b, err := GoBuild(env, out, append(flags, "github.com/docker/docker-credential-helpers/"+name+"/cmd")...); err != nil {
+	if err != nil {
 		return "", fmt.Errorf("go build docker-credential-%s: %v (secretservice needs libsecret-1-dev)\n%s", name, err, b)
 	}
 	return out, nil

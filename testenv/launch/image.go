@@ -31,8 +31,8 @@ func podapp() ([]byte, error) {
 		}
 		defer os.RemoveAll(dir)
 		out := filepath.Join(dir, "podapp")
-		if b, err := GoBuild([]string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64"}, out,
-			"-trimpath", "-ldflags", "-s -w", Module+"/testenv/launch/podapp"); err != nil {
+		if b, err := GoBuildReleased([]string{"GOOS=linux", "GOARCH=amd64"}, out,
+			"-ldflags", "-s -w", Module+"/testenv/launch/podapp"); err != nil {
 			podappErr = fmt.Errorf("go build podapp: %v\n%s", err, b)
 			return
 		}
