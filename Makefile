@@ -146,7 +146,7 @@ FUZZSCALE ?= 1
 FUZZ_TARGETS = helper:FuzzStoreInput:$$((150000*$(FUZZSCALE))) \
 	store/address:FuzzServerAddress:$$((500000*$(FUZZSCALE))) \
 	store:FuzzItem:$$((300000*$(FUZZSCALE))) \
-	kube:FuzzDockerConfigJSON:$$((45000*$(FUZZSCALE)))
+	kube/dockerconfig:FuzzDockerConfigJSON:$$((200000*$(FUZZSCALE)))
 
 clean:
 	rm -rf bin dist completions

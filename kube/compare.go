@@ -1,6 +1,10 @@
 package kube
 
-import "sort"
+import (
+	"sort"
+
+	"github.com/regcred/regcred/kube/dockerconfig"
+)
 
 // Status is how a registry in a Secret compares with the local keyring.
 type Status string
@@ -24,16 +28,16 @@ type Row struct {
 
 // Lookup finds the keyring's credential for a registry address. ok is false
 // when the keyring has none.
-type Lookup func(server string) (reg Registry, ok bool, err error)
+type Lookup func(server string) (reg dockerconfig.Registry, ok bool, err error)
 
 // Compare sets each of the Secret's registries against the keyring, and adds
 // a row for every keyring registry in extra (canonical addresses the caller
 // wants covered) that the Secret lacks.
-func Compare(secret []Registry, lookup Lookup, extra []Registry) ([]Row, error) {
+func Compare(secret []dockerconfig.Registry, lookup Lookup, extra []dockerconfig.Registry) ([]Row, error) {
 	var rows []Row
 	seen := map[string]bool{}
 	for _, s := range secret {
-		seen[SecretKey(s.Server)] = true
+		seen[dockerconfig.SecretKey(s.Server)] = true
 		k, ok, err := lookup(s.Server)
 		if err != nil {
 			return nil, err
@@ -54,7 +58,7 @@ func Compare(secret []Registry, lookup Lookup, extra []Registry) ([]Row, error) 
 		rows = append(rows, row)
 	}
 	for _, k := range extra {
-		if !seen[SecretKey(k.Server)] {
+		if !seen[dockerconfig.SecretKey(k.Server)] {
 			rows = append(rows, Row{Server: k.Server, Username: k.Username, Status: MissingFromSecret})
 		}
 	}

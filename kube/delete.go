@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+
+	"github.com/regcred/regcred/kube/dockerconfig"
 )
 
 // DeleteOptions tune Delete.
@@ -35,7 +37,7 @@ type DeleteOptions struct {
 // Removed is what Delete did, or in a dry run would do.
 type Removed struct {
 	Outcome Outcome
-	Changes []Change // per entry, when entries were removed and others kept
+	Changes []dockerconfig.Change // per entry, when entries were removed and others kept
 }
 
 // Delete takes the caller's entries out of the dockerconfigjson Secret
@@ -62,20 +64,20 @@ func Delete(ctx context.Context, c kubernetes.Interface, namespace, name string,
 		if err != nil {
 			return Explain(err, "get", "secrets", namespace)
 		}
-		auths, perr := ParseAuths(s.Data[corev1.DockerConfigJsonKey])
+		auths, perr := dockerconfig.ParseAuths(s.Data[corev1.DockerConfigJsonKey])
 		if s.Type != corev1.SecretTypeDockerConfigJson || perr != nil {
 			auths = nil
 		}
-		kept := Auths{}
-		var changes []Change
+		kept := dockerconfig.Auths{}
+		var changes []dockerconfig.Change
 		for k, v := range auths {
-			e, err := decodeEntry(v)
+			e, err := dockerconfig.ParseEntry(k, v)
 			if err == nil && opts.Mine != nil && opts.Mine(k, e.Username) {
-				changes = append(changes, Change{k, Remove})
+				changes = append(changes, dockerconfig.Change{Key: k, Action: dockerconfig.Remove})
 				continue
 			}
 			kept[k] = v
-			changes = append(changes, Change{k, Keep})
+			changes = append(changes, dockerconfig.Change{Key: k, Action: dockerconfig.Keep})
 		}
 		sort.Slice(changes, func(i, j int) bool { return changes[i].Key < changes[j].Key })
 		ours := onlyOurs(s)
@@ -101,7 +103,7 @@ func Delete(ctx context.Context, c kubernetes.Interface, namespace, name string,
 		case len(kept) == len(auths):
 			return &NotOursError{Namespace: namespace, Name: name, Entries: len(auths)}
 		}
-		data, err := WithAuths(s.Data[corev1.DockerConfigJsonKey], kept)
+		data, err := dockerconfig.WithAuths(s.Data[corev1.DockerConfigJsonKey], kept)
 		if err != nil {
 			return err
 		}

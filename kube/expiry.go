@@ -9,6 +9,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/regcred/regcred/kube/dockerconfig"
 )
 
 // Expiry returns when a secret expires, if it is a JWT with an "exp"
@@ -78,11 +80,11 @@ var ecrHost = regexp.MustCompile(`^([0-9]{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.ama
 // OAuth access token (username oauth2accesstoken, or a "ya29." token) an
 // hour, after it was minted — which was no later than mintedBy: when it
 // was read from its source, or when the Secret holding it was written.
-func LifetimeOf(r Registry, mintedBy time.Time) (Lifetime, bool) {
+func LifetimeOf(r dockerconfig.Registry, mintedBy time.Time) (Lifetime, bool) {
 	if exp, ok := Expiry(r.Password); ok {
 		return Lifetime{At: exp}, true
 	}
-	host, _, _ := strings.Cut(SecretKey(r.Server), "/")
+	host, _, _ := strings.Cut(dockerconfig.SecretKey(r.Server), "/")
 	switch {
 	case r.Username == "AWS" && ecrHost.MatchString(host):
 		return Lifetime{At: mintedBy.Add(ECRLifetime).UTC(), Bound: true, Kind: "an ECR token lasts 12 hours"}, true
@@ -96,7 +98,7 @@ func LifetimeOf(r Registry, mintedBy time.Time) (Lifetime, bool) {
 // person — "expired 2026-11-27 10:00 UTC (3h ago)", "expires … (in 5h)",
 // "expires by … (in 12h: an ECR token lasts 12 hours)" — and says whether
 // it needs attention: expired, or expiring within soon.
-func ExpiryNote(r Registry, mintedBy, now time.Time, soon time.Duration) (note string, urgent bool) {
+func ExpiryNote(r dockerconfig.Registry, mintedBy, now time.Time, soon time.Duration) (note string, urgent bool) {
 	l, ok := LifetimeOf(r, mintedBy)
 	if !ok {
 		return "", false
@@ -115,7 +117,7 @@ func ExpiryNote(r Registry, mintedBy, now time.Time, soon time.Duration) (note s
 
 // Expired reports whether r has expired by now, for a credential minted
 // no later than mintedBy (see LifetimeOf).
-func Expired(r Registry, mintedBy, now time.Time) bool {
+func Expired(r dockerconfig.Registry, mintedBy, now time.Time) bool {
 	l, ok := LifetimeOf(r, mintedBy)
 	return ok && !l.At.After(now)
 }

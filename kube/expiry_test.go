@@ -8,6 +8,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/regcred/regcred/kube/dockerconfig"
 )
 
 func jwt(header, claims string) string {
@@ -39,7 +41,7 @@ func TestExpiry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			note, urgent := ExpiryNote(Registry{Server: "r.example", Username: "u", Password: tt.secret}, now, now, 24*time.Hour)
+			note, urgent := ExpiryNote(dockerconfig.Registry{Server: "r.example", Username: "u", Password: tt.secret}, now, now, 24*time.Hour)
 			if note != tt.want || urgent != tt.urgent {
 				t.Errorf("ExpiryNote = %q, %v; want %q, %v", note, urgent, tt.want, tt.urgent)
 			}
@@ -54,22 +56,22 @@ func TestCloudTokenLifetimes(t *testing.T) {
 	ecr := "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
 	tests := []struct {
 		name     string
-		r        Registry
+		r        dockerconfig.Registry
 		mintedBy time.Time
 		want     string
 		urgent   bool
 		expired  bool
 	}{
-		{"ECR just read", Registry{Server: ecr, Username: "AWS", Password: "opaque"}, now, "expires by 2026-12-08 00:00 UTC (in 12h: an ECR token lasts 12 hours)", true, false},
-		{"ECR with a scheme and path", Registry{Server: "https://" + ecr + "/team", Username: "AWS", Password: "opaque"}, now, "expires by 2026-12-08 00:00 UTC (in 12h: an ECR token lasts 12 hours)", true, false},
-		{"ECR China", Registry{Server: "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", Username: "AWS", Password: "x"}, now, "expires by 2026-12-08 00:00 UTC (in 12h: an ECR token lasts 12 hours)", true, false},
-		{"ECR public", Registry{Server: "public.ecr.aws", Username: "AWS", Password: "x"}, now, "expires by 2026-12-08 00:00 UTC (in 12h: an ECR token lasts 12 hours)", true, false},
-		{"ECR written 13h ago", Registry{Server: ecr, Username: "AWS", Password: "opaque"}, now.Add(-13 * time.Hour), "expired by 2026-12-07 11:00 UTC (1h ago: an ECR token lasts 12 hours)", true, true},
-		{"not ECR: another user", Registry{Server: ecr, Username: "alice", Password: "p"}, now, "", false, false},
-		{"not ECR: another host", Registry{Server: "ecr.example.com", Username: "AWS", Password: "p"}, now, "", false, false},
-		{"Google by username", Registry{Server: "europe-docker.pkg.dev", Username: "oauth2accesstoken", Password: "tok"}, now.Add(-20 * time.Minute), "expires by 2026-12-07 12:40 UTC (in 40m: a Google access token lasts an hour)", true, false},
-		{"Google by token", Registry{Server: "gcr.io", Username: "_token", Password: "ya29.a0Af"}, now.Add(-2 * time.Hour), "expired by 2026-12-07 11:00 UTC (1h ago: a Google access token lasts an hour)", true, true},
-		{"a JWT's own claim wins", Registry{Server: ecr, Username: "AWS", Password: jwtExpiring(now, 72*time.Hour)}, now.Add(-13 * time.Hour), "expires 2026-12-10 12:00 UTC (in 3d)", false, false},
+		{"ECR just read", dockerconfig.Registry{Server: ecr, Username: "AWS", Password: "opaque"}, now, "expires by 2026-12-08 00:00 UTC (in 12h: an ECR token lasts 12 hours)", true, false},
+		{"ECR with a scheme and path", dockerconfig.Registry{Server: "https://" + ecr + "/team", Username: "AWS", Password: "opaque"}, now, "expires by 2026-12-08 00:00 UTC (in 12h: an ECR token lasts 12 hours)", true, false},
+		{"ECR China", dockerconfig.Registry{Server: "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", Username: "AWS", Password: "x"}, now, "expires by 2026-12-08 00:00 UTC (in 12h: an ECR token lasts 12 hours)", true, false},
+		{"ECR public", dockerconfig.Registry{Server: "public.ecr.aws", Username: "AWS", Password: "x"}, now, "expires by 2026-12-08 00:00 UTC (in 12h: an ECR token lasts 12 hours)", true, false},
+		{"ECR written 13h ago", dockerconfig.Registry{Server: ecr, Username: "AWS", Password: "opaque"}, now.Add(-13 * time.Hour), "expired by 2026-12-07 11:00 UTC (1h ago: an ECR token lasts 12 hours)", true, true},
+		{"not ECR: another user", dockerconfig.Registry{Server: ecr, Username: "alice", Password: "p"}, now, "", false, false},
+		{"not ECR: another host", dockerconfig.Registry{Server: "ecr.example.com", Username: "AWS", Password: "p"}, now, "", false, false},
+		{"Google by username", dockerconfig.Registry{Server: "europe-docker.pkg.dev", Username: "oauth2accesstoken", Password: "tok"}, now.Add(-20 * time.Minute), "expires by 2026-12-07 12:40 UTC (in 40m: a Google access token lasts an hour)", true, false},
+		{"Google by token", dockerconfig.Registry{Server: "gcr.io", Username: "_token", Password: "ya29.a0Af"}, now.Add(-2 * time.Hour), "expired by 2026-12-07 11:00 UTC (1h ago: a Google access token lasts an hour)", true, true},
+		{"a JWT's own claim wins", dockerconfig.Registry{Server: ecr, Username: "AWS", Password: jwtExpiring(now, 72*time.Hour)}, now.Add(-13 * time.Hour), "expires 2026-12-10 12:00 UTC (in 3d)", false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

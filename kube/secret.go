@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+
+	"github.com/regcred/regcred/kube/dockerconfig"
 )
 
 // FieldManager is the server-side apply field manager regcred writes as.
@@ -78,7 +80,7 @@ type WriteOptions struct {
 type Written struct {
 	Secret  *corev1.Secret
 	Outcome Outcome
-	Changes []Change // per entry, sorted by key
+	Changes []dockerconfig.Change // per entry, sorted by key
 }
 
 // conflictBackoff spaces the retries of a write that lost a race with
@@ -114,7 +116,7 @@ var errGone = errors.New("deleted since it was read")
 // that would clear the way; data another field manager owns, or content
 // that is not a .dockerconfigjson, is refused without Force. An unchanged
 // Secret is not written (its resourceVersion does not move).
-func Write(ctx context.Context, c kubernetes.Interface, namespace, name string, ours Auths, opts WriteOptions) (Written, error) {
+func Write(ctx context.Context, c kubernetes.Interface, namespace, name string, ours dockerconfig.Auths, opts WriteOptions) (Written, error) {
 	secrets := c.CoreV1().Secrets(namespace)
 	var dryRun []string
 	if opts.DryRun {
@@ -138,8 +140,8 @@ func Write(ctx context.Context, c kubernetes.Interface, namespace, name string, 
 			return &Refused{Namespace: namespace, Name: name, Remedy: ForceTakeOver,
 				Err: fmt.Errorf("secret %s/%s: another account's entry is there for %s; an export replaces only the entries of the account it writes (as delete removes only those)", namespace, name, strings.Join(taken, ", "))}
 		}
-		merged, changes := Merge(existing, ours, opts.Prune)
-		data, err := WithAuths(old.Data[corev1.DockerConfigJsonKey], merged)
+		merged, changes := dockerconfig.Merge(existing, ours, opts.Prune)
+		data, err := dockerconfig.WithAuths(old.Data[corev1.DockerConfigJsonKey], merged)
 		if err != nil {
 			return err
 		}
@@ -181,7 +183,7 @@ func Write(ctx context.Context, c kubernetes.Interface, namespace, name string, 
 
 // create creates the Secret holding ours; another writer's create in
 // between is an AlreadyExists, which Write retries as an update.
-func (w *Written) create(ctx context.Context, secrets typedcorev1.SecretInterface, namespace, name string, ours Auths, dryRun []string) error {
+func (w *Written) create(ctx context.Context, secrets typedcorev1.SecretInterface, namespace, name string, ours dockerconfig.Auths, dryRun []string) error {
 	data, err := ours.JSON()
 	if err != nil {
 		return err
@@ -201,7 +203,7 @@ func (w *Written) create(ctx context.Context, secrets typedcorev1.SecretInterfac
 		w.Outcome = WouldCreate
 	}
 	for k := range ours {
-		w.Changes = append(w.Changes, Change{k, Add})
+		w.Changes = append(w.Changes, dockerconfig.Change{Key: k, Action: dockerconfig.Add})
 	}
 	sort.Slice(w.Changes, func(i, j int) bool { return w.Changes[i].Key < w.Changes[j].Key })
 	return nil
@@ -210,15 +212,15 @@ func (w *Written) create(ctx context.Context, secrets typedcorev1.SecretInterfac
 // othersAccounts lists, as "registry (username)", the existing entries
 // that one of ours would replace and that hold another account: an entry
 // is the account's that wrote it, for export as for delete (see Mine).
-func othersAccounts(existing, ours Auths) []string {
+func othersAccounts(existing, ours dockerconfig.Auths) []string {
 	var out []string
 	for k, v := range existing {
 		for ok, ov := range ours {
-			if SecretKey(k) != SecretKey(ok) {
+			if dockerconfig.SecretKey(k) != dockerconfig.SecretKey(ok) {
 				continue
 			}
-			e, err1 := decodeEntry(v)
-			o, err2 := decodeEntry(ov)
+			e, err1 := dockerconfig.ParseEntry(k, v)
+			o, err2 := dockerconfig.ParseEntry(ok, ov)
 			if err1 == nil && err2 == nil && e.Username != o.Username {
 				out = append(out, fmt.Sprintf("%s (%s)", k, e.Username))
 			}
@@ -230,7 +232,7 @@ func othersAccounts(existing, ours Auths) []string {
 
 // writable returns the entries of an existing Secret Write may merge into,
 // or the error that says why it may not.
-func writable(old *corev1.Secret, force bool) (Auths, error) {
+func writable(old *corev1.Secret, force bool) (dockerconfig.Auths, error) {
 	if old.Type != corev1.SecretTypeDockerConfigJson {
 		return nil, &Refused{Namespace: old.Namespace, Name: old.Name, Remedy: OtherName,
 			Err: fmt.Errorf("secret %s/%s already exists with type %q, not %q, and a Secret's type cannot change", old.Namespace, old.Name, old.Type, corev1.SecretTypeDockerConfigJson)}
@@ -239,13 +241,13 @@ func writable(old *corev1.Secret, force bool) (Auths, error) {
 		return nil, &Refused{Namespace: old.Namespace, Name: old.Name, Remedy: ForceMerge,
 			Err: fmt.Errorf("secret %s/%s: its data is managed by another field manager (%s)", old.Namespace, old.Name, strings.Join(owners, ", "))}
 	}
-	existing, err := ParseAuths(old.Data[corev1.DockerConfigJsonKey])
+	existing, err := dockerconfig.ParseAuths(old.Data[corev1.DockerConfigJsonKey])
 	if err != nil && !force {
 		return nil, &Refused{Namespace: old.Namespace, Name: old.Name, Remedy: ForceReplace,
 			Err: fmt.Errorf("secret %s/%s: %w", old.Namespace, old.Name, err)}
 	}
 	if err != nil {
-		existing = Auths{}
+		existing = dockerconfig.Auths{}
 	}
 	return existing, nil
 }

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/regcred/regcred/kube"
+	"github.com/regcred/regcred/kube/dockerconfig"
 )
 
 type deleteOptions struct {
@@ -176,7 +177,7 @@ func (d *deleteOptions) deleteFrom(ctx context.Context, c kubernetes.Interface, 
 	}
 	note := ""
 	if len(done.Changes) > 0 {
-		note = ": " + kube.Summary(done.Changes, dry)
+		note = ": " + dockerconfig.Summary(done.Changes, dry)
 	}
 	r.trimmed = done.Outcome == kube.Configured || done.Outcome == kube.WouldUpdate
 	r.lines = append(r.lines, fmt.Sprintf("%s: secret/%s %s%s%s", t, d.name, done.Outcome, suffix, note))

@@ -20,7 +20,7 @@ import (
 
 	"github.com/regcred/regcred/internal/helperexec"
 	"github.com/regcred/regcred/internal/oneline"
-	"github.com/regcred/regcred/kube"
+	"github.com/regcred/regcred/kube/dockerconfig"
 )
 
 // The credential sources --from names.
@@ -56,7 +56,7 @@ type dockerSource struct {
 }
 
 type gotCred struct {
-	reg kube.Registry
+	reg dockerconfig.Registry
 	ok  bool
 	err error
 }
@@ -97,7 +97,7 @@ func (o *options) openDocker(ctx context.Context) (*keyring, error) {
 				continue // an entry docker keeps for the email alone
 			}
 			k.list[server] = user
-			d.got[server] = gotCred{reg: kube.Registry{Server: server, Username: a.Username, Password: a.Password}, ok: true}
+			d.got[server] = gotCred{reg: dockerconfig.Registry{Server: server, Username: a.Username, Password: a.Password}, ok: true}
 			plain = append(plain, server)
 		}
 		if len(plain) > 0 {
@@ -148,7 +148,7 @@ func (d *dockerSource) prefetch(ctx context.Context, servers []string) {
 
 // get returns server's credential from where docker takes it, asking
 // each source once.
-func (d *dockerSource) get(ctx context.Context, server string) (kube.Registry, bool, error) {
+func (d *dockerSource) get(ctx context.Context, server string) (dockerconfig.Registry, bool, error) {
 	d.mu.Lock()
 	g, done := d.got[server]
 	d.mu.Unlock()
@@ -184,7 +184,7 @@ func (d *dockerSource) fetch(ctx context.Context, server string) gotCred {
 		return gotCred{err: d.helperError(helper, &run, err)}
 	}
 	user := c.Username
-	return gotCred{reg: kube.Registry{Server: server, Username: user, Password: c.Secret}, ok: true}
+	return gotCred{reg: dockerconfig.Registry{Server: server, Username: user, Password: c.Secret}, ok: true}
 }
 
 // unlisted finds a registry the lists lack, as docker's pull would: its

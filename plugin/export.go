@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/regcred/regcred/kube"
+	"github.com/regcred/regcred/kube/dockerconfig"
 )
 
 type exportOptions struct {
@@ -189,7 +190,7 @@ func (e *exportOptions) run(ctx context.Context, args []string) error {
 }
 
 // renewHint says what keeps an expiring credential working in the cluster.
-func renewHint(r kube.Registry, server string) string {
+func renewHint(r dockerconfig.Registry, server string) string {
 	if l, ok := kube.LifetimeOf(r, time.Now()); ok && l.Bound {
 		return "re-run this export before then (from cron or a CI job), or give nodes the cloud's kubelet credential provider"
 	}
@@ -198,7 +199,7 @@ func renewHint(r kube.Registry, server string) string {
 
 // content reads the selected credentials from the keyring and builds the
 // Secret's entries, naming expired or soon-expiring ones on stderr.
-func (e *exportOptions) content(ctx context.Context, args []string) (kube.Auths, int, error) {
+func (e *exportOptions) content(ctx context.Context, args []string) (dockerconfig.Auths, int, error) {
 	k, err := e.openKeyring(ctx)
 	if err != nil {
 		return nil, 0, err
@@ -213,7 +214,7 @@ func (e *exportOptions) content(ctx context.Context, args []string) (kube.Auths,
 		k.prefetch(ctx, servers)
 	}
 	lookup := k.lookup(ctx)
-	regs := make([]kube.Registry, 0, len(servers))
+	regs := make([]dockerconfig.Registry, 0, len(servers))
 	now := time.Now()
 	for _, s := range servers {
 		r, ok, err := lookup(s)
@@ -240,7 +241,7 @@ func (e *exportOptions) content(ctx context.Context, args []string) (kube.Auths,
 		return nil, 0, fmt.Errorf("nothing to export: %s include none the kubelet can use", k.source)
 	}
 	e.sourceFailed = k.failed
-	auths, err := kube.AuthsOf(regs)
+	auths, err := dockerconfig.AuthsOf(regs)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -256,7 +257,7 @@ func (e *exportOptions) content(ctx context.Context, args []string) (kube.Auths,
 
 // exportTo merges the entries into the target's Secret and links the
 // ServiceAccounts, reading what snap (nil for none) did not list.
-func (e *exportOptions) exportTo(ctx context.Context, c kubernetes.Interface, t target, auths kube.Auths, suffix string, snap *snapshot) targetResult {
+func (e *exportOptions) exportTo(ctx context.Context, c kubernetes.Interface, t target, auths dockerconfig.Auths, suffix string, snap *snapshot) targetResult {
 	dry := e.dryRun == "server"
 	listed, haveSAs := snap.serviceAccountNames(t.namespace)
 	// A ServiceAccount named but missing fails the target before its Secret is written.
@@ -316,19 +317,19 @@ func (e *exportOptions) exportTo(ctx context.Context, c kubernetes.Interface, t 
 // changeNote says what a write did to the entries it did not simply
 // write: in a dry run every entry's action; otherwise the entries kept
 // and removed, by key.
-func changeNote(changes []kube.Change, dryRun bool) string {
+func changeNote(changes []dockerconfig.Change, dryRun bool) string {
 	if dryRun {
 		if len(changes) == 0 {
 			return ""
 		}
-		return ": " + kube.Summary(changes, true)
+		return ": " + dockerconfig.Summary(changes, true)
 	}
 	var kept, removed []string
 	for _, c := range changes {
 		switch c.Action {
-		case kube.Keep:
+		case dockerconfig.Keep:
 			kept = append(kept, c.Key)
-		case kube.Remove:
+		case dockerconfig.Remove:
 			removed = append(removed, c.Key)
 		}
 	}

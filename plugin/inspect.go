@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/regcred/regcred/kube"
+	"github.com/regcred/regcred/kube/dockerconfig"
 )
 
 // redacted stands in for a password unless --show-secrets is given.
@@ -56,7 +57,7 @@ an expiry (Docker Hub's device-login tokens, many robot tokens) shows when it ex
 				if r.Detail != "" {
 					status += " (" + r.Detail + ")"
 				}
-				expires, _ := kube.ExpiryNote(kube.Registry{Server: r.Server, Username: r.Username, Password: r.Password}, written, now, 0)
+				expires, _ := kube.ExpiryNote(dockerconfig.Registry{Server: r.Server, Username: r.Username, Password: r.Password}, written, now, 0)
 				if expires == "" {
 					expires = "-"
 				}
@@ -134,13 +135,13 @@ kubectl diff does, so a drift monitor can tell drift from a failed check.`,
 			drift := 0
 			now := time.Now()
 			for _, r := range rows {
-				if selected != nil && !selected[kube.SecretKey(r.Server)] {
+				if selected != nil && !selected[dockerconfig.SecretKey(r.Server)] {
 					continue
 				}
 				if selected == nil && !yours(r) {
 					continue // a teammate's entry, or a registry never exported here
 				}
-				reg := kube.Registry{Server: r.Server, Username: r.Username, Password: r.Password}
+				reg := dockerconfig.Registry{Server: r.Server, Username: r.Username, Password: r.Password}
 				switch {
 				case r.Status != kube.InSync:
 					drift++
@@ -210,7 +211,7 @@ func (o *options) compareSecret(ctx context.Context, args []string) ([]kube.Row,
 	if secret.Type != corev1.SecretTypeDockerConfigJson {
 		return nil, nil, nil, fmt.Errorf("secret %s/%s has type %q, not %q", t.namespace, o.name, secret.Type, corev1.SecretTypeDockerConfigJson)
 	}
-	inSecret, err := kube.ParseDockerConfigJSON(secret.Data[corev1.DockerConfigJsonKey])
+	inSecret, err := dockerconfig.Parse(secret.Data[corev1.DockerConfigJsonKey])
 	if err != nil {
 		return nil, nil, secret, &rejected{fmt.Errorf("secret %s/%s: the kubelet rejects it: %w", t.namespace, o.name, err)}
 	}
@@ -223,7 +224,7 @@ func (o *options) compareSecret(ctx context.Context, args []string) ([]kube.Row,
 	if len(args) > 0 {
 		selected = map[string]bool{}
 		for _, a := range args {
-			selected[kube.SecretKey(a)] = true
+			selected[dockerconfig.SecretKey(a)] = true
 			if s, ok := k.resolve(a); ok {
 				servers = append(servers, s)
 			} else if !inSecretHas(inSecret, a) {
@@ -234,9 +235,9 @@ func (o *options) compareSecret(ctx context.Context, args []string) ([]kube.Row,
 		// A keyring with nothing usable is no error here: the Secret's rows stand alone.
 		servers, _ = k.selectRegistries(ctx, nil, func(string, string) {})
 	}
-	var extra []kube.Registry
+	var extra []dockerconfig.Registry
 	for _, s := range servers {
-		extra = append(extra, kube.Registry{Server: s, Username: k.list[s]})
+		extra = append(extra, dockerconfig.Registry{Server: s, Username: k.list[s]})
 	}
 	rows, err := kube.Compare(inSecret, k.lookup(ctx), extra)
 	if err == nil && k.failed > 0 {
@@ -246,10 +247,10 @@ func (o *options) compareSecret(ctx context.Context, args []string) ([]kube.Row,
 	return rows, selected, secret, err
 }
 
-func inSecretHas(regs []kube.Registry, query string) bool {
-	want := kube.SecretKey(query)
+func inSecretHas(regs []dockerconfig.Registry, query string) bool {
+	want := dockerconfig.SecretKey(query)
 	for _, r := range regs {
-		if kube.SecretKey(r.Server) == want {
+		if dockerconfig.SecretKey(r.Server) == want {
 			return true
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/regcred/regcred/kube"
+	"github.com/regcred/regcred/kube/dockerconfig"
 	"github.com/regcred/regcred/store"
 )
 
@@ -16,7 +17,7 @@ import (
 // is docker's own union of its credential sources.
 type keyring struct {
 	list map[string]string // server → username
-	get  func(ctx context.Context, server string) (kube.Registry, bool, error)
+	get  func(ctx context.Context, server string) (dockerconfig.Registry, bool, error)
 	// unlisted, where set, finds a registry the list lacks as docker
 	// would for a pull (a credential helper that lists nothing).
 	unlisted func(ctx context.Context, query string) (string, bool)
@@ -55,26 +56,26 @@ func (o *options) openStore(ctx context.Context) (*keyring, error) {
 }
 
 // storeGet reads one credential from regcred's keyring.
-func storeGet(st *store.Store) func(ctx context.Context, server string) (kube.Registry, bool, error) {
-	return func(ctx context.Context, server string) (kube.Registry, bool, error) {
+func storeGet(st *store.Store) func(ctx context.Context, server string) (dockerconfig.Registry, bool, error) {
+	return func(ctx context.Context, server string) (dockerconfig.Registry, bool, error) {
 		c, err := st.Get(ctx, server)
 		if errors.Is(err, store.ErrNotFound) {
-			return kube.Registry{}, false, nil
+			return dockerconfig.Registry{}, false, nil
 		}
 		if err != nil {
-			return kube.Registry{}, false, err
+			return dockerconfig.Registry{}, false, err
 		}
-		return kube.Registry{Server: c.ServerURL, Username: c.Username, Password: c.Secret}, true, nil
+		return dockerconfig.Registry{Server: c.ServerURL, Username: c.Username, Password: c.Secret}, true, nil
 	}
 }
 
 // lookup is a kube.Lookup on the source: the listed registry whose
 // Secret key is the one asked about.
 func (k *keyring) lookup(ctx context.Context) kube.Lookup {
-	return func(server string) (kube.Registry, bool, error) {
+	return func(server string) (dockerconfig.Registry, bool, error) {
 		stored, ok := k.resolve(server)
 		if !ok {
-			return kube.Registry{}, false, nil
+			return dockerconfig.Registry{}, false, nil
 		}
 		return k.get(ctx, stored)
 	}
@@ -84,9 +85,9 @@ func (k *keyring) lookup(ctx context.Context) kube.Lookup {
 // one with query's Secret key (the same registry, or the same path scope,
 // however spelt).
 func (k *keyring) resolve(query string) (string, bool) {
-	want := kube.SecretKey(query)
+	want := dockerconfig.SecretKey(query)
 	for _, s := range slices.Sorted(maps.Keys(k.list)) {
-		if kube.SecretKey(s) == want {
+		if dockerconfig.SecretKey(s) == want {
 			return s, true
 		}
 	}
@@ -100,7 +101,7 @@ func (k *keyring) selectRegistries(ctx context.Context, args []string, skip func
 	var servers []string
 	if len(args) == 0 {
 		for _, s := range slices.Sorted(maps.Keys(k.list)) {
-			if why := kube.Unusable(s, k.list[s]); why != "" {
+			if why := dockerconfig.Unusable(s, k.list[s]); why != "" {
 				skip(s, why)
 				continue
 			}
@@ -125,7 +126,7 @@ func (k *keyring) selectRegistries(ctx context.Context, args []string, skip func
 			}
 			return nil, fmt.Errorf("registry %q: docker has no credentials for it (docker login %s)", a, a)
 		}
-		if why := kube.Unusable(s, k.list[s]); why != "" {
+		if why := dockerconfig.Unusable(s, k.list[s]); why != "" {
 			return nil, fmt.Errorf("registry %q cannot go into a pull Secret: it is %s", a, why)
 		}
 		if !slices.Contains(servers, s) {

@@ -13,7 +13,10 @@ import (
 //     while planning), docker/cli and cobra more init work. Those belong to
 //     kubectl-regcred;
 //   - kube, the keyring stack (D-Bus, go-keyring, the writers' lock, the
-//     store): it needs only the address rules, store/address.
+//     store): it needs only the address rules, store/address;
+//   - kube/dockerconfig, client-go and the Kubernetes API: it is pure
+//     logic, fuzzed without compiling client-go instrumented (80 s of a
+//     cold make ci when the fuzz target was in kube).
 func TestDependencies(t *testing.T) {
 	for _, tt := range []struct {
 		pkg       string
@@ -24,6 +27,9 @@ func TestDependencies(t *testing.T) {
 			[]string{"k8s.io/", "github.com/docker/cli/", "github.com/spf13/cobra", "google.golang.org/protobuf", "github.com/regcred/regcred/kube", "github.com/regcred/regcred/plugin"}, nil},
 		{"github.com/regcred/regcred/kube",
 			[]string{"github.com/godbus/", "github.com/zalando/go-keyring", "github.com/gofrs/flock", "github.com/regcred/regcred/store"},
+			[]string{"github.com/regcred/regcred/store/address"}},
+		{"github.com/regcred/regcred/kube/dockerconfig",
+			[]string{"k8s.io/", "github.com/godbus/", "github.com/zalando/go-keyring", "github.com/regcred/regcred/store"},
 			[]string{"github.com/regcred/regcred/store/address"}},
 	} {
 		out, err := exec.Command("go", "list", "-deps", tt.pkg).Output()

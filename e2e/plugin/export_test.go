@@ -18,18 +18,18 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/regcred/regcred/kube"
+	"github.com/regcred/regcred/kube/dockerconfig"
 	"github.com/regcred/regcred/testenv"
 )
 
 const hard = "p:ss wörd-€-ünï" // a colon, a space and non-ASCII
 
-func dockerConfig(t *testing.T, s *corev1.Secret) []kube.Registry {
+func dockerConfig(t *testing.T, s *corev1.Secret) []dockerconfig.Registry {
 	t.Helper()
 	if s.Type != corev1.SecretTypeDockerConfigJson {
 		t.Fatalf("secret type %q", s.Type)
 	}
-	regs, err := kube.ParseDockerConfigJSON(s.Data[corev1.DockerConfigJsonKey])
+	regs, err := dockerconfig.Parse(s.Data[corev1.DockerConfigJsonKey])
 	if err != nil {
 		t.Fatal(err)
 	}

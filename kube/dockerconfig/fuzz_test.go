@@ -1,4 +1,4 @@
-package kube
+package dockerconfig
 
 import (
 	"encoding/base64"

@@ -1,20 +1,12 @@
-// Package kube owns what regcred writes to Kubernetes: the content of
-// kubernetes.io/dockerconfigjson Secrets built from keyring credentials
-// under the keys the kubelet matches, their merged writes under the field
-// manager "kubectl-regcred" (never clobbering another's entries), and the
-// ServiceAccount imagePullSecrets that reference them. It takes a
-// kubernetes.Interface and knows nothing of flags or output.
-//
-// Whose entry is whose: a Secret holds one entry per registry, and the
-// entry belongs to the account it holds — its registry and username. An
-// export writes and replaces only entries of the accounts it writes (a
-// new password for the same username is a rotation; another username
-// for the same registry is a teammate's entry, refused without force),
-// and delete removes only entries whose registry and username are in the
-// user's keyring. Every other entry, each spelling of a registry as it is
-// spelt, and every field of the .dockerconfigjson beside "auths" go back
-// unchanged.
-package kube
+// Package dockerconfig is the content of a kubernetes.io/dockerconfigjson
+// pull Secret, as the kubelet reads it: the entries built from keyring
+// credentials, byte for byte as kubectl writes them, under the keys the
+// kubelet matches images against (SecretKey); their parsing, as the kubelet
+// parses them; and the merge of ours into a Secret's existing entries,
+// which keeps every entry and field that is not ours. It is pure logic —
+// no client-go — so that it can be fuzzed and tested on its own; package
+// kube writes what it builds to clusters.
+package dockerconfig
 
 import (
 	"encoding/base64"
@@ -104,52 +96,53 @@ func AuthsOf(regs []Registry) (Auths, error) {
 	return out, nil
 }
 
-// ParseDockerConfigJSON reads .dockerconfigjson content back into
-// registries, sorted by server, as the kubelet reads it: an entry's
-// "auth" (user:pass, split at the first colon) wins over its username
-// and password, and an entry whose "auth" does not decode makes the
-// kubelet reject the whole Secret — an error here too.
-func ParseDockerConfigJSON(data []byte) ([]Registry, error) {
+// Parse reads .dockerconfigjson content back into registries, sorted by
+// server, as the kubelet reads it: an entry's "auth" (user:pass, split at
+// the first colon) wins over its username and password, and an entry whose
+// "auth" does not decode makes the kubelet reject the whole Secret — an
+// error here too.
+func Parse(data []byte) ([]Registry, error) {
 	auths, err := ParseAuths(data)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Registry, 0, len(auths))
 	for server, raw := range auths {
-		e, err := decodeEntry(raw)
+		r, err := ParseEntry(server, raw)
 		if err != nil {
 			return nil, fmt.Errorf("parse .dockerconfigjson: %s: %w", server, err)
 		}
-		out = append(out, Registry{Server: server, Username: e.Username, Password: e.Password, Email: e.Email})
+		out = append(out, r)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Server < out[j].Server })
 	return out, nil
 }
 
-// decodeEntry reads one entry as the kubelet reads it: auth (base64 of
-// user:pass, split at the first colon) where there is one, else username
-// and password.
-func decodeEntry(raw json.RawMessage) (dockerConfigEntry, error) {
+// ParseEntry reads the entry raw, under server, as the kubelet reads it:
+// auth (base64 of user:pass, split at the first colon) where there is one,
+// else username and password.
+func ParseEntry(server string, raw json.RawMessage) (Registry, error) {
 	var e dockerConfigEntry
 	if err := json.Unmarshal(raw, &e); err != nil {
-		return e, err
+		return Registry{}, err
 	}
+	r := Registry{Server: server, Username: e.Username, Password: e.Password, Email: e.Email}
 	if e.Auth == "" {
-		return e, nil
+		return r, nil
 	}
 	// As the kubelet reads it (k8s.io/kubernetes pkg/credentialprovider,
 	// DockerConfigEntry.UnmarshalJSON): "auth" wins over username and
 	// password, and one it cannot split fails the whole Secret.
 	b, err := base64.StdEncoding.DecodeString(e.Auth)
 	if err != nil {
-		return e, errors.New(`its "auth" is not base64`)
+		return Registry{}, errors.New(`its "auth" is not base64`)
 	}
 	user, pass, ok := strings.Cut(string(b), ":")
 	if !ok {
-		return e, errors.New(`its "auth" is not base64 of username:password`)
+		return Registry{}, errors.New(`its "auth" is not base64 of username:password`)
 	}
-	e.Username, e.Password = user, pass
-	return e, nil
+	r.Username, r.Password = user, pass
+	return r, nil
 }
 
 // Unusable says why the kubelet cannot use a stored entry, or "" when it can.

@@ -1,4 +1,4 @@
-package kube
+package dockerconfig
 
 import (
 	"reflect"
@@ -42,7 +42,7 @@ func TestDockerConfigJSON(t *testing.T) {
 			if err != nil || string(got) != tt.want {
 				t.Fatalf("got %s, %v\nwant %s", got, err, tt.want)
 			}
-			back, err := ParseDockerConfigJSON(got)
+			back, err := Parse(got)
 			if err != nil || len(back) != len(tt.regs) {
 				t.Fatalf("parse back: %+v, %v", back, err)
 			}
@@ -53,20 +53,20 @@ func TestDockerConfigJSON(t *testing.T) {
 	}
 }
 
-func TestParseDockerConfigJSON(t *testing.T) {
-	got, err := ParseDockerConfigJSON([]byte(`{"auths":{"r":{"auth":"dTphOmI="}}}`))
+func TestParse(t *testing.T) {
+	got, err := Parse([]byte(`{"auths":{"r":{"auth":"dTphOmI="}}}`))
 	if err != nil || !reflect.DeepEqual(got, []Registry{{Server: "r", Username: "u", Password: "a:b"}}) {
 		t.Errorf("auth-only entry: %+v, %v", got, err)
 	}
 	// As the kubelet reads an entry: auth before username and password.
-	got, err = ParseDockerConfigJSON([]byte(`{"auths":{"r":{"username":"u","password":"new","auth":"dTpvbGQ="}}}`))
+	got, err = Parse([]byte(`{"auths":{"r":{"username":"u","password":"new","auth":"dTpvbGQ="}}}`))
 	if err != nil || !reflect.DeepEqual(got, []Registry{{Server: "r", Username: "u", Password: "old"}}) {
 		t.Errorf("an entry whose auth disagrees: %+v, %v", got, err)
 	}
 	for _, bad := range []string{`{}`, `{"credsStore":"regcred"}`, `[]`, `{"auths":{"r":{"auth":"%%%"}}}`,
 		`{"auths":{"r":{"username":"u","password":"p","auth":"bm9jb2xvbg=="}}}`} { // the kubelet rejects "nocolon"
-		if _, err := ParseDockerConfigJSON([]byte(bad)); err == nil {
-			t.Errorf("ParseDockerConfigJSON(%s) accepted", bad)
+		if _, err := Parse([]byte(bad)); err == nil {
+			t.Errorf("Parse(%s) accepted", bad)
 		}
 	}
 }
@@ -86,37 +86,6 @@ func TestUnusable(t *testing.T) {
 		if got := Unusable(tt.server, tt.user) != ""; got != tt.unusable {
 			t.Errorf("Unusable(%q, %q) = %v, want %v", tt.server, tt.user, got, tt.unusable)
 		}
-	}
-}
-
-func TestCompare(t *testing.T) {
-	keyring := map[string]Registry{
-		"same.example": {Server: "same.example", Username: "u", Password: "p"},
-		"pw.example":   {Server: "pw.example", Username: "u", Password: "new"},
-		"user.example": {Server: "user.example", Username: "v", Password: "p"},
-		"only.example": {Server: "only.example", Username: "o", Password: "p"},
-	}
-	lookup := func(s string) (Registry, bool, error) { r, ok := keyring[s]; return r, ok, nil }
-	secret := []Registry{
-		{Server: "same.example", Username: "u", Password: "p"},
-		{Server: "pw.example", Username: "u", Password: "old"},
-		{Server: "user.example", Username: "u", Password: "p"},
-		{Server: "gone.example", Username: "u", Password: "p"},
-	}
-	rows, err := Compare(secret, lookup, []Registry{keyring["only.example"], keyring["same.example"]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]string{}
-	for _, r := range rows {
-		got[r.Server] = string(r.Status) + "/" + r.Detail
-	}
-	want := map[string]string{
-		"same.example": "in sync/", "pw.example": "differs/password differs", "user.example": "differs/username differs",
-		"gone.example": "not in keyring/", "only.example": "missing from Secret/",
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("Compare = %v\nwant %v", got, want)
 	}
 }
 
