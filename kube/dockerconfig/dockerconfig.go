@@ -27,9 +27,10 @@ type Registry struct {
 	Email    string
 }
 
-// dockerConfigJSON and dockerConfigEntry mirror kubectl's own types for
-// `kubectl create secret docker-registry` field for field and in order, so
-// that what we write is byte-identical to what kubectl writes.
+// dockerConfigEntry, and the {"auths": …} object Auths.JSON puts entries
+// in, mirror kubectl's own types for `kubectl create secret
+// docker-registry` field for field and in order, so that what we write is
+// byte-identical to what kubectl writes.
 type dockerConfigEntry struct {
 	Username string `json:"username,omitempty"`
 	Password string `json:"password,omitempty"`
